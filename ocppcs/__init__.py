@@ -1,0 +1,3 @@
+"""ocppcs: an OCPP central system and charge-point emulator on Twisted."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,246 @@
+# -*- test-case-name: tests.test_config -*-
+"""
+The configuration file: an INI file read into frozen per-section objects.
+
+Every key has a built-in default (documented in C{conf/ocppcs.conf}), so no
+file at all is a valid configuration. A bad file, an unknown section or key,
+or a bad value raises L{ConfigError} naming the section and key.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """
+    A configuration problem.
+
+    @ivar path: C{(section, key)} the problem is about (C{key} may be C{""}).
+    """
+
+    def __init__(self, message: str, path: tuple[str, str] = ("", "")) -> None:
+        self.message = message
+        self.path = path
+        where = ".".join(p for p in path if p)
+        super().__init__(f"Error in configuration at '{where}': {message}" if where else message)
+
+
+# --- value parsers -------------------------------------------------------------------------
+
+_TRUE = {"1", "yes", "true", "on"}
+_FALSE = {"0", "no", "false", "off"}
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be greater than 0, got {text!r}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError(f"must not be negative, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a whole number greater than 0, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    lowered = {o.lower(): o for o in options}
+
+    def parse(text: str) -> str:
+        try:
+            return lowered[text.strip().lower()]
+        except KeyError:
+            raise ValueError(f"expected one of {', '.join(options)}; got {text!r}") from None
+
+    return parse
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in text.replace(",", " ").split() if w)
+
+
+def _listeners(text: str) -> tuple[str, ...]:
+    values = tuple(line.strip() for line in text.splitlines() if line.strip())
+    if not values:
+        raise ValueError("at least one listener description is needed")
+    return values
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """C{[server]}: listeners and WebSocket connection limits."""
+
+    listen: tuple[str, ...] = ("tcp:9220:interface=0.0.0.0",)
+    ping_interval: float = 60.0
+    ping_timeout: float = 30.0
+    max_frame_size: int = 65536
+    call_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    """C{[central]}: how the central system answers stations (the embedded backend's policy)."""
+
+    heartbeat_interval: int = 60
+    registration: str = "open"
+    unknown_station: str = "Rejected"
+    retry_interval: int = 60
+    authorization: str = "open"
+    known_vendors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """C{[backend]}: which backend stores and decides."""
+
+    type: str = "embedded"
+
+
+@dataclass(frozen=True)
+class EmbeddedConfig:
+    """C{[embedded]}: the SQLite store."""
+
+    path: str = "data/ocppcs.sqlite3"
+    synchronous: str = "full"
+    log_max_rows: int = 1_000_000
+    log_max_age: float = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    server: ServerConfig = field(default_factory=ServerConfig)
+    central: CentralConfig = field(default_factory=CentralConfig)
+    backend: BackendConfig = field(default_factory=BackendConfig)
+    embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
+    source: str = "<defaults>"
+
+
+# section name -> (class, {key: parser})
+_SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
+    "server": (
+        ServerConfig,
+        {
+            "listen": _listeners,
+            "ping_interval": _non_negative_float,
+            "ping_timeout": _positive_float,
+            "max_frame_size": _positive_int,
+            "call_timeout": _positive_float,
+        },
+    ),
+    "central": (
+        CentralConfig,
+        {
+            "heartbeat_interval": _positive_int,
+            "registration": _choice("open", "known"),
+            "unknown_station": _choice("Rejected", "Pending"),
+            "retry_interval": _positive_int,
+            "authorization": _choice("open", "list"),
+            "known_vendors": _words,
+        },
+    ),
+    "backend": (BackendConfig, {"type": _choice("embedded")}),
+    "embedded": (
+        EmbeddedConfig,
+        {
+            "path": str,
+            "synchronous": _choice("full", "normal"),
+            "log_max_rows": _non_negative_int,
+            "log_max_age": _non_negative_float,
+        },
+    ),
+}
+
+
+def _read_section(parser: configparser.ConfigParser, name: str) -> Any:
+    cls, keys = _SECTIONS[name]
+    values: dict[str, Any] = {}
+    if parser.has_section(name):
+        for key, text in parser.items(name):
+            if key not in keys:
+                raise ConfigError(
+                    f"unknown key (known keys: {', '.join(sorted(keys))})", (name, key)
+                )
+            try:
+                values[key] = keys[key](text)
+            except ValueError as e:
+                raise ConfigError(str(e), (name, key)) from None
+    return cls(**values)
+
+
+def parse_config(text: str, source: str = "<string>") -> Config:
+    """
+    Parse the text of a configuration file.
+
+    @raise ConfigError: on a syntax error, unknown section or key, or bad value.
+    """
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    try:
+        parser.read_string(text, source=source)
+    except configparser.Error as e:
+        raise ConfigError(f"{source}: {e.message if hasattr(e, 'message') else e}") from None
+    for section in parser.sections():
+        if section not in _SECTIONS:
+            raise ConfigError(
+                f"unknown section (known sections: {', '.join(_SECTIONS)})", (section, "")
+            )
+    sections = {name: _read_section(parser, name) for name in _SECTIONS}
+    config = Config(source=source, **sections)
+    if config.server.ping_interval and config.server.ping_timeout > config.server.ping_interval:
+        # A pong may take up to ping_timeout; a new ping before that is pointless.
+        raise ConfigError("must not be longer than ping_interval", ("server", "ping_timeout"))
+    return config
+
+
+def load_config(path: str | None) -> Config:
+    """
+    Read the configuration file at C{path}, or the built-in defaults when
+    C{path} is C{None}.
+
+    @raise ConfigError: when the file can't be read or is invalid.
+    """
+    if path is None:
+        return Config()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
+    return parse_config(text, source=path)

@@ -1,0 +1,95 @@
+# -*- test-case-name: tests.test_service -*-
+"""
+The central system as one service tree.
+
+    CentralSystemService (MultiService)
+      +- backend                    started first, stopped last
+      +- ListenerService per [server] listen description
+
+L{build_central_system} wires the objects together: it is the composition
+root shared by C{twistd ocppcs} (L{ocppcs.tap}) and the tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import MultiService
+
+from ocppcs.backends.interface import IBackend
+from ocppcs.backends.select import create_backend
+from ocppcs.config import Config
+from ocppcs.listeners import ListenerService
+from ocppcs.ocppj.schemas import SchemaSet
+from ocppcs.stations import StationRegistry
+from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
+from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+from ocppcs.v16.central import CentralSystem
+from ocppcs.web.site import build_site
+
+
+class CentralSystemService(MultiService):
+    """
+    The running central system.
+
+    @ivar config: the configuration it was built from.
+    @ivar backend: stores and decides.
+    @ivar registry: the connected stations; C{registry.call(...)} calls one.
+    @ivar listeners: one L{ListenerService} per listen description.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        backend: IBackend,
+        registry: StationRegistry,
+        listeners: list[ListenerService],
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.backend = backend
+        self.registry = registry
+        self.listeners = listeners
+        backend.setServiceParent(self)
+        for listener in listeners:
+            listener.setServiceParent(self)
+
+
+def build_central_system(
+    config: Config, reactor: Any = None, backend: IBackend | None = None
+) -> CentralSystemService:
+    """
+    Build the central system described by C{config} (not started).
+
+    @param reactor: the reactor to listen and time on; the global one if C{None}.
+    @param backend: a backend to use instead of the configured one (tests).
+    """
+    if reactor is None:
+        from twisted.internet import reactor as global_reactor
+
+        reactor = global_reactor
+    if backend is None:
+        backend = create_backend(config, reactor)
+    schemas = SchemaSet()
+    schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
+    registry = StationRegistry(backend)
+    central = CentralSystem(backend, reactor)
+    server = config.server
+    factory = OcppServerFactory(
+        reactor,
+        central,
+        registry,
+        backend,
+        schemas,
+        backend.record_frame,
+        StationEndpointConfig(
+            ping_interval=server.ping_interval,
+            ping_timeout=server.ping_timeout,
+            max_frame_size=server.max_frame_size,
+            call_timeout=server.call_timeout,
+        ),
+        reactor=reactor,
+    )
+    site = build_site(factory)
+    listeners = [ListenerService(reactor, description, site) for description in server.listen]
+    return CentralSystemService(config, backend, registry, listeners)

@@ -1,0 +1,113 @@
+# -*- test-case-name: tests.test_stations -*-
+"""
+The registry of connected stations, and the one way to call a station.
+
+    registry.call(identity, action, payload, timeout) -> Deferred[reply payload]
+
+REST, SOAP, the UI and the emulator all call stations through
+L{StationRegistry.call}. Failures are L{ocppcs.callerrors} exceptions:
+L{UnknownStation}, L{StationOffline}, L{InvalidCommand}, L{StationCallError},
+L{InvalidReply}, L{CallTimeout}, L{StationDisconnected}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+
+from ocppcs.backends.interface import IBackend
+from ocppcs.callerrors import StationOffline, UnknownStation
+from ocppcs.ocppj.session import OcppSession
+
+#: Closes a session's connection: called with a reason when it is replaced.
+Closer = Callable[[str], None]
+
+
+class StationRegistry:
+    """
+    Identity -> the live session of that station (at most one).
+
+    @param backend: used to tell an unknown station from an offline one.
+    """
+
+    _log = Logger()
+
+    def __init__(self, backend: IBackend) -> None:
+        self._backend = backend
+        self._sessions: dict[str, tuple[OcppSession, Closer]] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def __contains__(self, identity: object) -> bool:
+        return identity in self._sessions
+
+    def identities(self) -> list[str]:
+        """The identities of the connected stations."""
+        return list(self._sessions)
+
+    def get(self, identity: str) -> OcppSession | None:
+        """The live session of C{identity}, if connected."""
+        entry = self._sessions.get(identity)
+        return entry[0] if entry else None
+
+    def attach(self, session: OcppSession, close: Closer) -> None:
+        """
+        Make C{session} the station's live session. A previous connection with
+        the same identity is closed and its pending calls fail at once.
+        """
+        old = self._sessions.get(session.identity)
+        self._sessions[session.identity] = (session, close)
+        if old is not None:
+            self._log.info(
+                "{identity} reconnected from {address}; closing its previous connection",
+                identity=session.identity,
+                address=session.address,
+            )
+            old[0].connection_lost("replaced by a new connection")
+            old[1]("replaced by a new connection")
+
+    def detach(self, session: OcppSession) -> bool:
+        """
+        Forget C{session} if it is still the live one.
+
+        @return: whether it was (False when a newer connection replaced it).
+        """
+        entry = self._sessions.get(session.identity)
+        if entry is not None and entry[0] is session:
+            del self._sessions[session.identity]
+            return True
+        return False
+
+    def call(
+        self,
+        identity: str,
+        action: str,
+        payload: dict[str, Any],
+        timeout: float | None = None,
+    ) -> Deferred[dict[str, Any]]:
+        """
+        Send a central-system-initiated OCPP 1.6 command to a station.
+
+        @param identity: the station.
+        @param action: one of the 19 central-system-initiated 1.6 actions.
+        @param payload: the request payload (checked against the official schema).
+        @param timeout: seconds to wait for the reply once sent; the server's
+            C{call_timeout} when C{None}.
+        @return: a Deferred firing with the station's reply payload. At most one
+            call is in flight per station; later ones wait in order.
+        """
+        entry = self._sessions.get(identity)
+        if entry is not None:
+            return entry[0].call(action, payload, timeout)
+        d = maybeDeferred(self._backend.get_station, identity)
+
+        def offline(station: Any) -> Any:
+            if station is None:
+                raise UnknownStation(identity, action)
+            raise StationOffline(identity, action)
+
+        return d.addCallback(offline)

@@ -1,0 +1,52 @@
+# -*- test-case-name: tests.test_tap -*-
+"""
+C{twistd ocppcs}: command-line options and the service it runs.
+
+    twistd -n ocppcs                       built-in defaults, port 9220
+    twistd -n ocppcs --config FILE         an INI file (see conf/ocppcs.conf)
+    twistd -n ocppcs --listen tcp:0        override [server] listen (repeatable)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from twisted.python import usage
+
+from ocppcs.config import ConfigError, load_config
+from ocppcs.service import CentralSystemService, build_central_system
+
+
+class Options(usage.Options):
+    """Options of C{twistd ocppcs}."""
+
+    optParameters = [
+        ["config", "c", None, "Configuration file (INI); built-in defaults when omitted."],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """Listen on this strports description instead of [server] listen (repeatable)."""
+        self["listen"].append(description)
+
+    def postOptions(self) -> None:
+        try:
+            config = load_config(self["config"])
+        except ConfigError as e:
+            raise usage.UsageError(str(e)) from None
+        if self["listen"]:
+            server = dataclasses.replace(config.server, listen=tuple(self["listen"]))
+            config = dataclasses.replace(config, server=server)
+        self["parsed_config"] = config
+
+
+def makeService(options: Options, reactor: Any = None) -> CentralSystemService:
+    """Build the central system from parsed C{options}."""
+    try:
+        return build_central_system(options["parsed_config"], reactor)
+    except ConfigError as e:
+        raise usage.UsageError(str(e)) from None

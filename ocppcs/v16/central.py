@@ -1,0 +1,90 @@
+# -*- test-case-name: tests.v16.test_central -*-
+"""
+The central system's answer to station-initiated OCPP 1.6 calls.
+
+Schema validation has already happened (L{ocppcs.ocppj.session}); this layer
+enforces the registration rule and passes the call to the backend:
+
+    BootNotification           -> backend; the reply's status decides whether
+                                  the connection counts as Accepted
+    anything else, Accepted    -> backend
+    anything else, not (yet)   -> CALLERROR SecurityError
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from ocppcs.backends.interface import CallContext, IBackend
+from ocppcs.ocppj.errors import SecurityError
+from ocppcs.ocppj.frames import Call
+from ocppcs.ocppj.session import OcppSession
+
+
+class CentralSystem:
+    """
+    Answers station-initiated calls through one backend.
+
+    @param backend: stores and decides.
+    @param clock: gives the time calls are received.
+    """
+
+    _log = Logger()
+
+    def __init__(self, backend: IBackend, clock: IReactorTime) -> None:
+        self._backend = backend
+        self._clock = clock
+
+    def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
+        """Answer C{call} from C{session}'s station (see the module docstring)."""
+        ctx = CallContext(
+            session.identity,
+            session.account,
+            call.unique_id,
+            call.action,
+            datetime.fromtimestamp(self._clock.seconds(), UTC),
+        )
+        if call.action == "BootNotification":
+            d: Deferred[dict[str, Any]] = self._backend.handle_call(ctx, call.payload)
+            d.addCallback(self._booted, session)
+            return d
+        if session.accepted:
+            return self._backend.handle_call(ctx, call.payload)
+        if session.accepted is None:
+            d = self._backend.is_accepted(session.identity)
+            d.addCallback(self._accepted_then_handle, session, ctx, call.payload)
+            return d
+        return fail(self._not_accepted(session, call))
+
+    def _booted(self, reply: dict[str, Any], session: OcppSession) -> dict[str, Any]:
+        session.accepted = reply.get("status") == "Accepted"
+        self._log.info(
+            "BootNotification from {identity}: {status}",
+            identity=session.identity,
+            status=reply.get("status"),
+        )
+        return reply
+
+    def _accepted_then_handle(
+        self, accepted: bool, session: OcppSession, ctx: CallContext, payload: dict[str, Any]
+    ) -> Deferred[dict[str, Any]]:
+        if session.accepted is None:
+            session.accepted = accepted
+        if not session.accepted:
+            return fail(self._not_accepted(session, ctx))
+        return self._backend.handle_call(ctx, payload)
+
+    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> SecurityError:
+        self._log.warn(
+            "{identity} sent {action} before its BootNotification was Accepted",
+            identity=session.identity,
+            action=call.action,
+        )
+        return SecurityError(
+            f"{call.action} refused: the station's BootNotification has not been Accepted"
+        )
