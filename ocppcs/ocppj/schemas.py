@@ -53,7 +53,9 @@ class SchemaViolation(OcppError):
 def _json_path(parts: list[Any]) -> str:
     path = "$"
     for part in parts[1:]:  # parts[0] is fastjsonschema's "data"
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        # fastjsonschema gives array indexes as ints or as digit strings.
+        index = isinstance(part, int) or (isinstance(part, str) and part.isdigit())
+        path += f"[{part}]" if index else f".{part}"
     return path
 
 

@@ -1,0 +1,71 @@
+"""Tests for L{ocppcs.config}: defaults, the documented example file, and errors naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ocppcs.config import Config, ConfigError, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_no_file_means_defaults() -> None:
+    """Without a file every key has its built-in default; port 9220, embedded store."""
+    config = load_config(None)
+    assert config.server.listen == ("tcp:9220:interface=0.0.0.0",)
+    assert config.backend.type == "embedded"
+    assert config.central.registration == "open"
+
+
+def test_shipped_file_documents_the_defaults() -> None:
+    """conf/ocppcs.conf sets every key to its default, so it documents them truthfully."""
+    config = load_config(str(ROOT / "conf" / "ocppcs.conf"))
+    assert config == Config(source=config.source)
+
+
+def test_values_are_parsed() -> None:
+    """Values are converted; listen takes several lines, known_vendors a list."""
+    config = parse_config(
+        "[server]\nlisten = tcp:0:interface=127.0.0.1\n  tcp:0\nping_interval = 0\n"
+        "[central]\nregistration = KNOWN\nunknown_station = pending\nknown_vendors = acme, Foo\n"
+        "[embedded]\npath = /tmp/x.db\n"
+    )
+    assert config.server.listen == ("tcp:0:interface=127.0.0.1", "tcp:0")
+    assert config.server.ping_interval == 0
+    assert config.central.registration == "known"
+    assert config.central.unknown_station == "Pending"
+    assert config.central.known_vendors == ("acme", "Foo")
+    assert config.embedded.path == "/tmp/x.db"
+
+
+@pytest.mark.parametrize(
+    "text, where",
+    [
+        ("[server]\nping_interval = soon\n", "server.ping_interval"),
+        ("[server]\nmax_frame_size = 0\n", "server.max_frame_size"),
+        ("[server]\nlisten =\n", "server.listen"),
+        ("[server]\nping_interval = 10\nping_timeout = 20\n", "server.ping_timeout"),
+        ("[central]\nregistration = maybe\n", "central.registration"),
+        ("[central]\nheartbeat_interval = -5\n", "central.heartbeat_interval"),
+        ("[central]\ncolour = blue\n", "central.colour"),
+        ("[backend]\ntype = mysql\n", "backend.type"),
+        ("[nonsense]\nx = 1\n", "nonsense"),
+    ],
+)
+def test_errors_name_section_and_key(text: str, where: str) -> None:
+    """Every bad value, unknown key or unknown section names where it is."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert f"Error in configuration at '{where}'" in str(info.value)
+
+
+def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
+    """A file that is not INI, or is missing, is a ConfigError too."""
+    bad = tmp_path / "bad.conf"
+    bad.write_text("no section header\n")
+    with pytest.raises(ConfigError, match="bad.conf"):
+        load_config(str(bad))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(str(tmp_path / "missing.conf"))
