@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IBackend
 from ocppcs.backends.select import create_backend
@@ -36,7 +39,10 @@ class CentralSystemService(MultiService):
     @ivar backend: stores and decides.
     @ivar registry: the connected stations; C{registry.call(...)} calls one.
     @ivar listeners: one L{ListenerService} per listen description.
+    @ivar ready: fires once the backend has started.
     """
+
+    _log = Logger()
 
     def __init__(
         self,
@@ -44,15 +50,53 @@ class CentralSystemService(MultiService):
         backend: IBackend,
         registry: StationRegistry,
         listeners: list[ListenerService],
+        reactor: Any = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.backend = backend
         self.registry = registry
         self.listeners = listeners
+        self._reactor = reactor
+        self.ready: Deferred[None] = Deferred()
         backend.setServiceParent(self)
         for listener in listeners:
             listener.setServiceParent(self)
+
+    def startService(self) -> None:
+        """
+        Start the backend, then listen. Listening is synchronous, so a port in
+        use stops C{twistd} at once; calls that arrive while the backend is
+        still opening its store wait for it. If the backend fails to start,
+        the error is logged and the reactor stopped.
+        """
+        Service.startService(self)
+        started = maybeDeferred(self.backend.startService)
+        for listener in self.listeners:
+            listener.startService()
+        started.addCallbacks(self._backend_ready, self._backend_failed)
+
+    def _backend_ready(self, _: object) -> None:
+        self._log.info("Backend {backend} ready", backend=self.backend.name)
+        self.ready.callback(None)
+
+    def _backend_failed(self, failure: Failure) -> None:
+        self._log.failure("Backend {backend} failed to start", failure, backend=self.backend.name)
+        self.ready.errback(failure)
+        self.ready.addErrback(lambda _: None)
+        if self._reactor is not None and self._reactor.running:
+            self._reactor.stop()
+
+    def stopService(self) -> Deferred[None]:
+        """Close every station connection, stop listening, then stop the backend."""
+        for identity in self.registry.identities():
+            self.backend.station_disconnected(identity).addErrback(
+                lambda f, identity=identity: self._log.failure(
+                    "Recording the disconnection of {identity}", f, identity=identity
+                )
+            )
+        self.registry.close_all("central system shutting down")
+        return super().stopService()
 
 
 def build_central_system(
@@ -92,4 +136,4 @@ def build_central_system(
     )
     site = build_site(factory)
     listeners = [ListenerService(reactor, description, site) for description in server.listen]
-    return CentralSystemService(config, backend, registry, listeners)
+    return CentralSystemService(config, backend, registry, listeners, reactor)

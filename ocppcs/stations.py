@@ -70,6 +70,14 @@ class StationRegistry:
             old[0].connection_lost("replaced by a new connection")
             old[1]("replaced by a new connection")
 
+    def close_all(self, reason: str) -> None:
+        """Close every station connection (at shutdown); their pending calls fail."""
+        entries = list(self._sessions.values())
+        self._sessions.clear()
+        for session, close in entries:
+            session.connection_lost(reason)
+            close(reason)
+
     def detach(self, session: OcppSession) -> bool:
         """
         Forget C{session} if it is still the live one.
