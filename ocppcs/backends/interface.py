@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded -*-
+# -*- test-case-name: tests.backends.test_embedded_backend -*-
 """
 The one interface every backend (embedded, webhook, postgres) implements.
 

@@ -1,0 +1,9 @@
+# -*- test-case-name: tests.backends -*-
+"""
+The embedded backend: the C{[central]} policy with a local SQLite store.
+
+L{ocppcs.backends.embedded.backend.EmbeddedBackend} is the backend;
+L{ocppcs.backends.embedded.store.SQLiteStore} the single-writer database with
+group commit; L{ocppcs.backends.embedded.policy} what each CALL answers and
+stores; L{ocppcs.backends.embedded.admin} the operator jobs and queries.
+"""
