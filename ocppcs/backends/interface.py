@@ -10,16 +10,13 @@ them after the listeners are closed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.application.service import IService
 from zope.interface import Attribute
 
 
-@dataclass(frozen=True, slots=True)
-class CallContext:
+class CallContext(NamedTuple):
     """
     Where a station-initiated CALL came from.
 
@@ -27,22 +24,21 @@ class CallContext:
     @ivar account: the optional account from C{/ocpp/{identity}/{account}}, or C{""}.
     @ivar unique_id: the CALL's uniqueId.
     @ivar action: the OCPP action name.
-    @ivar received: when the central system received the CALL (UTC, aware).
+    @ivar received: when the central system received the CALL (seconds since the epoch).
     """
 
     identity: str
     account: str
     unique_id: str
     action: str
-    received: datetime
+    received: float
 
 
-@dataclass(frozen=True, slots=True)
-class FrameRecord:
+class FrameRecord(NamedTuple):
     """
     One OCPP frame in or out, for the bounded frame log.
 
-    @ivar ts: when it was sent or received (UTC, aware).
+    @ivar ts: when it was sent or received (seconds since the epoch).
     @ivar identity: the station.
     @ivar direction: C{"in"} (from the station) or C{"out"} (to the station).
     @ivar message_type: 2, 3 or 4 (CALL, CALLRESULT, CALLERROR), or 0 when unparseable.
@@ -51,7 +47,7 @@ class FrameRecord:
     @ivar raw: the frame as sent on the wire.
     """
 
-    ts: datetime
+    ts: float
     identity: str
     direction: str
     message_type: int

@@ -23,7 +23,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
@@ -358,7 +357,7 @@ class OcppSession:
         try:
             self._frame_sink(
                 FrameRecord(
-                    datetime.fromtimestamp(self._clock.seconds(), UTC),
+                    self._clock.seconds(),
                     self.identity,
                     direction,
                     message_type,

@@ -123,7 +123,10 @@ class OcppServerProtocol(WebSocketServerProtocol):
                 peer=self.peer,
                 reason=self._refuse,
             )
-            self.sendClose(1002, self._refuse[:120])
+            # sendClose() only allows 1000 and 3000-4999; 1002 (protocol error) is sent directly.
+            self.sendCloseFrame(
+                code=1002, reasonUtf8=self._refuse.encode("utf-8")[:123], isReply=False
+            )
             return
         factory = self.factory
         session = OcppSession(
@@ -219,4 +222,6 @@ class OcppServerFactory(WebSocketServerFactory):
             maxMessagePayloadSize=endpoint.max_frame_size,
             openHandshakeTimeout=30,
             closeHandshakeTimeout=5,
+            # Send a close frame (1009, 1002, ...) before dropping a bad peer, so it learns why.
+            failByDrop=False,
         )

@@ -13,7 +13,6 @@ enforces the registration rule and passes the call to the backend:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail
@@ -47,7 +46,7 @@ class CentralSystem:
             session.account,
             call.unique_id,
             call.action,
-            datetime.fromtimestamp(self._clock.seconds(), UTC),
+            self._clock.seconds(),
         )
         if call.action == "BootNotification":
             d: Deferred[dict[str, Any]] = self._backend.handle_call(ctx, call.payload)

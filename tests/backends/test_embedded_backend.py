@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import time
 from argparse import Namespace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -50,7 +51,7 @@ async def call(
 ) -> dict[str, Any]:
     """Send a schema-valid CALL and return its schema-valid reply."""
     _validator(action)(payload)
-    ctx = CallContext(identity, "", "1", action, datetime.now(UTC))
+    ctx = CallContext(identity, "", "1", action, time.time())
     reply = await backend.handle_call(ctx, payload)
     _validator(f"{action}Response")(reply)
     return reply
@@ -113,7 +114,7 @@ async def test_provides_ibackend(make_backend: Any) -> None:
 async def test_unsupported_action(make_backend: Any) -> None:
     """An action the backend does not handle fails with NotSupported."""
     backend = await make_backend()
-    ctx = CallContext("CS1", "", "1", "SecurityEventNotification", datetime.now(UTC))
+    ctx = CallContext("CS1", "", "1", "SecurityEventNotification", time.time())
     with pytest.raises(NotSupportedError):
         await backend.handle_call(ctx, {"type": "x", "timestamp": T0})
 
@@ -638,9 +639,11 @@ async def test_record_frame(make_backend: Any) -> None:
     backend = await make_backend()
     ts = datetime(2026, 11, 24, 13, 45, 0, 123000, tzinfo=UTC)
     backend.record_frame(
-        FrameRecord(ts, "CS1", "in", 2, "u1", "Heartbeat", b'[2,"u1","Heartbeat",{}]')
+        FrameRecord(ts.timestamp(), "CS1", "in", 2, "u1", "Heartbeat", b'[2,"u1","Heartbeat",{}]')
     )
-    backend.record_frame(FrameRecord(ts, "CS2", "out", 3, "u2", "Heartbeat", b"\xff bad utf-8"))
+    backend.record_frame(
+        FrameRecord(ts.timestamp(), "CS2", "out", 3, "u2", "Heartbeat", b"\xff bad utf-8")
+    )
     backend.record_frame(None)  # type: ignore[arg-type]
     frames = await backend.list_frames()
     assert [(f["identity"], f["direction"], f["message_type"], f["unique_id"]) for f in frames] == [
@@ -660,9 +663,11 @@ async def test_frame_log_bounded(make_backend: Any) -> None:
     backend = await make_backend(embedded={"log_max_rows": 5, "log_max_age": 3600})
     old = datetime.now(UTC) - timedelta(hours=2)
     for n in range(3):
-        backend.record_frame(FrameRecord(old, "CS1", "in", 2, f"old{n}", "Heartbeat", b"[]"))
+        backend.record_frame(
+            FrameRecord(old.timestamp(), "CS1", "in", 2, f"old{n}", "Heartbeat", b"[]")
+        )
     for n in range(8):
-        backend.record_frame(FrameRecord(datetime.now(UTC), "CS1", "in", 2, f"new{n}", "", b"[]"))
+        backend.record_frame(FrameRecord(time.time(), "CS1", "in", 2, f"new{n}", "", b"[]"))
     assert await backend.store.prune_log() == 6
     frames = await backend.list_frames(limit=100)
     assert [f["unique_id"] for f in frames] == [f"new{n}" for n in range(7, 2, -1)]

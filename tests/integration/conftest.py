@@ -46,12 +46,19 @@ class Central:
         return f"ws://127.0.0.1:{self.port}/ocpp"
 
 
-async def start_central(data: Path, **central: Any) -> Central:
-    """Start a central system storing in C{data}; keyword arguments set [central] keys."""
+async def start_central(
+    data: Path, server: dict[str, Any] | None = None, **central: Any
+) -> Central:
+    """
+    Start a central system storing in C{data}; keyword arguments set [central]
+    keys, C{server} (optional) sets [server] keys (e.g. C{max_frame_size}).
+    """
     from twisted.internet import reactor
 
     config = Config(
-        server=ServerConfig(listen=("tcp:0:interface=127.0.0.1",), call_timeout=5),
+        server=dataclasses.replace(
+            ServerConfig(listen=("tcp:0:interface=127.0.0.1",), call_timeout=5), **(server or {})
+        ),
         central=dataclasses.replace(CentralConfig(), **central),
         embedded=EmbeddedConfig(path=str(data / "ocppcs.sqlite3")),
     )

@@ -20,7 +20,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ocppcs.backends.embedded import admin
-from ocppcs.backends.embedded.policy import IsoClock, Policy
+from ocppcs.backends.embedded.policy import IsoClock, Policy, meter_rows
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import CallContext, FrameRecord, IBackend
 from ocppcs.config import CentralConfig, EmbeddedConfig
@@ -83,9 +83,9 @@ class EmbeddedBackend(Service):
             return lambda ctx, payload: run(fn, ctx.identity, payload, now())
 
         self._handlers: dict[str, Callable[[CallContext, dict[str, Any]], Deferred]] = {
-            "Heartbeat": job(policy.heartbeat),
-            "MeterValues": job(policy.meter_values),
-            "StatusNotification": job(policy.status_notification),
+            "Heartbeat": self._heartbeat,
+            "MeterValues": self._meter_values,
+            "StatusNotification": self._status_notification,
             "Authorize": job(policy.authorize),
             "StartTransaction": job(policy.start_transaction),
             "StopTransaction": self._stop_transaction,
@@ -166,7 +166,7 @@ class EmbeddedBackend(Service):
         try:
             self.store.append_log(
                 (
-                    record.ts.timestamp(),
+                    record.ts,
                     record.identity,
                     record.direction,
                     record.message_type,
@@ -179,6 +179,38 @@ class EmbeddedBackend(Service):
             log.failure(
                 "Could not log a frame of {identity}", identity=getattr(record, "identity", None)
             )
+
+    # --- hot path: bulk writes, no reads ------------------------------------------------------
+
+    def _heartbeat(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
+        now = self._now()
+        d = self.store.bulk("last_seen", [(ctx.identity, now)])
+        return d.addCallback(lambda _: {"currentTime": now})
+
+    def _meter_values(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
+        rows = meter_rows(
+            ctx.identity,
+            payload["connectorId"],
+            payload.get("transactionId"),
+            payload["meterValue"],
+            "MeterValues",
+        )
+        return self.store.bulk("meter_value", rows).addCallback(lambda _: {})
+
+    def _status_notification(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
+        get = payload.get
+        row = (
+            ctx.identity,
+            payload["connectorId"],
+            payload["status"],
+            payload["errorCode"],
+            get("info"),
+            get("vendorId"),
+            get("vendorErrorCode"),
+            get("timestamp"),
+            self._now(),
+        )
+        return self.store.bulk("connector", [row]).addCallback(lambda _: {})
 
     # --- calls with more than a job ----------------------------------------------------------
 

@@ -126,13 +126,14 @@ class IsoClock:
         return f"{self._prefix}.{ms % 1000:03d}Z"
 
 
-def _meter_rows(
+def meter_rows(
     identity: str,
     connector_id: int,
     transaction_id: int | None,
     meter_values: list[dict[str, Any]],
     source: str,
 ) -> list[tuple[Any, ...]]:
+    """The C{meter_value} rows (L{BULK_SQL} column order) of OCPP C{meterValue} items."""
     return [
         (
             identity,
@@ -309,7 +310,7 @@ class Policy:
             if data:
                 conn.executemany(
                     _INSERT_METER_VALUE,
-                    _meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
+                    meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
                 )
         return reply, True
 
@@ -319,7 +320,7 @@ class Policy:
         """MeterValues: one row per sampled value."""
         conn.executemany(
             _INSERT_METER_VALUE,
-            _meter_rows(
+            meter_rows(
                 identity, p["connectorId"], p.get("transactionId"), p["meterValue"], "MeterValues"
             ),
         )

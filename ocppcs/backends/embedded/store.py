@@ -9,8 +9,13 @@ raises is rolled back alone), commits once, and hands all the results back to
 the reactor with one C{callFromThread}. A job's L{Deferred} therefore fires
 only once the COMMIT that contains it has returned.
 
-Frame-log rows (L{SQLiteStore.append_log}) are buffered and written with
-C{executemany} in the next batch; nobody waits for them. The frame log is kept
+Hot-path writes that need no reads (meter values, connector status, last
+seen, frame-log rows) skip the per-job machinery: L{SQLiteStore.bulk} buffers
+their rows, and each batch writes every row of a kind with ONE statement over
+C{json_each(?)}. SQLite then runs the whole insert in C with the GIL released
+once, instead of once per row, so the writer thread hardly competes with the
+reactor thread for the GIL. Frame-log rows (L{SQLiteStore.append_log}) travel
+the same way; nobody waits for them. The frame log is kept
 bounded by L{SQLiteStore.prune_log}, run every C{prune_interval} seconds.
 
 The schema is versioned with C{PRAGMA user_version} and the numbered
@@ -29,6 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
@@ -38,14 +44,41 @@ log = Logger()
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_\-]+\.sql$")
 
-_INSERT_LOG = (
-    "INSERT INTO frame_log (ts, identity, direction, message_type, unique_id, action, raw)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
 _PRUNE_ROWS = (
     "DELETE FROM frame_log WHERE id < (SELECT id FROM frame_log ORDER BY id DESC LIMIT 1 OFFSET ?)"
 )
 _PRUNE_AGE = "DELETE FROM frame_log WHERE ts < ?"
+
+#: Bulk kinds: one statement writes all rows of a kind in a batch. Each row is a
+#: JSON array; C{j.value ->> N} is its N-th element.
+BULK_SQL: dict[str, str] = {
+    "frame_log": (
+        "INSERT INTO frame_log (ts, identity, direction, message_type, unique_id, action, raw)"
+        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
+        " j.value->>6 FROM json_each(?) AS j"
+    ),
+    "meter_value": (
+        "INSERT INTO meter_value (identity, connector_id, transaction_id, timestamp, value,"
+        " context, format, measurand, phase, location, unit, source)"
+        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
+        " j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10, j.value->>11"
+        " FROM json_each(?) AS j"
+    ),
+    "connector": (
+        "INSERT INTO connector (identity, connector_id, status, error_code, info, vendor_id,"
+        " vendor_error_code, timestamp, updated)"
+        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
+        " j.value->>6, j.value->>7, j.value->>8 FROM json_each(?) AS j WHERE true"
+        " ON CONFLICT (identity, connector_id) DO UPDATE SET"
+        " status = excluded.status, error_code = excluded.error_code, info = excluded.info,"
+        " vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,"
+        " timestamp = excluded.timestamp, updated = excluded.updated"
+    ),
+    "last_seen": (
+        "UPDATE station SET last_seen = j.value->>1 FROM json_each(?) AS j"
+        " WHERE station.identity = j.value->>0"
+    ),
+}
 
 #: A queued job: the function, its extra arguments, and the Deferred to fire.
 _Job = tuple[Callable[..., Any], tuple[Any, ...], Deferred]
@@ -148,6 +181,8 @@ class SQLiteStore:
         self._cond = threading.Condition(threading.Lock())
         self._jobs: deque[_Job] = deque()
         self._logs: list[tuple[Any, ...]] = []
+        # kind -> (rows, Deferreds waiting for them); "frame_log" rows are self._logs.
+        self._bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
         self._writer_idle = False
         self._stopping = False
         self._running = False
@@ -216,6 +251,32 @@ class SQLiteStore:
         with self._cond:
             if self._running:
                 self._jobs.append((fn, args, d))
+                if self._writer_idle:
+                    self._writer_idle = False
+                    self._cond.notify()
+                return d
+        return fail(StoreStopped(f"the store {self.path} is not running"))
+
+    def bulk(self, kind: str, rows: list[Any]) -> Deferred:
+        """
+        Write C{rows} of C{kind} (a key of L{BULK_SQL}) in the next batch,
+        together with every other row of that kind, by one statement.
+
+        @param rows: each a tuple or list in the column order of that kind's SQL.
+        @return: a L{Deferred} firing with C{None} once the batch is committed,
+            or failing with the statement's error (every row of that kind in
+            that batch then failed together).
+        """
+        if kind not in BULK_SQL or kind == "frame_log":
+            raise KeyError(kind)
+        d: Deferred = Deferred()
+        with self._cond:
+            if self._running:
+                entry = self._bulk.get(kind)
+                if entry is None:
+                    entry = self._bulk[kind] = ([], [])
+                entry[0].extend(rows)
+                entry[1].append(d)
                 if self._writer_idle:
                     self._writer_idle = False
                     self._cond.notify()
@@ -306,7 +367,7 @@ class SQLiteStore:
         try:
             while True:
                 with cond:
-                    if not self._jobs and not self._stopping:
+                    if not self._jobs and not self._bulk and not self._stopping:
                         # Wait for jobs; frame-log rows alone wait at most this long.
                         self._writer_idle = True
                         cond.wait(self._log_flush_delay)
@@ -315,9 +376,11 @@ class SQLiteStore:
                     self._jobs = deque()
                     logs = self._logs
                     self._logs = []
+                    bulk = self._bulk
+                    self._bulk = {}
                     stopping = self._stopping
-                if jobs or logs:
-                    results = self._batch(conn, jobs, logs)
+                if jobs or logs or bulk:
+                    results = self._batch(conn, jobs, logs, bulk)
                     if results:
                         call(self._deliver, results)
                 elif stopping:
@@ -331,7 +394,11 @@ class SQLiteStore:
             call(self._done, None)
 
     def _batch(
-        self, conn: sqlite3.Connection, jobs: deque[_Job], logs: list[tuple[Any, ...]]
+        self,
+        conn: sqlite3.Connection,
+        jobs: deque[_Job],
+        logs: list[tuple[Any, ...]],
+        bulk: dict[str, tuple[list[Any], list[Deferred]]],
     ) -> list[tuple[Deferred, bool, Any]]:
         results: list[tuple[Deferred, bool, Any]] = []
         append = results.append
@@ -340,13 +407,17 @@ class SQLiteStore:
             execute("BEGIN IMMEDIATE")
             if logs:
                 try:
-                    execute("SAVEPOINT log")
-                    conn.executemany(_INSERT_LOG, logs)
-                    execute("RELEASE log")
+                    self._write_bulk(conn, "frame_log", logs)
                 except Exception:
                     log.failure("Writing {count} frame-log rows failed", count=len(logs))
-                    execute("ROLLBACK TO log")
-                    execute("RELEASE log")
+            for kind, (rows, waiting) in bulk.items():
+                try:
+                    self._write_bulk(conn, kind, rows)
+                except BaseException:
+                    failure = Failure()
+                    results.extend((d, False, failure) for d in waiting)
+                else:
+                    results.extend((d, True, None) for d in waiting)
             for fn, args, d in jobs:
                 execute("SAVEPOINT job")
                 try:
@@ -367,15 +438,33 @@ class SQLiteStore:
                     execute("ROLLBACK")
                 except sqlite3.Error:
                     pass
-            return [(d, False, failure) for _, _, d in jobs]
+            waiting = [d for _, ds in bulk.values() for d in ds] + [d for _, _, d in jobs]
+            return [(d, False, failure) for d in waiting]
         self.commits += 1
         self.jobs_done += len(jobs)
         return results
+
+    @staticmethod
+    def _write_bulk(conn: sqlite3.Connection, kind: str, rows: list[Any]) -> None:
+        """Write every row of C{kind} with one statement, alone in a savepoint."""
+        execute = conn.execute
+        execute("SAVEPOINT bulk")
+        try:
+            execute(BULK_SQL[kind], (orjson.dumps(rows).decode(),))
+        except BaseException:
+            execute("ROLLBACK TO bulk")
+            execute("RELEASE bulk")
+            raise
+        execute("RELEASE bulk")
 
     def _fail_queued(self, failure: Failure) -> None:
         with self._cond:
             self._running = False
             jobs = self._jobs
             self._jobs = deque()
-        if jobs:
-            self._reactor.callFromThread(self._deliver, [(d, False, failure) for _, _, d in jobs])
+            bulk = self._bulk
+            self._bulk = {}
+        waiting = [(d, False, failure) for _, _, d in jobs]
+        waiting.extend((d, False, failure) for _, ds in bulk.values() for d in ds)
+        if waiting:
+            self._reactor.callFromThread(self._deliver, waiting)
