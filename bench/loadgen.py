@@ -173,6 +173,9 @@ class Generator:
             range(len(ACTIONS)), weights=[weights[a] for a in ACTIONS], k=SCHEDULE_LEN
         )
         self.timeout_ns = int(args.call_timeout * 1e9)
+        # --rate: each station sends at most one CALL every interval_ns (open-loop pacing).
+        self.interval_ns = int(args.stations / args.rate * 1e9) if args.rate else 0
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.measuring = False
         self.stopping = False
         self.stations: list[Station] = []
@@ -262,6 +265,7 @@ class Station(WSListener):
         "sched_pos",
         "status_pos",
         "booting",
+        "due",
     )
 
     def __init__(self, gen: Generator, index: int) -> None:
@@ -276,6 +280,8 @@ class Station(WSListener):
         self.sched_pos = (index * 7919) & (SCHEDULE_LEN - 1)
         self.status_pos = index % len(STATUSES)
         self.booting = False
+        # Spread the stations' phases over one interval.
+        self.due = _perf_ns() + (gen.interval_ns * index // max(gen.args.stations, 1))
 
     def on_ws_connected(self, transport: WSTransport) -> None:
         gen = self.gen
@@ -305,6 +311,24 @@ class Station(WSListener):
         self.pending_kind = kind
         self.sent_at = _perf_ns()
         self.transport.send(_TEXT, b'[2,"' + uid.encode() + b'",' + body)  # type: ignore[union-attr]
+
+    def next_call(self) -> None:
+        """Send the next CALL now, or at its due time under C{--rate}."""
+        gen = self.gen
+        if not gen.interval_ns:
+            self.send_next()
+            return
+        now = _perf_ns()
+        self.due = max(self.due + gen.interval_ns, now)
+        delay = (self.due - now) / 1e9
+        if delay > 0 and gen.loop is not None:
+            gen.loop.call_later(delay, self._send_if_open)
+        else:
+            self.send_next()
+
+    def _send_if_open(self) -> None:
+        if self.transport is not None and self in self.gen.active and not self.gen.stopping:
+            self.send_next()
 
     def send_next(self) -> None:
         """Send the next CALL of the mix."""
@@ -371,7 +395,7 @@ class Station(WSListener):
             else:
                 gen.errors += 1
         if not gen.stopping:
-            self.send_next()
+            self.next_call()
 
 
 # --- running ------------------------------------------------------------------------------
@@ -440,6 +464,7 @@ async def every(interval: float, fn: Any) -> None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run one benchmark and return its figures."""
     gen = Generator(args)
+    gen.loop = asyncio.get_running_loop()
     watch = ProcWatch(args.server_pid) if args.server_pid else None
     report: dict[str, Any] = {
         "mode": "idle" if args.idle else "load",
@@ -647,6 +672,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the action sequence")
     p.add_argument("--server-pid", type=int, help="report this process's RSS and CPU")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="total calls/s to offer, paced per station (0: as fast as replies come)",
+    )
     p.add_argument("--idle", action="store_true", help="connect, boot, then hold idle")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)

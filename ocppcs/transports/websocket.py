@@ -28,6 +28,7 @@ from ocppcs.backends.interface import IBackend
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.stations import StationRegistry
+from ocppcs.transports.directwrite import send_directly
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
@@ -129,6 +130,7 @@ class OcppServerProtocol(WebSocketServerProtocol):
             )
             return
         factory = self.factory
+        send_directly(self.transport)
         session = OcppSession(
             self._identity,
             self._account,

@@ -8,15 +8,23 @@ The one resource tree served on every listener.
 from __future__ import annotations
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from ocppcs.transports.websocket import OcppServerFactory
 
 
+class _Root(Resource):
+    """The root: named children, and a plain 404 for anything else."""
+
+    def getChild(self, path: bytes, request: object) -> Resource:
+        return notFound("No such resource", "This central system has nothing at this path.")
+
+
 def build_root(station_factory: OcppServerFactory) -> Resource:
     """Build the resource tree: every path the server answers."""
-    root = Resource()
+    root = _Root()
     root.putChild(b"ocpp", WebSocketResource(station_factory))
     return root
 

@@ -69,6 +69,7 @@ def _blocker(store: SQLiteStore) -> threading.Event:
         release.wait(10)
 
     store.run(block)
+    store.flush()
     assert started.wait(10)
     return release
 

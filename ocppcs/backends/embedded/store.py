@@ -183,6 +183,11 @@ class SQLiteStore:
         self._logs: list[tuple[Any, ...]] = []
         # kind -> (rows, Deferreds waiting for them); "frame_log" rows are self._logs.
         self._bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
+        # Reactor-thread buffers, handed to the writer by _flush().
+        self._pending_jobs: list[_Job] = []
+        self._pending_bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
+        self._pending_logs: list[tuple[Any, ...]] = []
+        self._flush_scheduled = False
         self._writer_idle = False
         self._stopping = False
         self._running = False
@@ -228,12 +233,15 @@ class SQLiteStore:
         if self._pruner is not None and self._pruner.running:
             self._pruner.stop()
         self._stopped = Deferred()
-        self._running = False
         if self._thread is None or self._finished:
+            self._running = False
             self._stopped.callback(None)
             return self._stopped
         with self._cond:
             self._stopping = True
+        self.flush()  # what was accepted before stop() is still written
+        self._running = False
+        with self._cond:
             self._cond.notify()
         return self._stopped
 
@@ -247,15 +255,12 @@ class SQLiteStore:
             is committed, or failing with what it raised (its changes are then
             rolled back) or with the COMMIT's error.
         """
+        if not self._running:
+            return fail(StoreStopped(f"the store {self.path} is not running"))
         d: Deferred = Deferred()
-        with self._cond:
-            if self._running:
-                self._jobs.append((fn, args, d))
-                if self._writer_idle:
-                    self._writer_idle = False
-                    self._cond.notify()
-                return d
-        return fail(StoreStopped(f"the store {self.path} is not running"))
+        self._pending_jobs.append((fn, args, d))
+        self._schedule_flush()
+        return d
 
     def bulk(self, kind: str, rows: list[Any]) -> Deferred:
         """
@@ -269,19 +274,16 @@ class SQLiteStore:
         """
         if kind not in BULK_SQL or kind == "frame_log":
             raise KeyError(kind)
+        if not self._running:
+            return fail(StoreStopped(f"the store {self.path} is not running"))
         d: Deferred = Deferred()
-        with self._cond:
-            if self._running:
-                entry = self._bulk.get(kind)
-                if entry is None:
-                    entry = self._bulk[kind] = ([], [])
-                entry[0].extend(rows)
-                entry[1].append(d)
-                if self._writer_idle:
-                    self._writer_idle = False
-                    self._cond.notify()
-                return d
-        return fail(StoreStopped(f"the store {self.path} is not running"))
+        entry = self._pending_bulk.get(kind)
+        if entry is None:
+            entry = self._pending_bulk[kind] = ([], [])
+        entry[0].extend(rows)
+        entry[1].append(d)
+        self._schedule_flush()
+        return d
 
     def append_log(self, row: tuple[Any, ...]) -> None:
         """
@@ -292,8 +294,45 @@ class SQLiteStore:
             action, raw)}, C{ts} in seconds since the epoch.
         """
         if self._running:
-            with self._cond:
-                self._logs.append(row)
+            self._pending_logs.append(row)
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        # Work is handed to the writer once per reactor iteration, not once per
+        # call: one lock and at most one wake-up for everything that arrived.
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._reactor.callLater(0, self.flush)
+
+    def flush(self) -> None:
+        """
+        Hand the work buffered so far to the writer thread now (it is also
+        handed over once per reactor iteration by itself).
+        """
+        self._flush_scheduled = False
+        jobs, self._pending_jobs = self._pending_jobs, []
+        bulk, self._pending_bulk = self._pending_bulk, {}
+        logs, self._pending_logs = self._pending_logs, []
+        if not (jobs or bulk or logs):
+            return
+        with self._cond:
+            if self._running or self._stopping:
+                self._jobs.extend(jobs)
+                for kind, (rows, waiting) in bulk.items():
+                    entry = self._bulk.get(kind)
+                    if entry is None:
+                        self._bulk[kind] = (rows, waiting)
+                    else:
+                        entry[0].extend(rows)
+                        entry[1].extend(waiting)
+                self._logs.extend(logs)
+                if self._writer_idle and (jobs or bulk):
+                    self._writer_idle = False
+                    self._cond.notify()
+                return
+        failure = Failure(StoreStopped(f"the store {self.path} is not running"))
+        self._deliver([(d, False, failure) for _, _, d in jobs])
+        self._deliver([(d, False, failure) for _, ds in bulk.values() for d in ds])
 
     def prune_log(self) -> Deferred:
         """
@@ -446,16 +485,11 @@ class SQLiteStore:
 
     @staticmethod
     def _write_bulk(conn: sqlite3.Connection, kind: str, rows: list[Any]) -> None:
-        """Write every row of C{kind} with one statement, alone in a savepoint."""
-        execute = conn.execute
-        execute("SAVEPOINT bulk")
-        try:
-            execute(BULK_SQL[kind], (orjson.dumps(rows).decode(),))
-        except BaseException:
-            execute("ROLLBACK TO bulk")
-            execute("RELEASE bulk")
-            raise
-        execute("RELEASE bulk")
+        """
+        Write every row of C{kind} with one statement. No savepoint is needed:
+        SQLite undoes a failed statement by itself, leaving the transaction.
+        """
+        conn.execute(BULK_SQL[kind], (orjson.dumps(rows).decode(),))
 
     def _fail_queued(self, failure: Failure) -> None:
         with self._cond:
