@@ -152,6 +152,12 @@ class OcppServerProtocol(WebSocketServerProtocol):
         )
 
     def _send_text(self, data: bytes) -> None:
+        if self.state != self.STATE_OPEN:
+            # Closing: the station will not read it; the session fails its calls on onClose.
+            self._log.debug(
+                "Not sending to {identity}: the connection is closing", identity=self._identity
+            )
+            return
         self.sendMessage(data, False)
 
     def _close_replaced(self, reason: str) -> None:

@@ -1,0 +1,55 @@
+"""Tests for L{ocppcs.tap}: options and the service tree it builds (no sockets opened)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from twisted.internet.testing import MemoryReactorClock
+from twisted.python import usage
+
+from ocppcs.listeners import ListenerService
+from ocppcs.service import CentralSystemService
+from ocppcs.tap import Options, makeService
+
+
+def test_defaults_listen_on_9220() -> None:
+    """With no options the service listens on port 9220 with the embedded backend."""
+    options = Options()
+    options.parseOptions([])
+    service = makeService(options, MemoryReactorClock())
+    assert isinstance(service, CentralSystemService)
+    assert [listener.description for listener in service.listeners] == [
+        "tcp:9220:interface=0.0.0.0"
+    ]
+    assert service.backend.name == "embedded"
+    assert all(isinstance(listener, ListenerService) for listener in service.listeners)
+
+
+def test_listen_overrides_config(tmp_path: Path) -> None:
+    """--listen (repeatable) replaces [server] listen from the file."""
+    conf = tmp_path / "c.conf"
+    conf.write_text(
+        "[server]\nlisten = tcp:1234\n[embedded]\npath = " + str(tmp_path / "db") + "\n"
+    )
+    options = Options()
+    options.parseOptions(["--config", str(conf), "--listen", "tcp:0", "--listen", "tcp:1"])
+    service = makeService(options, MemoryReactorClock())
+    assert [listener.description for listener in service.listeners] == ["tcp:0", "tcp:1"]
+
+
+def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:
+    """A bad value stops option parsing with the section and key named."""
+    conf = tmp_path / "c.conf"
+    conf.write_text("[central]\nauthorization = maybe\n")
+    with pytest.raises(usage.UsageError, match="central.authorization"):
+        Options().parseOptions(["--config", str(conf)])
+
+
+def test_listening_on_memory_reactor(tmp_path: Path) -> None:
+    """Starting the listener service listens through the given reactor."""
+    reactor = MemoryReactorClock()
+    listener = ListenerService(reactor, "tcp:9555:interface=127.0.0.1", object())  # type: ignore[arg-type]
+    listener.startService()
+    assert reactor.tcpServers[0][0] == 9555
+    assert reactor.tcpServers[0][3] == "127.0.0.1"
