@@ -70,6 +70,16 @@ class StationRegistry:
             old[0].connection_lost("replaced by a new connection")
             old[1]("replaced by a new connection")
 
+    @staticmethod
+    def _triggered(
+        reply: dict[str, Any], session: OcppSession, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        # A station not (yet) Accepted may still send a message the central
+        # system asked for with TriggerMessage (OCPP 1.6, 4.2: Pending).
+        if reply.get("status") == "Accepted":
+            session.triggered.add(payload["requestedMessage"])
+        return reply
+
     def close_all(self, reason: str) -> None:
         """Close every station connection (at shutdown); their pending calls fail."""
         entries = list(self._sessions.values())
@@ -110,7 +120,11 @@ class StationRegistry:
         """
         entry = self._sessions.get(identity)
         if entry is not None:
-            return entry[0].call(action, payload, timeout)
+            session = entry[0]
+            d = session.call(action, payload, timeout)
+            if action == "TriggerMessage":
+                d.addCallback(self._triggered, session, payload)
+            return d
         d = maybeDeferred(self._backend.get_station, identity)
 
         def offline(station: Any) -> Any:

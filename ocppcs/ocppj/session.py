@@ -74,6 +74,8 @@ class OcppSession:
     @ivar address: the peer address, for logs.
     @ivar accepted: whether the station may send calls other than
         BootNotification (C{None} until known); kept by the receiver.
+    @ivar triggered: actions the central system asked for with TriggerMessage
+        that the station may send once even when not Accepted.
     """
 
     _log = Logger()
@@ -94,6 +96,7 @@ class OcppSession:
         self.account = account
         self.address = address
         self.accepted: bool | None = None
+        self.triggered: set[str] = set()
         self._send_bytes = send
         self._clock = clock
         self._receiver = receiver

@@ -8,6 +8,7 @@ enforces the registration rule and passes the call to the backend:
     BootNotification           -> backend; the reply's status decides whether
                                   the connection counts as Accepted
     anything else, Accepted    -> backend
+    a message asked for with TriggerMessage -> backend, once
     anything else, not (yet)   -> CALLERROR SecurityError
 """
 
@@ -53,6 +54,9 @@ class CentralSystem:
             d.addCallback(self._booted, session)
             return d
         if session.accepted:
+            return self._backend.handle_call(ctx, call.payload)
+        if call.action in session.triggered:
+            session.triggered.discard(call.action)
             return self._backend.handle_call(ctx, call.payload)
         if session.accepted is None:
             d = self._backend.is_accepted(session.identity)
