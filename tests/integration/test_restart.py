@@ -155,6 +155,15 @@ def meter_values(transaction_id: int) -> dict[str, Any]:
     }
 
 
+async def run_to_exit(tmp_path: Path, *args: str) -> tuple[int, bytes]:
+    """Run twistd with C{args} until it exits by itself; its exit code and output."""
+    twistd = await spawn(tmp_path, *args)
+    try:
+        return await twistd.wait(), twistd.output
+    finally:
+        await twistd.kill()
+
+
 @pytest_twisted.ensureDeferred
 async def test_data_and_ids_survive_restart(tmp_path: Path) -> None:
     """
@@ -276,14 +285,7 @@ async def test_bad_config_stops_twistd(tmp_path: Path, text: str, message: str) 
     """twistd with an invalid configuration file exits non-zero naming the section and key."""
     config = write_config(tmp_path, text)
 
-    async def scenario() -> tuple[int, bytes]:
-        twistd = await spawn(tmp_path, "--config", str(config))
-        try:
-            return await twistd.wait(), twistd.output
-        finally:
-            await twistd.kill()
-
-    code, output = await aio(scenario())
+    code, output = await aio(run_to_exit(tmp_path, "--config", str(config)))
     assert code != 0
     assert message.encode() in output, output.decode(errors="replace")
     assert not (tmp_path / "data").exists(), "no store should be created"
@@ -293,14 +295,7 @@ async def test_bad_config_stops_twistd(tmp_path: Path, text: str, message: str) 
 async def test_missing_config_file_stops_twistd(tmp_path: Path) -> None:
     """twistd with a configuration file that does not exist exits non-zero saying so."""
 
-    async def scenario() -> tuple[int, bytes]:
-        twistd = await spawn(tmp_path, "--config", str(tmp_path / "missing.conf"))
-        try:
-            return await twistd.wait(), twistd.output
-        finally:
-            await twistd.kill()
-
-    code, output = await aio(scenario())
+    code, output = await aio(run_to_exit(tmp_path, "--config", str(tmp_path / "missing.conf")))
     assert code != 0
     assert b"cannot read configuration file" in output, output.decode(errors="replace")
 
@@ -319,14 +314,7 @@ async def test_port_in_use_stops_twistd(tmp_path: Path) -> None:
             f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
         )
 
-        async def scenario() -> tuple[int, bytes]:
-            twistd = await spawn(tmp_path, "--config", str(config))
-            try:
-                return await twistd.wait(), twistd.output
-            finally:
-                await twistd.kill()
-
-        code, output = await aio(scenario())
+        code, output = await aio(run_to_exit(tmp_path, "--config", str(config)))
     finally:
         busy.close()
     assert code != 0
