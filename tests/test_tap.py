@@ -13,8 +13,9 @@ from ocppcs.service import CentralSystemService
 from ocppcs.tap import Options, makeService
 
 
-def test_defaults_listen_on_9220() -> None:
+def test_defaults_listen_on_9220(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With no options the service listens on port 9220 with the embedded backend."""
+    monkeypatch.chdir(tmp_path)  # the default store is data/ocppcs.sqlite3 under the cwd
     options = Options()
     options.parseOptions([])
     service = makeService(options, MemoryReactorClock())
@@ -53,3 +54,15 @@ def test_listening_on_memory_reactor(tmp_path: Path) -> None:
     listener.startService()
     assert reactor.tcpServers[0][0] == 9555
     assert reactor.tcpServers[0][3] == "127.0.0.1"
+
+
+def test_unwritable_store_is_a_usage_error(tmp_path: Path) -> None:
+    """A store path whose folder can't be created stops start-up naming embedded.path."""
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    conf = tmp_path / "c.conf"
+    conf.write_text(f"[embedded]\npath = {blocker / 'sub' / 'db.sqlite3'}\n")
+    options = Options()
+    options.parseOptions(["--config", str(conf)])
+    with pytest.raises(usage.UsageError, match="embedded.path"):
+        makeService(options, MemoryReactorClock())

@@ -3,15 +3,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ocppcs.backends.interface import IBackend
 from ocppcs.config import Config, ConfigError
 
 
+def _check_writable(path: str) -> None:
+    """Fail early, naming the key, when the store's folder can't be made or written."""
+    if path == ":memory:":
+        return
+    folder = Path(path).parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create the folder {folder}: {e.strerror}", ("embedded", "path"))
+    if not os.access(folder, os.W_OK | os.X_OK) or (
+        Path(path).exists() and not os.access(path, os.R_OK | os.W_OK)
+    ):
+        raise ConfigError(f"{path} is not writable", ("embedded", "path"))
+
+
 def _embedded(config: Config, reactor: Any) -> IBackend:
     from ocppcs.backends.embedded.backend import EmbeddedBackend
+
+    _check_writable(config.embedded.path)
 
     return EmbeddedBackend(reactor, config.central, config.embedded)
 
