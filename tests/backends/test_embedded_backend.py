@@ -29,6 +29,7 @@ from ocppcs.backends.embedded.backend import EmbeddedBackend
 from ocppcs.backends.interface import CallContext, FrameRecord, IBackend
 from ocppcs.config import CentralConfig, EmbeddedConfig
 from ocppcs.ocppj.errors import NotSupportedError
+from tests.backends import jobs
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 T0 = "2026-11-24T13:45:00Z"
@@ -58,8 +59,8 @@ async def call(
 
 
 async def sql(backend: EmbeddedBackend, query: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Read rows straight from the database, on the writer thread."""
-    return await backend.store.run(lambda conn: conn.execute(query, args).fetchall())
+    """Read rows straight from the database, in the store's worker."""
+    return await backend.store.run(jobs.query, query, *args)
 
 
 @pytest_twisted.async_yield_fixture
@@ -435,7 +436,7 @@ async def test_transaction_ids_never_repeat(make_backend: Any) -> None:
     one = (await call(backend, "StartTransaction", _start(meter=1)))["transactionId"]
     two = (await call(backend, "StartTransaction", _start(meter=2)))["transactionId"]
     assert two > one
-    await backend.store.run(lambda conn: conn.execute("DELETE FROM txn WHERE id = ?", (two,)))
+    await backend.store.run(jobs.execute, "DELETE FROM txn WHERE id = ?", two)
     await backend.stopService()
     again = await make_backend()
     three = (await call(again, "StartTransaction", _start(meter=3)))["transactionId"]

@@ -1,12 +1,14 @@
 """
-Tests for L{ocppcs.backends.embedded.store}: the single-writer SQLite store
-with group commit, its migrations and its bounded frame log.
+Tests for L{ocppcs.backends.embedded.store}: the SQLite store written by a
+worker process with group commit, its migrations, its bounded frame log and
+the replacement of a worker that dies.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -14,8 +16,18 @@ from typing import Any
 import pytest
 import pytest_twisted
 from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.logger import globalLogPublisher
 
-from ocppcs.backends.embedded.store import SQLiteStore, StoreStopped, migrations
+from ocppcs.backends.embedded import schema
+from ocppcs.backends.embedded.schema import migrations
+from ocppcs.backends.embedded.store import (
+    SQLiteStore,
+    StoreJobError,
+    StoreStartError,
+    StoreStopped,
+)
+from tests.backends import jobs
 
 TABLES = {
     "station",
@@ -27,12 +39,17 @@ TABLES = {
     "data_transfer",
     "frame_log",
 }
+INSERT_TAG = "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted')"
 
 
 def _reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
+
+
+def _sleep(seconds: float) -> Deferred:
+    return task.deferLater(_reactor(), seconds, lambda: None)
 
 
 @pytest_twisted.async_yield_fixture
@@ -51,27 +68,35 @@ async def make_store(tmp_path: Path) -> Any:
         await store.stop()
 
 
-def _rows(conn: sqlite3.Connection, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    return conn.execute(sql, args).fetchall()
+@pytest.fixture
+def events() -> Any:
+    """The log events emitted during the test."""
+    seen: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(seen.append)
+    yield seen
+    globalLogPublisher.removeObserver(seen.append)
 
 
 def _log_row(n: int, ts: float | None = None) -> tuple[Any, ...]:
     return (time.time() if ts is None else ts, "CS1", "in", 2, str(n), "Heartbeat", "[2]")
 
 
-def _blocker(store: SQLiteStore) -> threading.Event:
-    """Occupy the writer thread until the returned event is set."""
-    started = threading.Event()
-    release = threading.Event()
+async def _blocker(store: SQLiteStore, folder: Path) -> tuple[Deferred, Path]:
+    """
+    Keep the worker busy with a batch until the returned file is created.
 
-    def block(conn: sqlite3.Connection) -> None:
-        started.set()
-        release.wait(10)
-
-    store.run(block)
+    @return: the blocking job's Deferred and the file that releases it.
+    """
+    started, release = folder / "started", folder / "release"
+    started.unlink(missing_ok=True)
+    release.unlink(missing_ok=True)
+    d = store.run(jobs.block, str(started), str(release))
     store.flush()
-    assert started.wait(10)
-    return release
+    for _ in range(2000):
+        if started.exists():
+            return d, release
+        await _sleep(0.005)
+    raise AssertionError("the blocking job did not start")
 
 
 def test_migrations_are_numbered_in_order() -> None:
@@ -89,35 +114,31 @@ def test_bad_synchronous() -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_migrations_create_schema(make_store: Any, tmp_path: Path) -> None:
+async def test_migrations_create_schema(make_store: Any, tmp_path: Path, events: Any) -> None:
     """
     Starting creates the missing parent directory, every table, WAL mode and
-    sets C{user_version} to the last migration.
+    sets C{user_version} to the last migration; the worker's log events
+    reach our log with its pid.
     """
     path = tmp_path / "a" / "b" / "db.sqlite3"
     store = await make_store(path)
     assert store.ready.result == migrations()[-1][0]
-    names = await store.run(
-        lambda conn: {
-            r[0] for r in _rows(conn, "SELECT name FROM sqlite_master WHERE type='table'")
-        }
-    )
-    assert TABLES <= names
-    version = await store.run(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
-    assert version == migrations()[-1][0]
-    mode = await store.run(lambda conn: conn.execute("PRAGMA journal_mode").fetchone()[0])
-    assert mode == "wal"
-    sync = await store.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])
-    assert sync == 2  # FULL
+    names = await store.run(jobs.query, "SELECT name FROM sqlite_master WHERE type='table'")
+    assert TABLES <= {r[0] for r in names}
+    assert await store.run(jobs.scalar, "PRAGMA user_version") == migrations()[-1][0]
+    assert await store.run(jobs.scalar, "PRAGMA journal_mode") == "wal"
+    assert await store.run(jobs.scalar, "PRAGMA synchronous") == 2  # FULL
     assert path.exists()
+    applied = [e for e in events if e.get("name") == "0001_initial.sql"]
+    assert applied and applied[0]["worker_pid"] == store.worker_pid
+    assert store.worker_pid != os.getpid()
 
 
 @pytest_twisted.ensureDeferred
 async def test_synchronous_normal(make_store: Any) -> None:
     """C{synchronous="normal"} sets C{PRAGMA synchronous = NORMAL}."""
     store = await make_store(synchronous="normal")
-    sync = await store.run(lambda conn: conn.execute("PRAGMA synchronous").fetchone()[0])
-    assert sync == 1
+    assert await store.run(jobs.scalar, "PRAGMA synchronous") == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -125,67 +146,97 @@ async def test_reopen_keeps_data(make_store: Any, tmp_path: Path) -> None:
     """Data committed before a stop is there after a restart; migrations don't rerun."""
     path = tmp_path / "db.sqlite3"
     store = await make_store(path)
-    await store.run(
-        lambda conn: conn.execute("INSERT INTO id_tag VALUES ('T1', 'Blocked', NULL, NULL)")
-    )
+    await store.run(jobs.execute, "INSERT INTO id_tag VALUES ('T1', 'Blocked', NULL, NULL)")
     await store.stop()
     again = await make_store(path)
-    rows = await again.run(lambda conn: _rows(conn, "SELECT id_tag, status FROM id_tag"))
-    assert rows == [("T1", "Blocked")]
-    version = await again.run(lambda conn: conn.execute("PRAGMA user_version").fetchone()[0])
-    assert version == migrations()[-1][0]
+    assert await again.run(jobs.query, "SELECT id_tag, status FROM id_tag") == [("T1", "Blocked")]
+    assert await again.run(jobs.scalar, "PRAGMA user_version") == migrations()[-1][0]
 
 
 @pytest_twisted.ensureDeferred
-async def test_group_commit(make_store: Any) -> None:
-    """Jobs queued while the writer is busy all go into one transaction."""
+async def test_group_commit(make_store: Any, tmp_path: Path) -> None:
+    """
+    One batch at a time is in flight: jobs and bulk rows queued meanwhile
+    all go to the worker as the next batch, one transaction.
+    """
     store = await make_store()
-    release = _blocker(store)
-    commits = store.commits
-    insert = "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted')"
-    ds = [
-        store.run(lambda conn, n: conn.execute(insert, (f"T{n}",)).rowcount, n) for n in range(100)
-    ]
-    release.set()
+    blocked, release = await _blocker(store, tmp_path)
+    commits, done = store.commits, store.jobs_done
+    ds = [store.run(jobs.execute, INSERT_TAG, f"T{n}") for n in range(100)]
+    seen = [store.bulk("last_seen", [("CS1", f"t{n}")]) for n in range(10)]
+    await _sleep(0.05)
+    assert not any(d.called for d in ds)
+    release.touch()
+    assert await blocked == store.worker_pid
     for d in ds:
         assert await d == 1
-    assert store.commits - commits == 2  # the blocker's batch and the 100 jobs
-    count = await store.run(lambda conn: conn.execute("SELECT count(*) FROM id_tag").fetchone()[0])
-    assert count == 100
+    for d in seen:
+        assert await d is None
+    assert store.commits - commits == 2  # the blocker's batch and everything else
+    assert store.jobs_done - done == 101
+    assert await store.run(jobs.scalar, "SELECT count(*) FROM id_tag") == 100
 
 
 @pytest_twisted.ensureDeferred
-async def test_failing_job_rolled_back_alone(make_store: Any) -> None:
-    """A job that raises fails alone: its writes are undone, the others commit."""
+async def test_failing_job_rolled_back_alone(make_store: Any, tmp_path: Path) -> None:
+    """A job that raises fails alone, with its own exception: its writes are undone."""
     store = await make_store()
-    insert = "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted')"
-
-    def bad(conn: sqlite3.Connection) -> None:
-        conn.execute(insert, ("B",))
-        raise ValueError("no")
-
-    release = _blocker(store)
+    blocked, release = await _blocker(store, tmp_path)
     commits = store.commits
-    a = store.run(lambda conn: conn.execute(insert, ("A",)).rowcount)
-    b = store.run(bad)
-    c = store.run(lambda conn: conn.execute(insert, ("C",)).rowcount)
-    release.set()
+    a = store.run(jobs.execute, INSERT_TAG, "A")
+    b = store.run(jobs.execute_then_fail, INSERT_TAG, "B")
+    c = store.run(jobs.execute, INSERT_TAG, "C")
+    release.touch()
+    await blocked
     assert await a == 1
-    with pytest.raises(ValueError, match="no"):
+    with pytest.raises(ValueError, match="no") as raised:
         await b
+    assert "Raised in the store worker" in raised.value.__notes__[0]
     assert await c == 1
     assert store.commits - commits == 2
-    rows = await store.run(lambda conn: _rows(conn, "SELECT id_tag FROM id_tag ORDER BY id_tag"))
+    rows = await store.run(jobs.query, "SELECT id_tag FROM id_tag ORDER BY id_tag")
     assert rows == [("A",), ("C",)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_unpicklable_jobs(make_store: Any) -> None:
+    """
+    A job that can't be sent, an exception or a result that can't come back
+    fail with L{StoreJobError}; the rest of the batch is unaffected.
+    """
+    store = await make_store()
+    local = store.run(lambda conn: None)
+    error = store.run(jobs.raise_unpicklable)
+    cursor = store.run(jobs.return_cursor)
+    fine = store.run(jobs.execute, INSERT_TAG, "OK")
+    with pytest.raises(StoreJobError, match="module-level"):
+        await local
+    with pytest.raises(StoreJobError, match="Unpicklable"):
+        await error
+    with pytest.raises(StoreJobError, match="pickle"):
+        await cursor
+    assert await fine == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_bulk_failure(make_store: Any) -> None:
+    """Bulk rows of a kind that fail to be written all fail together."""
+    store = await make_store()
+    ok = store.bulk("last_seen", [("CS1", "t")])
+    bad = [store.bulk("meter_value", [("CS1",)]), store.bulk("meter_value", [("CS2",)])]
+    assert await ok is None
+    for d in bad:
+        with pytest.raises(sqlite3.IntegrityError):
+            await d
+    with pytest.raises(KeyError):
+        store.bulk("frame_log", [])
 
 
 @pytest_twisted.ensureDeferred
 async def test_result_fires_after_commit(make_store: Any, tmp_path: Path) -> None:
     """When a job's Deferred fires, another connection already sees its writes."""
     store = await make_store()
-    await store.run(
-        lambda conn: conn.execute("INSERT INTO id_tag VALUES ('X', 'Invalid', NULL, NULL)")
-    )
+    await store.run(jobs.execute, "INSERT INTO id_tag VALUES ('X', 'Invalid', NULL, NULL)")
     other = sqlite3.connect(tmp_path / "db.sqlite3")
     try:
         assert other.execute("SELECT status FROM id_tag").fetchall() == [("Invalid",)]
@@ -195,17 +246,21 @@ async def test_result_fires_after_commit(make_store: Any, tmp_path: Path) -> Non
 
 @pytest_twisted.ensureDeferred
 async def test_stop_commits_queued_jobs(make_store: Any, tmp_path: Path) -> None:
-    """L{SQLiteStore.stop} runs and commits what was queued; later jobs fail."""
+    """L{SQLiteStore.stop} runs and commits what was queued, the worker exits; later jobs fail."""
     store = await make_store()
-    insert = "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted')"
-    ds = [
-        store.run(lambda conn, n: conn.execute(insert, (f"T{n}",)).rowcount, n) for n in range(10)
-    ]
+    blocked, release = await _blocker(store, tmp_path)
+    ds = [store.run(jobs.execute, INSERT_TAG, f"T{n}") for n in range(10)]
     store.append_log(_log_row(1))
-    await store.stop()
+    pid = store.worker_pid
+    stopped = store.stop()
+    release.touch()
+    await stopped
     assert [d.result for d in ds] == [1] * 10
+    assert blocked.called
     with pytest.raises(StoreStopped):
-        await store.run(lambda conn: None)
+        await store.run(jobs.noop)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
     conn = sqlite3.connect(tmp_path / "db.sqlite3")
     try:
         assert conn.execute("SELECT count(*) FROM id_tag").fetchone()[0] == 10
@@ -216,14 +271,86 @@ async def test_stop_commits_queued_jobs(make_store: Any, tmp_path: Path) -> None
 
 @pytest_twisted.ensureDeferred
 async def test_start_failure(tmp_path: Path) -> None:
-    """When the database can't be opened, C{ready} fails and jobs fail too."""
+    """When the database can't be opened, C{ready} fails clearly and jobs fail too."""
     (tmp_path / "dir.sqlite3").mkdir()
-    store = SQLiteStore(_reactor(), tmp_path / "dir.sqlite3")
-    with pytest.raises(sqlite3.Error):
-        await store.start()
+    (tmp_path / "file").write_text("")
+    for path in (tmp_path / "dir.sqlite3", tmp_path / "file" / "db.sqlite3"):
+        store = SQLiteStore(_reactor(), path)
+        queued = store.run(jobs.noop)
+        with pytest.raises(StoreStartError, match=f"could not open the store {path}") as raised:
+            await store.start()
+        assert isinstance(raised.value.__cause__, sqlite3.Error | OSError)
+        with pytest.raises(StoreStopped):
+            await queued
+        with pytest.raises(StoreStopped):
+            await store.run(jobs.noop)
+        await store.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_worker_crash_and_restart(make_store: Any, tmp_path: Path, events: Any) -> None:
+    """
+    When the worker dies, the work in flight and queued fails with
+    L{StoreStopped}; a new worker starts after C{restart_delay} on the clock,
+    with everything committed before, and new work succeeds.
+    """
+    clock = task.Clock()
+    store = await make_store(clock=clock, restart_delay=1.0)
+    assert await store.run(jobs.execute, INSERT_TAG, "BEFORE") == 1
+    blocked, _ = await _blocker(store, tmp_path)
+    queued = store.run(jobs.execute, INSERT_TAG, "QUEUED")
+    bulk = store.bulk("last_seen", [("CS1", "t")])
+    pid = store.worker_pid
+    os.kill(pid, signal.SIGKILL)
+    for d in (blocked, queued, bulk):
+        with pytest.raises(StoreStopped, match="died"):
+            await d
+    assert store.worker_pid is None
+    died = [e for e in events if e.get("log_format", "").startswith("Store worker for")]
+    assert died[0]["pid"] == pid and "signal 9" in died[0]["status"]
+    later = store.run(jobs.execute, INSERT_TAG, "AFTER")  # waits for the new worker
+    clock.advance(1)
+    assert await later == 1
+    assert store.worker_pid not in (None, pid)
+    rows = await store.run(jobs.query, "SELECT id_tag FROM id_tag ORDER BY id_tag")
+    assert rows == [("AFTER",), ("BEFORE",)]
+
+
+@pytest_twisted.ensureDeferred
+async def test_restart_failure_backs_off(make_store: Any, tmp_path: Path) -> None:
+    """A replacement worker that can't open the database is retried, twice as late."""
+    clock = task.Clock()
+    store = await make_store(clock=clock, restart_delay=1.0)
+    good = store.path
+    store.path = tmp_path / "file"
+    store.path.mkdir()  # a directory: can't be opened
+    os.kill(store.worker_pid, signal.SIGKILL)
     with pytest.raises(StoreStopped):
-        await store.run(lambda conn: None)
-    await store.stop()
+        await store.run(jobs.noop)
+    queued = store.run(jobs.noop)
+    clock.advance(1)
+    with pytest.raises(StoreStartError):
+        await queued
+    store.path = good
+    queued = store.run(jobs.execute, INSERT_TAG, "T")
+    clock.advance(1.5)
+    await _sleep(0.3)
+    assert not queued.called  # the second attempt waits 2 s
+    clock.advance(0.5)
+    assert await queued == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_worker_output_logged(make_store: Any, events: Any) -> None:
+    """What a job prints ends up in our log, with the worker's pid."""
+    store = await make_store()
+    await store.run(jobs.chatter, "hello from the worker")
+    for _ in range(200):
+        said = [e for e in events if e.get("line") == "hello from the worker"]
+        if said:
+            break
+        await _sleep(0.005)
+    assert said[0]["pid"] == store.worker_pid
 
 
 @pytest_twisted.ensureDeferred
@@ -231,7 +358,7 @@ async def test_append_log_written_with_next_batch(make_store: Any) -> None:
     """Frame-log rows are written (all columns) in the next batch of jobs."""
     store = await make_store(log_flush_delay=60)
     store.append_log((1234.5, "CS9", "out", 3, "u1", "Authorize", '[3,"u1",{}]'))
-    rows = await store.run(lambda conn: _rows(conn, "SELECT * FROM frame_log"))
+    rows = await store.run(jobs.query, "SELECT * FROM frame_log")
     assert rows == [(1, 1234.5, "CS9", "out", 3, "u1", "Authorize", '[3,"u1",{}]')]
 
 
@@ -241,15 +368,14 @@ async def test_append_log_flushed_alone(make_store: Any) -> None:
     store = await make_store(log_flush_delay=0.05)
     commits = store.commits
     store.append_log(_log_row(1))
+    await _sleep(0.02)
+    assert store.commits == commits
     for _ in range(100):
         if store.commits > commits:
             break
-        await task.deferLater(_reactor(), 0.02, lambda: None)
+        await _sleep(0.02)
     assert store.commits == commits + 1
-    count = await store.run(
-        lambda conn: conn.execute("SELECT count(*) FROM frame_log").fetchone()[0]
-    )
-    assert count == 1
+    assert await store.run(jobs.scalar, "SELECT count(*) FROM frame_log") == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -259,10 +385,8 @@ async def test_prune_by_rows(make_store: Any) -> None:
     for n in range(25):
         store.append_log(_log_row(n))
     assert await store.prune_log() == 15
-    ids = await store.run(
-        lambda conn: [r[0] for r in _rows(conn, "SELECT unique_id FROM frame_log")]
-    )
-    assert ids == [str(n) for n in range(15, 25)]
+    ids = await store.run(jobs.query, "SELECT unique_id FROM frame_log")
+    assert [r[0] for r in ids] == [str(n) for n in range(15, 25)]
 
 
 @pytest_twisted.ensureDeferred
@@ -275,10 +399,8 @@ async def test_prune_by_age(make_store: Any) -> None:
     for n in range(5, 8):
         store.append_log(_log_row(n, now - 10))
     assert await store.prune_log() == 5
-    ids = await store.run(
-        lambda conn: [r[0] for r in _rows(conn, "SELECT unique_id FROM frame_log")]
-    )
-    assert ids == ["5", "6", "7"]
+    ids = await store.run(jobs.query, "SELECT unique_id FROM frame_log")
+    assert [r[0] for r in ids] == ["5", "6", "7"]
 
 
 @pytest_twisted.ensureDeferred
@@ -297,28 +419,26 @@ async def test_prune_timer(make_store: Any) -> None:
     store = await make_store(log_max_rows=3, prune_interval=5, clock=clock)
     for n in range(10):
         store.append_log(_log_row(n))
-    await store.run(lambda conn: None)
+    await store.run(jobs.noop)
     clock.advance(4)
     count = "SELECT count(*) FROM frame_log"
-    assert await store.run(lambda conn: conn.execute(count).fetchone()[0]) == 10
+    assert await store.run(jobs.scalar, count) == 10
     clock.advance(1)
     # The prune job was queued before this one, so it has run when this fires.
-    assert await store.run(lambda conn: conn.execute(count).fetchone()[0]) == 3
+    assert await store.run(jobs.scalar, count) == 3
 
 
 def test_failed_migration_rolled_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A migration that fails leaves no trace and the version where it was."""
-    from ocppcs.backends.embedded import store as module
-
     good = (1, "0001_a.sql", "CREATE TABLE a (x);")
     bad = (2, "0002_b.sql", "CREATE TABLE b (x);\nSELEC broken;")
-    monkeypatch.setattr(module, "migrations", lambda: [good, bad])
+    monkeypatch.setattr(schema, "migrations", lambda: [good, bad])
     conn = sqlite3.connect(tmp_path / "m.sqlite3", isolation_level=None)
     try:
         with pytest.raises(sqlite3.OperationalError):
-            module.apply_migrations(conn)
+            schema.apply_migrations(conn)
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
-        names = {r[0] for r in _rows(conn, "SELECT name FROM sqlite_master WHERE type='table'")}
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert names == {"a"}
         assert not conn.in_transaction
     finally:
@@ -331,8 +451,5 @@ async def test_bad_log_rows_do_not_fail_jobs(make_store: Any) -> None:
     store = await make_store(log_flush_delay=60)
     store.append_log(("not", "enough"))
     insert = "INSERT INTO id_tag (id_tag, status) VALUES ('T', 'Accepted')"
-    assert await store.run(lambda conn: conn.execute(insert).rowcount) == 1
-    count = await store.run(
-        lambda conn: conn.execute("SELECT count(*) FROM frame_log").fetchone()[0]
-    )
-    assert count == 0
+    assert await store.run(jobs.execute, insert) == 1
+    assert await store.run(jobs.scalar, "SELECT count(*) FROM frame_log") == 0

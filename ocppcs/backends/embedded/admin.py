@@ -1,7 +1,8 @@
 # -*- test-case-name: tests.backends.test_embedded_backend -*-
 """
 Operator jobs of the embedded backend (stations, id tags, reservations) and
-the read queries behind the REST API, run on the store's writer thread.
+the read queries behind the REST API, run as store jobs in the store's worker
+process (module-level functions, so that they pickle by reference).
 
 Rows come back as plain dicts keyed by column name.
 """

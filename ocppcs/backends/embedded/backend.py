@@ -3,9 +3,9 @@
 The embedded backend: decides with the C{[central]} policy and keeps
 everything in a local SQLite database (L{SQLiteStore}).
 
-Each station-initiated CALL becomes one job on the store's writer thread, so
-its reads and writes are atomic and its reply fires only once they are
-committed.
+Each station-initiated CALL becomes one job of the store (run in its worker
+process), or rows of a bulk write, so its reads and writes are atomic and its
+reply fires only once they are committed.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from ocppcs.backends.embedded import admin
-from ocppcs.backends.embedded.policy import IsoClock, Policy, meter_rows
+from ocppcs.backends.embedded import admin, policy
+from ocppcs.backends.embedded.policy import IsoClock, meter_rows
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import CallContext, FrameRecord, IBackend
 from ocppcs.config import CentralConfig, EmbeddedConfig
@@ -72,15 +72,15 @@ class EmbeddedBackend(Service):
             clock=clock,
         )
         self.ready: Deferred = self.store.ready
-        self._policy = policy = Policy(central)
-        self._open_registration = policy.open_registration
+        self._open_registration = central.registration == "open"
+        self._known_vendors = frozenset(central.known_vendors)
         self._now = IsoClock(reactor.seconds)
         self._accepted: dict[str, bool] = {}
         run = self.store.run
         now = self._now
 
         def job(fn: Callable[..., Any]) -> Callable[[CallContext, dict[str, Any]], Deferred]:
-            return lambda ctx, payload: run(fn, ctx.identity, payload, now())
+            return lambda ctx, payload: run(fn, central, ctx.identity, payload, now())
 
         self._handlers: dict[str, Callable[[CallContext, dict[str, Any]], Deferred]] = {
             "Heartbeat": self._heartbeat,
@@ -99,7 +99,8 @@ class EmbeddedBackend(Service):
 
     def startService(self) -> Deferred:  # type: ignore[override]
         """
-        Open the database (applying migrations) on the writer thread.
+        Start the store's worker process, which opens the database (applying
+        migrations).
 
         @return: L{ready}.
         """
@@ -110,7 +111,7 @@ class EmbeddedBackend(Service):
         """
         Commit everything queued and close the database.
 
-        @return: a L{Deferred} firing once the writer thread is done.
+        @return: a L{Deferred} firing once the store's worker has exited.
         """
         super().stopService()
         return self.store.stop()
@@ -222,7 +223,7 @@ class EmbeddedBackend(Service):
 
     def _boot_notification(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
         identity = ctx.identity
-        d = self.store.run(self._policy.boot_notification, identity, payload, self._now())
+        d = self.store.run(policy.boot_notification, self.central, identity, payload, self._now())
 
         def cache(reply: dict[str, Any]) -> dict[str, Any]:
             self._cache_accepted(reply["status"] == "Accepted", identity)
@@ -231,7 +232,9 @@ class EmbeddedBackend(Service):
         return d.addCallback(cache)
 
     def _stop_transaction(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
-        d = self.store.run(self._policy.stop_transaction, ctx.identity, payload, self._now())
+        d = self.store.run(
+            policy.stop_transaction, self.central, ctx.identity, payload, self._now()
+        )
 
         def done(result: tuple[dict[str, Any], bool]) -> dict[str, Any]:
             reply, known = result
@@ -246,9 +249,11 @@ class EmbeddedBackend(Service):
         return d.addCallback(done)
 
     def _data_transfer(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
-        if payload["vendorId"] not in self._policy.known_vendors:
+        if payload["vendorId"] not in self._known_vendors:
             return succeed({"status": "UnknownVendorId"})
-        return self.store.run(self._policy.data_transfer, ctx.identity, payload, self._now())
+        return self.store.run(
+            policy.data_transfer, self.central, ctx.identity, payload, self._now()
+        )
 
     # --- operator API ------------------------------------------------------------------------
 

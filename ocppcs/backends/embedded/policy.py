@@ -1,10 +1,13 @@
 # -*- test-case-name: tests.backends.test_embedded_backend -*-
 """
-What the embedded backend answers to each station-initiated CALL, and what it
-stores: one job per CALL, run on the store's writer thread inside the batch's
-transaction (so all of a CALL's reads and writes are atomic).
+What the embedded backend answers to the station-initiated CALLs that read
+before they write, and what it stores: one store job per CALL, run in the
+store worker inside the batch's transaction (so all of a CALL's reads and
+writes are atomic). Heartbeat, MeterValues and StatusNotification need no
+reads and are written in bulk by the backend instead.
 
-Every job takes the connection, the station identity, the (already
+Every job is a module-level function (so that it pickles by reference) taking
+the connection, the C{[central]} policy, the station identity, the (already
 schema-validated) payload and C{now}, the central system's time as ISO-8601
 UTC text, and returns the CALLRESULT payload. Timestamps sent by stations are
 stored as the text received.
@@ -36,7 +39,6 @@ ON CONFLICT (identity) DO UPDATE SET
     meter_serial = excluded.meter_serial, last_boot = excluded.last_boot,
     last_seen = excluded.last_seen
 """
-_UPDATE_LAST_SEEN = "UPDATE station SET last_seen = ? WHERE identity = ?"
 _SELECT_ID_TAG = "SELECT status, expiry_date, parent_id_tag FROM id_tag WHERE id_tag = ?"
 _SELECT_REPLAY = (
     "SELECT id, id_tag_status, id_tag_expiry, id_tag_parent FROM txn WHERE identity = ?"
@@ -63,15 +65,6 @@ _INSERT_METER_VALUE = (
     "INSERT INTO meter_value (identity, connector_id, transaction_id, timestamp, value, context,"
     " format, measurand, phase, location, unit, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_UPSERT_CONNECTOR = """
-INSERT INTO connector (identity, connector_id, status, error_code, info, vendor_id,
-    vendor_error_code, timestamp, updated)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (identity, connector_id) DO UPDATE SET
-    status = excluded.status, error_code = excluded.error_code, info = excluded.info,
-    vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,
-    timestamp = excluded.timestamp, updated = excluded.updated
-"""
 _UPSERT_DIAGNOSTICS = """
 INSERT INTO station (identity, diagnostics_status, diagnostics_status_time, created)
 VALUES (?1, ?2, ?3, ?3)
@@ -154,219 +147,168 @@ def meter_rows(
     ]
 
 
-class Policy:
+def id_tag_info(
+    conn: sqlite3.Connection, central: CentralConfig, id_tag: str, now: str
+) -> dict[str, Any]:
     """
-    The C{[central]} policy as writer-thread jobs, one per OCPP action.
+    The idTagInfo for C{id_tag} under the authorization policy.
+
+    @return: C{{"status", "expiryDate"?, "parentIdTag"?}}.
     """
-
-    def __init__(self, central: CentralConfig) -> None:
-        """
-        @param central: registration, authorization, intervals and known vendors.
-        """
-        self.central = central
-        self.open_registration = central.registration == "open"
-        self.open_authorization = central.authorization == "open"
-        self.known_vendors = frozenset(central.known_vendors)
-
-    # --- idTagInfo ---------------------------------------------------------------------------
-
-    def id_tag_info(self, conn: sqlite3.Connection, id_tag: str, now: str) -> dict[str, Any]:
-        """
-        The idTagInfo for C{id_tag} under the authorization policy.
-
-        @return: C{{"status", "expiryDate"?, "parentIdTag"?}}.
-        """
-        if self.open_authorization:
-            return {"status": ACCEPTED}
-        row = conn.execute(_SELECT_ID_TAG, (id_tag,)).fetchone()
-        if row is None:
-            return {"status": "Invalid"}
-        status, expiry, parent = row
-        if status == ACCEPTED and expiry is not None and expiry < now:
-            status = "Expired"
-        info: dict[str, Any] = {"status": status}
-        if expiry is not None:
-            info["expiryDate"] = expiry
-        if parent is not None:
-            info["parentIdTag"] = parent
-        return info
-
-    # --- jobs --------------------------------------------------------------------------------
-
-    def boot_notification(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """BootNotification: record the boot data and decide the registration status."""
-        if self.open_registration:
-            registered = 1
-            status = ACCEPTED
-        else:
-            row = conn.execute(_SELECT_REGISTERED, (identity,)).fetchone()
-            registered = row[0] if row is not None else 0
-            status = ACCEPTED if registered else self.central.unknown_station
-        get = p.get
-        conn.execute(
-            _UPSERT_BOOT,
-            (
-                identity,
-                registered,
-                status,
-                p["chargePointVendor"],
-                p["chargePointModel"],
-                get("chargePointSerialNumber"),
-                get("chargeBoxSerialNumber"),
-                get("firmwareVersion"),
-                get("iccid"),
-                get("imsi"),
-                get("meterType"),
-                get("meterSerialNumber"),
-                now,
-            ),
-        )
-        interval = (
-            self.central.heartbeat_interval if status == ACCEPTED else self.central.retry_interval
-        )
-        return {"status": status, "currentTime": now, "interval": interval}
-
-    def heartbeat(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """Heartbeat: note that the station was seen."""
-        conn.execute(_UPDATE_LAST_SEEN, (now, identity))
-        return {"currentTime": now}
-
-    def authorize(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """Authorize: the idTagInfo of the tag."""
-        return {"idTagInfo": self.id_tag_info(conn, p["idTag"], now)}
-
-    def start_transaction(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """
-        StartTransaction: always a new transaction id, except for a replay of a
-        transaction already started, which gets the same id and idTagInfo.
-        """
-        id_tag = p["idTag"]
-        key = (identity, p["connectorId"], id_tag, p["timestamp"], p["meterStart"])
-        row = conn.execute(_SELECT_REPLAY, key).fetchone()
-        if row is not None:
-            info: dict[str, Any] = {"status": row[1]}
-            if row[2] is not None:
-                info["expiryDate"] = row[2]
-            if row[3] is not None:
-                info["parentIdTag"] = row[3]
-            return {"idTagInfo": info, "transactionId": row[0]}
-        info = self.id_tag_info(conn, id_tag, now)
-        if (
-            not self.open_authorization
-            and info["status"] == ACCEPTED
-            and conn.execute(_SELECT_RUNNING, (id_tag,)).fetchone() is not None
-        ):
-            info["status"] = "ConcurrentTx"
-        reservation_id = p.get("reservationId")
-        cursor = conn.execute(
-            _INSERT_TXN,
-            (
-                *key[:3],
-                key[4],
-                key[3],
-                reservation_id,
-                info["status"],
-                info.get("expiryDate"),
-                info.get("parentIdTag"),
-                now,
-            ),
-        )
-        transaction_id = cursor.lastrowid
-        if reservation_id is not None:
-            conn.execute(_USE_RESERVATION, (transaction_id, reservation_id, identity))
-        return {"idTagInfo": info, "transactionId": transaction_id}
-
-    def stop_transaction(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> tuple[dict[str, Any], bool]:
-        """
-        StopTransaction: close the transaction and keep its transactionData.
-        A replay of a stopped transaction changes nothing.
-
-        @return: the reply, and whether the transaction id was known.
-        """
-        transaction_id = p["transactionId"]
-        id_tag = p.get("idTag")
-        reply: dict[str, Any] = {}
-        if id_tag is not None:
-            reply["idTagInfo"] = self.id_tag_info(conn, id_tag, now)
-        row = conn.execute(_SELECT_TXN_STOP, (transaction_id,)).fetchone()
-        if row is None:
-            return reply, False
-        if row[2] is None:
-            conn.execute(
-                _STOP_TXN,
-                (p["meterStop"], p["timestamp"], p.get("reason"), id_tag, now, transaction_id),
-            )
-            data = p.get("transactionData")
-            if data:
-                conn.executemany(
-                    _INSERT_METER_VALUE,
-                    meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
-                )
-        return reply, True
-
-    def meter_values(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """MeterValues: one row per sampled value."""
-        conn.executemany(
-            _INSERT_METER_VALUE,
-            meter_rows(
-                identity, p["connectorId"], p.get("transactionId"), p["meterValue"], "MeterValues"
-            ),
-        )
-        return {}
-
-    def status_notification(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """StatusNotification: the connector's (0: the station's) latest status."""
-        get = p.get
-        conn.execute(
-            _UPSERT_CONNECTOR,
-            (
-                identity,
-                p["connectorId"],
-                p["status"],
-                p["errorCode"],
-                get("info"),
-                get("vendorId"),
-                get("vendorErrorCode"),
-                get("timestamp"),
-                now,
-            ),
-        )
-        return {}
-
-    def diagnostics_status_notification(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """DiagnosticsStatusNotification: keep the latest status on the station."""
-        conn.execute(_UPSERT_DIAGNOSTICS, (identity, p["status"], now))
-        return {}
-
-    def firmware_status_notification(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """FirmwareStatusNotification: keep the latest status on the station."""
-        conn.execute(_UPSERT_FIRMWARE, (identity, p["status"], now))
-        return {}
-
-    def data_transfer(
-        self, conn: sqlite3.Connection, identity: str, p: dict[str, Any], now: str
-    ) -> dict[str, Any]:
-        """DataTransfer from a known vendor: keep the message."""
-        conn.execute(
-            _INSERT_DATA_TRANSFER,
-            (identity, p["vendorId"], p.get("messageId"), p.get("data"), now),
-        )
+    if central.authorization == "open":
         return {"status": ACCEPTED}
+    row = conn.execute(_SELECT_ID_TAG, (id_tag,)).fetchone()
+    if row is None:
+        return {"status": "Invalid"}
+    status, expiry, parent = row
+    if status == ACCEPTED and expiry is not None and expiry < now:
+        status = "Expired"
+    info: dict[str, Any] = {"status": status}
+    if expiry is not None:
+        info["expiryDate"] = expiry
+    if parent is not None:
+        info["parentIdTag"] = parent
+    return info
+
+
+def boot_notification(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """BootNotification: record the boot data and decide the registration status."""
+    if central.registration == "open":
+        registered = 1
+        status = ACCEPTED
+    else:
+        row = conn.execute(_SELECT_REGISTERED, (identity,)).fetchone()
+        registered = row[0] if row is not None else 0
+        status = ACCEPTED if registered else central.unknown_station
+    get = p.get
+    conn.execute(
+        _UPSERT_BOOT,
+        (
+            identity,
+            registered,
+            status,
+            p["chargePointVendor"],
+            p["chargePointModel"],
+            get("chargePointSerialNumber"),
+            get("chargeBoxSerialNumber"),
+            get("firmwareVersion"),
+            get("iccid"),
+            get("imsi"),
+            get("meterType"),
+            get("meterSerialNumber"),
+            now,
+        ),
+    )
+    interval = central.heartbeat_interval if status == ACCEPTED else central.retry_interval
+    return {"status": status, "currentTime": now, "interval": interval}
+
+
+def authorize(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """Authorize: the idTagInfo of the tag."""
+    return {"idTagInfo": id_tag_info(conn, central, p["idTag"], now)}
+
+
+def start_transaction(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """
+    StartTransaction: always a new transaction id, except for a replay of a
+    transaction already started, which gets the same id and idTagInfo.
+    """
+    id_tag = p["idTag"]
+    key = (identity, p["connectorId"], id_tag, p["timestamp"], p["meterStart"])
+    row = conn.execute(_SELECT_REPLAY, key).fetchone()
+    if row is not None:
+        info: dict[str, Any] = {"status": row[1]}
+        if row[2] is not None:
+            info["expiryDate"] = row[2]
+        if row[3] is not None:
+            info["parentIdTag"] = row[3]
+        return {"idTagInfo": info, "transactionId": row[0]}
+    info = id_tag_info(conn, central, id_tag, now)
+    if (
+        central.authorization != "open"
+        and info["status"] == ACCEPTED
+        and conn.execute(_SELECT_RUNNING, (id_tag,)).fetchone() is not None
+    ):
+        info["status"] = "ConcurrentTx"
+    reservation_id = p.get("reservationId")
+    cursor = conn.execute(
+        _INSERT_TXN,
+        (
+            *key[:3],
+            key[4],
+            key[3],
+            reservation_id,
+            info["status"],
+            info.get("expiryDate"),
+            info.get("parentIdTag"),
+            now,
+        ),
+    )
+    transaction_id = cursor.lastrowid
+    if reservation_id is not None:
+        conn.execute(_USE_RESERVATION, (transaction_id, reservation_id, identity))
+    return {"idTagInfo": info, "transactionId": transaction_id}
+
+
+def stop_transaction(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> tuple[dict[str, Any], bool]:
+    """
+    StopTransaction: close the transaction and keep its transactionData.
+    A replay of a stopped transaction changes nothing.
+
+    @return: the reply, and whether the transaction id was known.
+    """
+    transaction_id = p["transactionId"]
+    id_tag = p.get("idTag")
+    reply: dict[str, Any] = {}
+    if id_tag is not None:
+        reply["idTagInfo"] = id_tag_info(conn, central, id_tag, now)
+    row = conn.execute(_SELECT_TXN_STOP, (transaction_id,)).fetchone()
+    if row is None:
+        return reply, False
+    if row[2] is None:
+        conn.execute(
+            _STOP_TXN,
+            (p["meterStop"], p["timestamp"], p.get("reason"), id_tag, now, transaction_id),
+        )
+        data = p.get("transactionData")
+        if data:
+            conn.executemany(
+                _INSERT_METER_VALUE,
+                meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
+            )
+    return reply, True
+
+
+def diagnostics_status_notification(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """DiagnosticsStatusNotification: keep the latest status on the station."""
+    conn.execute(_UPSERT_DIAGNOSTICS, (identity, p["status"], now))
+    return {}
+
+
+def firmware_status_notification(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """FirmwareStatusNotification: keep the latest status on the station."""
+    conn.execute(_UPSERT_FIRMWARE, (identity, p["status"], now))
+    return {}
+
+
+def data_transfer(
+    conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
+) -> dict[str, Any]:
+    """DataTransfer from a known vendor (the backend checks the vendor): keep the message."""
+    conn.execute(
+        _INSERT_DATA_TRANSFER,
+        (identity, p["vendorId"], p.get("messageId"), p.get("data"), now),
+    )
+    return {"status": ACCEPTED}

@@ -1,145 +1,70 @@
 # -*- test-case-name: tests.backends.test_embedded_store -*-
 """
-An SQLite database owned by one writer thread, with group commit.
+An SQLite database owned by a child process, with group commit.
 
-The reactor thread never touches the database: L{SQLiteStore.run} puts a job
-on a queue and returns a L{Deferred}. The writer thread takes every job queued
-so far, runs them in one transaction (each in its own SAVEPOINT, so a job that
-raises is rolled back alone), commits once, and hands all the results back to
-the reactor with one C{callFromThread}. A job's L{Deferred} therefore fires
-only once the COMMIT that contains it has returned.
+The reactor thread never touches the database and never shares its GIL with
+SQLite: the store worker (L{ocppcs.backends.embedded.worker}), started with
+C{spawnProcess}, owns the connection. L{SQLiteStore.run} and
+L{SQLiteStore.bulk} buffer work and return a L{Deferred}; at most one batch is
+in flight to the worker at a time, and whatever arrives meanwhile is sent, as
+one pickle, as the next batch as soon as the worker answers (or, when the
+worker is idle, once per reactor iteration). The worker runs a batch as one
+transaction and commits once, so a L{Deferred} fires only once the COMMIT that
+contains its work has returned.
 
 Hot-path writes that need no reads (meter values, connector status, last
-seen, frame-log rows) skip the per-job machinery: L{SQLiteStore.bulk} buffers
-their rows, and each batch writes every row of a kind with ONE statement over
-C{json_each(?)}. SQLite then runs the whole insert in C with the GIL released
-once, instead of once per row, so the writer thread hardly competes with the
-reactor thread for the GIL. Frame-log rows (L{SQLiteStore.append_log}) travel
-the same way; nobody waits for them. The frame log is kept
-bounded by L{SQLiteStore.prune_log}, run every C{prune_interval} seconds.
+seen) go through L{SQLiteStore.bulk}: each batch carries all rows of a kind as
+one JSON text, written by ONE statement over C{json_each(?)}. Frame-log rows
+(L{SQLiteStore.append_log}) travel the same way; nobody waits for them, and
+when there is nothing else to send they wait at most C{log_flush_delay}. The
+frame log is kept bounded by L{SQLiteStore.prune_log}, run every
+C{prune_interval} seconds.
 
-The schema is versioned with C{PRAGMA user_version} and the numbered
-C{migrations/NNNN_*.sql} files of this package, applied in order on start.
+Jobs cross a process boundary: C{fn} must be a module-level function (pickled
+by reference, importable by the worker) and its arguments and result
+picklable. If the worker dies, the work in flight and queued fails with
+L{StoreStopped} and a new worker is started after C{restart_delay} seconds
+(doubling, up to a minute, while restarts keep failing).
 """
 
 from __future__ import annotations
 
-import re
-import sqlite3
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
 from twisted.internet.defer import Deferred, fail
+from twisted.internet.error import ProcessDone
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ocppcs.backends.embedded.errors import StoreJobError, StoreStartError, StoreStopped
+from ocppcs.backends.embedded.process import (
+    WorkerProtocol,
+    deliver_answer,
+    describe_exit,
+    encode_batch,
+)
+from ocppcs.backends.embedded.schema import BULK_SQL, prune_log
+
+__all__ = ["SQLiteStore", "StoreJobError", "StoreStartError", "StoreStopped"]
+
 log = Logger()
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_\-]+\.sql$")
-
-_PRUNE_ROWS = (
-    "DELETE FROM frame_log WHERE id < (SELECT id FROM frame_log ORDER BY id DESC LIMIT 1 OFFSET ?)"
-)
-_PRUNE_AGE = "DELETE FROM frame_log WHERE ts < ?"
-
-#: Bulk kinds: one statement writes all rows of a kind in a batch. Each row is a
-#: JSON array; C{j.value ->> N} is its N-th element.
-BULK_SQL: dict[str, str] = {
-    "frame_log": (
-        "INSERT INTO frame_log (ts, identity, direction, message_type, unique_id, action, raw)"
-        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
-        " j.value->>6 FROM json_each(?) AS j"
-    ),
-    "meter_value": (
-        "INSERT INTO meter_value (identity, connector_id, transaction_id, timestamp, value,"
-        " context, format, measurand, phase, location, unit, source)"
-        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
-        " j.value->>6, j.value->>7, j.value->>8, j.value->>9, j.value->>10, j.value->>11"
-        " FROM json_each(?) AS j"
-    ),
-    "connector": (
-        "INSERT INTO connector (identity, connector_id, status, error_code, info, vendor_id,"
-        " vendor_error_code, timestamp, updated)"
-        " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
-        " j.value->>6, j.value->>7, j.value->>8 FROM json_each(?) AS j WHERE true"
-        " ON CONFLICT (identity, connector_id) DO UPDATE SET"
-        " status = excluded.status, error_code = excluded.error_code, info = excluded.info,"
-        " vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,"
-        " timestamp = excluded.timestamp, updated = excluded.updated"
-    ),
-    "last_seen": (
-        "UPDATE station SET last_seen = j.value->>1 FROM json_each(?) AS j"
-        " WHERE station.identity = j.value->>0"
-    ),
-}
-
-#: A queued job: the function, its extra arguments, and the Deferred to fire.
-_Job = tuple[Callable[..., Any], tuple[Any, ...], Deferred]
-
-
-class StoreStopped(Exception):
-    """The store is not running (not started yet, stopped, or failed to start)."""
-
-
-def migrations() -> list[tuple[int, str, str]]:
-    """
-    The schema migrations shipped with this package.
-
-    @return: C{(version, file name, SQL text)} for every C{NNNN_*.sql} file,
-        in version order.
-    @raise ValueError: when two files have the same number.
-    """
-    folder = resources.files(__package__).joinpath("migrations")
-    found: dict[int, tuple[int, str, str]] = {}
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match is None:
-            continue
-        version = int(match.group(1))
-        if version in found:
-            raise ValueError(f"two migrations numbered {version}: {entry.name}")
-        found[version] = (version, entry.name, entry.read_text(encoding="utf-8"))
-    return [found[v] for v in sorted(found)]
-
-
-def apply_migrations(conn: sqlite3.Connection) -> int:
-    """
-    Bring the schema of C{conn} up to date, one transaction per migration.
-
-    @param conn: a connection in autocommit mode (C{isolation_level=None}).
-    @return: the schema version afterwards.
-    """
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, name, sql in migrations():
-        if number <= version:
-            continue
-        log.info("Applying schema migration {name}", name=name)
-        try:
-            conn.executescript(f"BEGIN;\n{sql}\n;PRAGMA user_version = {number};\nCOMMIT;")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        version = number
-    return version
+_MAX_RESTART_DELAY = 60.0
 
 
 class SQLiteStore:
     """
-    An SQLite database written by one dedicated thread, with group commit.
+    An SQLite database written by one worker process, with group commit.
 
     @ivar path: the database file.
     @ivar commits: how many batches (transactions) were committed so far.
     @ivar jobs_done: how many jobs have run so far.
     @ivar ready: a L{Deferred} firing with the schema version once the database
-        is open and migrated (or failing if that went wrong).
+        is open and migrated (or failing with L{StoreStartError}).
     """
 
     def __init__(
@@ -152,21 +77,23 @@ class SQLiteStore:
         prune_interval: float = 10.0,
         clock: Any = None,
         log_flush_delay: float = 0.5,
+        restart_delay: float = 1.0,
     ) -> None:
         """
-        @param reactor: the reactor results are handed back to
-            (C{callFromThread}).
+        @param reactor: an L{IReactorProcess} and L{IReactorTime}.
         @param path: the database file; its parent directory is created if
-            missing. C{":memory:"} works too.
+            missing. C{":memory:"} works too (lost when the worker restarts).
         @param synchronous: C{"full"} or C{"normal"} (SQLite C{PRAGMA synchronous}).
         @param log_max_rows: keep at most this many frame-log rows (0: no limit).
         @param log_max_age: drop frame-log rows older than this many seconds
             (0: no limit).
         @param prune_interval: seconds between frame-log prunings (0: never
             automatically).
-        @param clock: an L{IReactorTime} for the pruning timer (default: C{reactor}).
+        @param clock: an L{IReactorTime} for the pruning timer and the restart
+            delay (default: C{reactor}).
         @param log_flush_delay: how long buffered frame-log rows may wait for a
             batch of jobs before they are written on their own.
+        @param restart_delay: seconds before a worker that died is replaced.
         """
         if synchronous.lower() not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
@@ -178,43 +105,46 @@ class SQLiteStore:
         self._prune_interval = prune_interval
         self._clock = clock if clock is not None else reactor
         self._log_flush_delay = log_flush_delay
-        self._cond = threading.Condition(threading.Lock())
-        self._jobs: deque[_Job] = deque()
-        self._logs: list[tuple[Any, ...]] = []
-        # kind -> (rows, Deferreds waiting for them); "frame_log" rows are self._logs.
+        self._restart_delay = self._backoff = restart_delay
+        # Work not sent yet: jobs and their Deferreds, bulk rows by kind, log rows.
+        self._calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self._call_ds: list[Deferred] = []
         self._bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
-        # Reactor-thread buffers, handed to the writer by _flush().
-        self._pending_jobs: list[_Job] = []
-        self._pending_bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
-        self._pending_logs: list[tuple[Any, ...]] = []
+        self._logs: list[Any] = []
+        # The batch in flight: its job Deferreds and bulk Deferreds by kind.
+        self._inflight: tuple[list[Deferred], dict[str, list[Deferred]]] | None = None
+        self._worker: WorkerProtocol | None = None
         self._flush_scheduled = False
-        self._writer_idle = False
-        self._stopping = False
+        self._log_timer: Any = None
+        self._restart_call: Any = None
+        self._started = False
         self._running = False
-        self._finished = False
-        self._thread: threading.Thread | None = None
+        self._stopping = False
         self._stopped: Deferred | None = None
         self._pruner: LoopingCall | None = None
         self.ready: Deferred = Deferred()
         self.commits = 0
         self.jobs_done = 0
 
-    # --- reactor thread --------------------------------------------------------------------
+    @property
+    def worker_pid(self) -> int | None:
+        """The process id of the current worker, if there is one."""
+        worker = self._worker
+        return worker.pid if worker is not None else None
+
+    # --- public API --------------------------------------------------------------------------
 
     def start(self) -> Deferred:
         """
-        Start the writer thread, which opens the database and applies the
+        Start the worker, which opens the database and applies the
         migrations before any job.
 
         @return: L{ready}.
         """
-        if self._thread is not None:
+        if self._started:
             raise RuntimeError("SQLiteStore.start() called twice")
-        self._running = True
-        self._thread = threading.Thread(
-            target=self._writer, name=f"ocppcs-sqlite-writer:{self.path}", daemon=True
-        )
-        self._thread.start()
+        self._started = self._running = True
+        self._spawn()
         if self._prune_interval > 0 and (self.log_max_rows or self.log_max_age):
             self._pruner = LoopingCall(self._prune_tick)
             self._pruner.clock = self._clock
@@ -223,43 +153,44 @@ class SQLiteStore:
 
     def stop(self) -> Deferred:
         """
-        Stop accepting jobs, let the writer run and commit everything queued,
-        close the database and end the thread.
+        Stop accepting work, let the worker run and commit everything queued,
+        then end it.
 
-        @return: a L{Deferred} firing with C{None} once the thread is done.
+        @return: a L{Deferred} firing with C{None} once the worker has exited.
         """
         if self._stopped is not None:
             return self._stopped
         if self._pruner is not None and self._pruner.running:
             self._pruner.stop()
         self._stopped = Deferred()
-        if self._thread is None or self._finished:
-            self._running = False
-            self._stopped.callback(None)
-            return self._stopped
-        with self._cond:
-            self._stopping = True
-        self.flush()  # what was accepted before stop() is still written
         self._running = False
-        with self._cond:
-            self._cond.notify()
+        self._stopping = True
+        if self._restart_call is not None:
+            self._restart_call.cancel()
+            self._restart_call = None
+        if self._worker is None:
+            self._maybe_stopped()
+        else:
+            self._advance(logs_now=True)
         return self._stopped
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Deferred:
         """
-        Run C{fn(conn, *args)} on the writer thread in the next batch.
+        Run C{fn(conn, *args)} in the worker, in the next batch.
 
-        @param fn: a function of an L{sqlite3.Connection} and C{args}; it must
-            not commit, roll back or begin a transaction itself.
+        @param fn: a module-level function of an L{sqlite3.Connection} and
+            C{args} (all picklable); it must not commit, roll back or begin a
+            transaction itself.
         @return: a L{Deferred} firing with what C{fn} returned once the batch
             is committed, or failing with what it raised (its changes are then
-            rolled back) or with the COMMIT's error.
+            rolled back), with the COMMIT's error, or with L{StoreStopped}.
         """
         if not self._running:
             return fail(StoreStopped(f"the store {self.path} is not running"))
         d: Deferred = Deferred()
-        self._pending_jobs.append((fn, args, d))
-        self._schedule_flush()
+        self._calls.append((fn, args))
+        self._call_ds.append(d)
+        self._schedule()
         return d
 
     def bulk(self, kind: str, rows: list[Any]) -> Deferred:
@@ -277,62 +208,33 @@ class SQLiteStore:
         if not self._running:
             return fail(StoreStopped(f"the store {self.path} is not running"))
         d: Deferred = Deferred()
-        entry = self._pending_bulk.get(kind)
+        entry = self._bulk.get(kind)
         if entry is None:
-            entry = self._pending_bulk[kind] = ([], [])
-        entry[0].extend(rows)
-        entry[1].append(d)
-        self._schedule_flush()
+            self._bulk[kind] = (list(rows), [d])
+        else:
+            entry[0].extend(rows)
+            entry[1].append(d)
+        self._schedule()
         return d
 
     def append_log(self, row: tuple[Any, ...]) -> None:
         """
-        Buffer one frame-log row, written in the next batch. Never waits,
+        Buffer one frame-log row, written with the next batch. Never waits,
         never raises.
 
         @param row: C{(ts, identity, direction, message_type, unique_id,
             action, raw)}, C{ts} in seconds since the epoch.
         """
         if self._running:
-            self._pending_logs.append(row)
-            self._schedule_flush()
-
-    def _schedule_flush(self) -> None:
-        # Work is handed to the writer once per reactor iteration, not once per
-        # call: one lock and at most one wake-up for everything that arrived.
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._reactor.callLater(0, self.flush)
+            self._logs.append(row)
+            self._schedule()
 
     def flush(self) -> None:
         """
-        Hand the work buffered so far to the writer thread now (it is also
-        handed over once per reactor iteration by itself).
+        Send the work buffered so far (frame-log rows included) to the worker
+        now, if it is idle; otherwise it goes as soon as the worker answers.
         """
-        self._flush_scheduled = False
-        jobs, self._pending_jobs = self._pending_jobs, []
-        bulk, self._pending_bulk = self._pending_bulk, {}
-        logs, self._pending_logs = self._pending_logs, []
-        if not (jobs or bulk or logs):
-            return
-        with self._cond:
-            if self._running or self._stopping:
-                self._jobs.extend(jobs)
-                for kind, (rows, waiting) in bulk.items():
-                    entry = self._bulk.get(kind)
-                    if entry is None:
-                        self._bulk[kind] = (rows, waiting)
-                    else:
-                        entry[0].extend(rows)
-                        entry[1].extend(waiting)
-                self._logs.extend(logs)
-                if self._writer_idle and (jobs or bulk):
-                    self._writer_idle = False
-                    self._cond.notify()
-                return
-        failure = Failure(StoreStopped(f"the store {self.path} is not running"))
-        self._deliver([(d, False, failure) for _, _, d in jobs])
-        self._deliver([(d, False, failure) for _, ds in bulk.values() for d in ds])
+        self._advance(logs_now=True)
 
     def prune_log(self) -> Deferred:
         """
@@ -341,164 +243,166 @@ class SQLiteStore:
 
         @return: a L{Deferred} firing with the number of rows deleted.
         """
-        return self.run(self._prune, self.log_max_rows, self.log_max_age, time.time())
+        return self.run(prune_log, self.log_max_rows, self.log_max_age, time.time())
+
+    # --- sending batches ---------------------------------------------------------------------
 
     def _prune_tick(self) -> None:
         if self._running:
             self.prune_log().addErrback(lambda f: log.failure("Pruning the frame log failed", f))
 
-    @staticmethod
-    def _prune(conn: sqlite3.Connection, max_rows: int, max_age: float, now: float) -> int:
-        deleted = 0
-        if max_rows > 0:
-            deleted += conn.execute(_PRUNE_ROWS, (max_rows - 1,)).rowcount
-        if max_age > 0:
-            deleted += conn.execute(_PRUNE_AGE, (now - max_age,)).rowcount
-        return deleted
+    def _schedule(self) -> None:
+        # Work goes to an idle worker once per reactor iteration, not once per
+        # call; while a batch is in flight, its answer sends the next one.
+        if not self._flush_scheduled and self._inflight is None:
+            self._flush_scheduled = True
+            self._reactor.callLater(0, self._flush_tick)
 
-    def _deliver(self, results: list[tuple[Deferred, bool, Any]]) -> None:
-        for d, ok, value in results:
-            if ok:
-                d.callback(value)
+    def _flush_tick(self) -> None:
+        self._flush_scheduled = False
+        self._advance()
+
+    def _logs_due(self) -> None:
+        self._log_timer = None
+        self._advance(logs_now=True)
+
+    def _advance(self, logs_now: bool = False) -> None:
+        # Send the next batch, or the stop message, if the worker is idle.
+        worker = self._worker
+        if worker is None or not worker.ready or worker.stopping or self._inflight is not None:
+            return
+        if self._calls or self._bulk or (self._logs and (logs_now or self._stopping)):
+            self._send()
+        elif self._logs:
+            if self._log_timer is None:
+                self._log_timer = self._reactor.callLater(self._log_flush_delay, self._logs_due)
+        elif self._stopping:
+            worker.stop()
+
+    def _send(self) -> None:
+        assert self._worker is not None
+        if self._log_timer is not None and self._log_timer.active():
+            self._log_timer.cancel()
+        self._log_timer = None
+        calls, call_ds, self._calls, self._call_ds = self._calls, self._call_ds, [], []
+        bulk, self._bulk = self._bulk, {}
+        logs, self._logs = self._logs, []
+        blob, call_ds, bulk_ds, rejected = encode_batch(calls, call_ds, bulk, logs)
+        self._inflight = (call_ds, bulk_ds)
+        self._worker.send(blob)
+        for d, failure in rejected:
+            d.errback(failure)
+
+    # --- the worker's answers ----------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        self._restart_call = None
+        worker = self._worker = WorkerProtocol(self._received, self._ended)
+        try:
+            worker.spawn(self._reactor, str(self.path), self._synchronous)
+        except Exception as e:
+            self._worker = None
+            log.failure("Starting the store worker for {path} failed", path=self.path)
+            self._start_failed(e, "could not be started")
+
+    def _received(self, worker: WorkerProtocol, message: tuple[Any, ...]) -> None:
+        if worker is not self._worker:
+            return
+        if message[0] == "ready":
+            worker.ready = True
+            self._backoff = self._restart_delay
+            if self.ready.called:
+                log.info("Store worker for {path} restarted", path=self.path, pid=worker.pid)
             else:
-                d.errback(value)
+                self.ready.callback(message[1])
+            self._advance()
+        elif message[0] == "error":
+            worker.error = message[1]  # the worker exits next: see _ended
+        elif self._inflight is not None:
+            self._batch_done(message, *self._inflight)
 
-    def _done(self, error: Failure | None) -> None:
-        # The writer thread has ended (after stop(), or because it could not start).
-        self._running = False
-        self._finished = True
-        if not self.ready.called:
-            self.ready.errback(error or Failure(StoreStopped("stopped before it was ready")))
-        if self._stopped is not None and not self._stopped.called:
+    def _batch_done(
+        self, message: tuple[Any, ...], call_ds: list[Deferred], bulk_ds: dict[str, list[Deferred]]
+    ) -> None:
+        self._inflight = None
+        # Keep the worker busy: the next batch goes before the replies of this one.
+        self._advance()
+        if message[0] == "done":
+            self.commits += 1
+            self.jobs_done += len(call_ds)
+        deliver_answer(message, call_ds, bulk_ds)
+        if self._inflight is None:
+            self._advance()
+
+    def _ended(self, worker: WorkerProtocol, reason: Failure) -> None:
+        # The worker has exited. State changes first, then the Deferreds fire:
+        # their callbacks may call us back.
+        if worker is not self._worker:
+            return
+        self._worker = None
+        status = describe_exit(reason)
+        if not worker.ready:
+            self._start_failed(worker.error, f"exited ({status}) before it was ready")
+            return
+        if self._stopping and worker.stopping and reason.check(ProcessDone):
+            error = StoreStopped(f"the store {self.path} stopped")
+        else:
+            self._restart_later(
+                "Store worker for {path} (pid {pid}) died ({status}); work in flight and"
+                " queued fails",
+                pid=worker.pid,
+                status=status,
+            )
+            error = StoreStopped(
+                f"the store worker for {self.path} died ({status}); work in flight may or may"
+                " not have been committed"
+            )
+        self._fail_all(error, keep_logs=not self._stopping)
+        self._maybe_stopped()
+
+    def _start_failed(self, error: BaseException | None, what: str) -> None:
+        message = f"the store worker for {self.path} {what}"
+        if error is not None:
+            message = f"could not open the store {self.path}: {type(error).__name__}: {error}"
+        exc = StoreStartError(message)
+        exc.__cause__ = error
+        first = not self.ready.called
+        if first:
+            # The first start: the store is unusable (a configuration problem).
+            self._running = False
+        else:
+            self._backoff = min(self._backoff * 2, _MAX_RESTART_DELAY)
+            self._restart_later(
+                "Restarting the store worker for {path} failed: {error}", error=message
+            )
+        self._fail_all(exc, keep_logs=not first and not self._stopping)
+        if first:
+            self.ready.errback(Failure(exc))
+        self._maybe_stopped()
+
+    def _restart_later(self, text: str, **fields: Any) -> None:
+        delay = self._backoff
+        log.critical(text + "; restarting in {delay} s", path=self.path, delay=delay, **fields)
+        if not self._stopping:
+            self._restart_call = self._clock.callLater(delay, self._spawn)
+
+    def _maybe_stopped(self) -> None:
+        if self._stopping and self._stopped is not None and not self._stopped.called:
+            if self._log_timer is not None and self._log_timer.active():
+                self._log_timer.cancel()
+            self._fail_all(StoreStopped(f"the store {self.path} stopped"))
             self._stopped.callback(None)
 
-    # --- writer thread ---------------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, cached_statements=512
-        )
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode.lower() != "wal" and self.path != ":memory:":
-            log.warn(
-                "SQLite refused WAL journal mode for {path}: {mode}", path=self.path, mode=mode
-            )
-        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
-        conn.execute("PRAGMA busy_timeout = 5000")
-        conn.execute("PRAGMA temp_store = MEMORY")
-        conn.execute("PRAGMA cache_size = -65536")
-        return conn
-
-    def _writer(self) -> None:
-        call = self._reactor.callFromThread
-        try:
-            conn = self._connect()
-            version = apply_migrations(conn)
-        except BaseException:
-            failure = Failure()
-            self._fail_queued(failure)
-            call(self._done, failure)
-            return
-        call(self.ready.callback, version)
-        cond = self._cond
-        try:
-            while True:
-                with cond:
-                    if not self._jobs and not self._bulk and not self._stopping:
-                        # Wait for jobs; frame-log rows alone wait at most this long.
-                        self._writer_idle = True
-                        cond.wait(self._log_flush_delay)
-                        self._writer_idle = False
-                    jobs = self._jobs
-                    self._jobs = deque()
-                    logs = self._logs
-                    self._logs = []
-                    bulk = self._bulk
-                    self._bulk = {}
-                    stopping = self._stopping
-                if jobs or logs or bulk:
-                    results = self._batch(conn, jobs, logs, bulk)
-                    if results:
-                        call(self._deliver, results)
-                elif stopping:
-                    break
-        finally:
-            try:
-                conn.close()
-            except Exception:
-                log.failure("Closing {path} failed", path=self.path)
-            self._fail_queued(Failure(StoreStopped(f"the store {self.path} stopped")))
-            call(self._done, None)
-
-    def _batch(
-        self,
-        conn: sqlite3.Connection,
-        jobs: deque[_Job],
-        logs: list[tuple[Any, ...]],
-        bulk: dict[str, tuple[list[Any], list[Deferred]]],
-    ) -> list[tuple[Deferred, bool, Any]]:
-        results: list[tuple[Deferred, bool, Any]] = []
-        append = results.append
-        execute = conn.execute
-        try:
-            execute("BEGIN IMMEDIATE")
-            if logs:
-                try:
-                    self._write_bulk(conn, "frame_log", logs)
-                except Exception:
-                    log.failure("Writing {count} frame-log rows failed", count=len(logs))
-            for kind, (rows, waiting) in bulk.items():
-                try:
-                    self._write_bulk(conn, kind, rows)
-                except BaseException:
-                    failure = Failure()
-                    results.extend((d, False, failure) for d in waiting)
-                else:
-                    results.extend((d, True, None) for d in waiting)
-            for fn, args, d in jobs:
-                execute("SAVEPOINT job")
-                try:
-                    value = fn(conn, *args)
-                except BaseException:
-                    append((d, False, Failure()))
-                    execute("ROLLBACK TO job")
-                    execute("RELEASE job")
-                else:
-                    execute("RELEASE job")
-                    append((d, True, value))
-            execute("COMMIT")
-        except BaseException:
-            # BEGIN, a SAVEPOINT statement or COMMIT failed: nothing of this batch stands.
-            failure = Failure()
-            if conn.in_transaction:
-                try:
-                    execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-            waiting = [d for _, ds in bulk.values() for d in ds] + [d for _, _, d in jobs]
-            return [(d, False, failure) for d in waiting]
-        self.commits += 1
-        self.jobs_done += len(jobs)
-        return results
-
-    @staticmethod
-    def _write_bulk(conn: sqlite3.Connection, kind: str, rows: list[Any]) -> None:
-        """
-        Write every row of C{kind} with one statement. No savepoint is needed:
-        SQLite undoes a failed statement by itself, leaving the transaction.
-        """
-        conn.execute(BULK_SQL[kind], (orjson.dumps(rows).decode(),))
-
-    def _fail_queued(self, failure: Failure) -> None:
-        with self._cond:
-            self._running = False
-            jobs = self._jobs
-            self._jobs = deque()
-            bulk = self._bulk
-            self._bulk = {}
-        waiting = [(d, False, failure) for _, _, d in jobs]
-        waiting.extend((d, False, failure) for _, ds in bulk.values() for d in ds)
-        if waiting:
-            self._reactor.callFromThread(self._deliver, waiting)
+    def _fail_all(self, error: BaseException, keep_logs: bool = False) -> None:
+        # Fail every Deferred in flight or queued (the buffers are emptied first).
+        taken = list(self._call_ds)
+        if self._inflight is not None:
+            taken.extend(self._inflight[0])
+            taken.extend(d for ds in self._inflight[1].values() for d in ds)
+        taken.extend(d for _, ds in self._bulk.values() for d in ds)
+        self._inflight, self._calls, self._call_ds, self._bulk = None, [], [], {}
+        if not keep_logs:
+            self._logs = []
+        failure = Failure(error)
+        for d in taken:
+            d.errback(failure)
