@@ -120,26 +120,55 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class ProcWatch:
-    """CPU seconds and memory of another process, read from C{/proc/PID}."""
+    """
+    CPU seconds and memory of another process and its child processes (the
+    server's store worker), read from C{/proc}.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self.cpu_seconds()  # fail early if the pid does not exist
 
+    def pids(self) -> list[int]:
+        """The process and its direct children."""
+        found = [self.pid]
+        try:
+            for task in os.listdir(f"/proc/{self.pid}/task"):
+                with open(f"/proc/{self.pid}/task/{task}/children", encoding="ascii") as f:
+                    found.extend(int(c) for c in f.read().split())
+        except OSError:
+            pass
+        return found
+
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds of all the process's threads."""
-        with open(f"/proc/{self.pid}/stat", "rb") as f:
-            fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        """User + system CPU seconds of all the threads of the process and its children."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat", "rb") as f:
+                    fields = f.read().rsplit(b")", 1)[1].split()
+            except OSError:
+                if pid == self.pid:
+                    raise
+                continue
+            total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
+        return total
 
     def memory(self) -> dict[str, float]:
-        """Resident set size now (C{rss_mb}) and at its peak (C{rss_peak_mb})."""
-        values: dict[str, float] = {}
-        with open(f"/proc/{self.pid}/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith(("VmRSS:", "VmHWM:")):
-                    key = "rss_mb" if line.startswith("VmRSS") else "rss_peak_mb"
-                    values[key] = int(line.split()[1]) / 1024
+        """
+        Resident set size now (C{rss_mb}) and at its peak (C{rss_peak_mb}),
+        summed over the process and its children.
+        """
+        values: dict[str, float] = {"rss_mb": 0.0, "rss_peak_mb": 0.0}
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+                    for line in f:
+                        if line.startswith(("VmRSS:", "VmHWM:")):
+                            key = "rss_mb" if line.startswith("VmRSS") else "rss_peak_mb"
+                            values[key] += int(line.split()[1]) / 1024
+            except OSError:
+                continue
         return values
 
 
@@ -630,7 +659,8 @@ def format_report(r: dict[str, Any]) -> str:
             else ""
         )
         lines.append(
-            f"server pid {r['server_pid']}: CPU {r['server_cpu_pct']}% of one core; RSS "
+            f"server pid {r['server_pid']} with its worker processes: "
+            f"CPU {r['server_cpu_pct']}% of one core; RSS "
             f"{r['server_rss_mb']} MB (before {r['server_rss_mb_before']}, peak "
             f"{r['server_rss_peak_mb']}){extra}"
         )
