@@ -11,7 +11,6 @@ reply fires only once they are committed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from twisted.application.service import Service
@@ -20,6 +19,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ocppcs.backends.embedded import admin, policy
+from ocppcs.backends.embedded.operator_api import OperatorApi
 from ocppcs.backends.embedded.policy import IsoClock, meter_rows
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import CallContext, FrameRecord, IBackend
@@ -33,7 +33,7 @@ _CACHE_LIMIT = 100_000
 
 
 @implementer(IBackend)
-class EmbeddedBackend(Service):
+class EmbeddedBackend(OperatorApi, Service):
     """
     The embedded backend.
 
@@ -254,158 +254,3 @@ class EmbeddedBackend(Service):
         return self.store.run(
             policy.data_transfer, self.central, ctx.identity, payload, self._now()
         )
-
-    # --- operator API ------------------------------------------------------------------------
-
-    def _set_registered(self, identity: str, registered: int) -> Deferred:
-        d = self.store.run(
-            admin.set_registered, identity, registered, self._open_registration, self._now()
-        )
-        d.addCallback(self._cache_accepted, identity)
-        return d.addCallback(lambda _: None)
-
-    def register_station(self, identity: str) -> Deferred:
-        """
-        Register a station (for C{registration = known}); creates its row if needed.
-
-        @return: a L{Deferred} firing with C{None}.
-        """
-        return self._set_registered(identity, 1)
-
-    def unregister_station(self, identity: str) -> Deferred:
-        """
-        Unregister a station: with C{registration = known} it is no longer
-        accepted and its next BootNotification gets C{unknown_station}.
-
-        @return: a L{Deferred} firing with C{None}.
-        """
-        return self._set_registered(identity, 0)
-
-    def put_id_tag(
-        self,
-        id_tag: str,
-        status: str,
-        expiry_date: str | datetime | None = None,
-        parent_id_tag: str | None = None,
-    ) -> Deferred:
-        """
-        Create or replace an id tag (for C{authorization = list}).
-
-        @param status: Accepted, Blocked, Expired or Invalid.
-        @param expiry_date: ISO-8601 date-time with a time zone, or an aware
-            L{datetime}, or C{None} for no expiry.
-        @return: a L{Deferred} firing with C{None}, or failing with
-            L{ValueError} for a bad status or date.
-        """
-        if status not in admin.ID_TAG_STATUSES:
-            return fail(ValueError(f"unknown id tag status {status!r}"))
-        try:
-            expiry = None if expiry_date is None else admin.normalize_time(expiry_date)
-        except ValueError as e:
-            return fail(e)
-        return self.store.run(admin.put_id_tag, id_tag, status, expiry, parent_id_tag)
-
-    def delete_id_tag(self, id_tag: str) -> Deferred:
-        """
-        @return: a L{Deferred} firing with whether the tag existed.
-        """
-        return self.store.run(admin.delete_id_tag, id_tag)
-
-    def list_id_tags(self) -> Deferred:
-        """
-        @return: a L{Deferred} firing with every id tag as a dict.
-        """
-        return self.store.run(admin.list_id_tags)
-
-    def add_reservation(
-        self,
-        identity: str,
-        connector_id: int,
-        id_tag: str,
-        expiry_date: str | datetime,
-        parent_id_tag: str | None = None,
-        reservation_id: int | None = None,
-    ) -> Deferred:
-        """
-        Record a reservation (status Reserved), e.g. before sending ReserveNow.
-
-        @param reservation_id: the id to use, or C{None} to get a new one.
-        @return: a L{Deferred} firing with the reservation id.
-        """
-        try:
-            expiry = admin.normalize_time(expiry_date)
-        except ValueError as e:
-            return fail(e)
-        return self.store.run(
-            admin.add_reservation,
-            reservation_id,
-            identity,
-            connector_id,
-            id_tag,
-            expiry,
-            parent_id_tag,
-        )
-
-    def set_reservation_status(self, reservation_id: int, status: str) -> Deferred:
-        """
-        Mark a reservation Reserved, Used, Cancelled or Expired.
-
-        @return: a L{Deferred} firing with whether it exists.
-        """
-        if status not in admin.RESERVATION_STATUSES:
-            return fail(ValueError(f"unknown reservation status {status!r}"))
-        return self.store.run(admin.set_reservation_status, reservation_id, status)
-
-    def get_reservation(self, reservation_id: int) -> Deferred:
-        """
-        @return: a L{Deferred} firing with the reservation as a dict, or C{None}.
-        """
-        return self.store.run(admin.get_reservation, reservation_id)
-
-    def get_station(self, identity: str) -> Deferred:
-        """
-        @return: a L{Deferred} firing with the station as a dict with a
-            C{connectors} list, or C{None}.
-        """
-        return self.store.run(admin.get_station, identity)
-
-    def list_stations(self) -> Deferred:
-        """
-        @return: a L{Deferred} firing with every station as a dict.
-        """
-        return self.store.run(admin.list_stations)
-
-    def get_transaction(self, transaction_id: int) -> Deferred:
-        """
-        @return: a L{Deferred} firing with the transaction as a dict with a
-            C{meter_values} list, or C{None}.
-        """
-        return self.store.run(admin.get_transaction, transaction_id)
-
-    def list_transactions(
-        self,
-        identity: str | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        limit: int = 1000,
-    ) -> Deferred:
-        """
-        Transactions, newest first.
-
-        @param date_from: only those started at or after this (ISO text, compared as text).
-        @param date_to: only those started before this.
-        @return: a L{Deferred} firing with a list of dicts.
-        """
-        return self.store.run(admin.list_transactions, identity, date_from, date_to, limit)
-
-    def list_data_transfers(self, identity: str | None = None, limit: int = 100) -> Deferred:
-        """
-        @return: a L{Deferred} firing with the newest DataTransfer messages kept.
-        """
-        return self.store.run(admin.list_data_transfers, identity, limit)
-
-    def list_frames(self, identity: str | None = None, limit: int = 100) -> Deferred:
-        """
-        @return: a L{Deferred} firing with the newest frame-log rows (newest first).
-        """
-        return self.store.run(admin.list_frames, identity, limit)
