@@ -65,20 +65,19 @@ _INSERT_METER_VALUE = (
     "INSERT INTO meter_value (identity, connector_id, transaction_id, timestamp, value, context,"
     " format, measurand, phase, location, unit, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-_UPSERT_DIAGNOSTICS = """
-INSERT INTO station (identity, diagnostics_status, diagnostics_status_time, created)
-VALUES (?1, ?2, ?3, ?3)
-ON CONFLICT (identity) DO UPDATE SET
-    diagnostics_status = excluded.diagnostics_status,
-    diagnostics_status_time = excluded.diagnostics_status_time
-"""
-_UPSERT_FIRMWARE = """
-INSERT INTO station (identity, firmware_status, firmware_status_time, created)
-VALUES (?1, ?2, ?3, ?3)
-ON CONFLICT (identity) DO UPDATE SET
-    firmware_status = excluded.firmware_status,
-    firmware_status_time = excluded.firmware_status_time
-"""
+
+
+def _upsert_station_status(column: str) -> str:
+    """SQL keeping the latest C{column} (and C{column}_time) of a station, creating it if new."""
+    return (
+        f"INSERT INTO station (identity, {column}, {column}_time, created) VALUES (?1, ?2, ?3, ?3)"
+        f" ON CONFLICT (identity) DO UPDATE SET {column} = excluded.{column},"
+        f" {column}_time = excluded.{column}_time"
+    )
+
+
+_UPSERT_DIAGNOSTICS = _upsert_station_status("diagnostics_status")
+_UPSERT_FIRMWARE = _upsert_station_status("firmware_status")
 _INSERT_DATA_TRANSFER = (
     "INSERT INTO data_transfer (identity, vendor_id, message_id, data, received)"
     " VALUES (?, ?, ?, ?, ?)"
