@@ -91,6 +91,11 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(w for w in text.replace(",", " ").split() if w)
 
 
+def _credentials(text: str) -> tuple[str, ...]:
+    """One C{name:hash} or hash per line (or separated by spaces)."""
+    return tuple(w for w in text.split() if w)
+
+
 def _listeners(text: str) -> tuple[str, ...]:
     values = tuple(line.strip() for line in text.splitlines() if line.strip())
     if not values:
@@ -142,6 +147,18 @@ class EmbeddedConfig:
 
 
 @dataclass(frozen=True)
+class ApiConfig:
+    """C{[api]}: the operators' REST API, log feed and metrics."""
+
+    auth: str = "none"
+    users: tuple[str, ...] = ()
+    tokens: tuple[str, ...] = ()
+    max_body: int = 1_048_576
+    page_size: int = 100
+    max_page_size: int = 1000
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -149,6 +166,7 @@ class Config:
     central: CentralConfig = field(default_factory=CentralConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
     source: str = "<defaults>"
 
 
@@ -183,6 +201,17 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "synchronous": _choice("full", "normal"),
             "log_max_rows": _non_negative_int,
             "log_max_age": _non_negative_float,
+        },
+    ),
+    "api": (
+        ApiConfig,
+        {
+            "auth": _choice("none", "basic", "bearer"),
+            "users": _credentials,
+            "tokens": _credentials,
+            "max_body": _positive_int,
+            "page_size": _positive_int,
+            "max_page_size": _positive_int,
         },
     ),
 }
@@ -222,6 +251,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
             )
     sections = {name: _read_section(parser, name) for name in _SECTIONS}
     config = Config(source=source, **sections)
+    if config.api.page_size > config.api.max_page_size:
+        raise ConfigError("must not be larger than max_page_size", ("api", "page_size"))
     if config.server.ping_interval and config.server.ping_timeout > config.server.ping_interval:
         # A pong may take up to ping_timeout; a new ping before that is pointless.
         raise ConfigError("must not be longer than ping_interval", ("server", "ping_timeout"))

@@ -22,12 +22,14 @@ from twisted.python.failure import Failure
 from ocppcs.backends.interface import IBackend
 from ocppcs.backends.select import create_backend
 from ocppcs.config import Config
+from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
+from ocppcs.web.api import RestApi
 from ocppcs.web.site import build_site
 
 
@@ -40,6 +42,7 @@ class CentralSystemService(MultiService):
     @ivar registry: the connected stations; C{registry.call(...)} calls one.
     @ivar listeners: one L{ListenerService} per listen description.
     @ivar ready: fires once the backend has started.
+    @ivar frames: every frame in and out goes to its sinks.
     """
 
     _log = Logger()
@@ -59,6 +62,7 @@ class CentralSystemService(MultiService):
         self.listeners = listeners
         self._reactor = reactor
         self.ready: Deferred[None] = Deferred()
+        self.frames = FrameFanout(backend.record_frame)
         backend.setServiceParent(self)
         for listener in listeners:
             listener.setServiceParent(self)
@@ -118,6 +122,7 @@ def build_central_system(
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
     central = CentralSystem(backend, reactor)
+    frames = FrameFanout(backend.record_frame)
     server = config.server
     factory = OcppServerFactory(
         reactor,
@@ -125,7 +130,7 @@ def build_central_system(
         registry,
         backend,
         schemas,
-        backend.record_frame,
+        frames,
         StationEndpointConfig(
             ping_interval=server.ping_interval,
             ping_timeout=server.ping_timeout,
@@ -134,6 +139,9 @@ def build_central_system(
         ),
         reactor=reactor,
     )
-    site = build_site(factory)
+    api = RestApi(registry, backend, config, reactor)
+    site = build_site(factory, api)
     listeners = [ListenerService(reactor, description, site) for description in server.listen]
-    return CentralSystemService(config, backend, registry, listeners, reactor)
+    service = CentralSystemService(config, backend, registry, listeners, reactor)
+    service.frames = frames
+    return service
