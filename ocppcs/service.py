@@ -25,6 +25,7 @@ from ocppcs.config import Config
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService
 from ocppcs.ocppj.schemas import SchemaSet
+from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
@@ -43,6 +44,7 @@ class CentralSystemService(MultiService):
     @ivar listeners: one L{ListenerService} per listen description.
     @ivar ready: fires once the backend has started.
     @ivar frames: every frame in and out goes to its sinks.
+    @ivar refusals: refused station connection attempts.
     """
 
     _log = Logger()
@@ -54,6 +56,8 @@ class CentralSystemService(MultiService):
         registry: StationRegistry,
         listeners: list[ListenerService],
         reactor: Any = None,
+        frames: FrameFanout | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -62,7 +66,8 @@ class CentralSystemService(MultiService):
         self.listeners = listeners
         self._reactor = reactor
         self.ready: Deferred[None] = Deferred()
-        self.frames = FrameFanout(backend.record_frame)
+        self.frames = frames if frames is not None else FrameFanout(backend.record_frame)
+        self.refusals = refusals if refusals is not None else RefusalLog(reactor)
         backend.setServiceParent(self)
         for listener in listeners:
             listener.setServiceParent(self)
@@ -123,6 +128,7 @@ def build_central_system(
     registry = StationRegistry(backend)
     central = CentralSystem(backend, reactor)
     frames = FrameFanout(backend.record_frame)
+    refusals = RefusalLog(reactor)
     server = config.server
     factory = OcppServerFactory(
         reactor,
@@ -142,6 +148,6 @@ def build_central_system(
     api = RestApi(registry, backend, config, reactor)
     site = build_site(factory, api)
     listeners = [ListenerService(reactor, description, site) for description in server.listen]
-    service = CentralSystemService(config, backend, registry, listeners, reactor)
-    service.frames = frames
-    return service
+    return CentralSystemService(
+        config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
+    )
