@@ -30,8 +30,6 @@ from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
-from ocppcs.web.api import RestApi
-from ocppcs.web.site import build_site
 
 
 class CentralSystemService(MultiService):
@@ -145,6 +143,11 @@ def build_central_system(
         ),
         reactor=reactor,
     )
+    # Imported here: Klein imports the global reactor, which must not happen
+    # before twistd or the test runner has installed the one it wants.
+    from ocppcs.web.api import RestApi
+    from ocppcs.web.site import build_site
+
     api = RestApi(registry, backend, config, reactor)
     site = build_site(factory, api)
     listeners = [ListenerService(reactor, description, site) for description in server.listen]
