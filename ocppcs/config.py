@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ocppcs.passwd import parse_tokens, parse_users
+
 T = TypeVar("T")
 
 
@@ -94,6 +96,20 @@ def _words(text: str) -> tuple[str, ...]:
 def _credentials(text: str) -> tuple[str, ...]:
     """One C{name:hash} or hash per line (or separated by spaces)."""
     return tuple(w for w in text.split() if w)
+
+
+def _users(text: str) -> tuple[str, ...]:
+    """C{name:hash} entries, each checked (L{ocppcs.passwd.parse_users})."""
+    values = _credentials(text)
+    parse_users(values)
+    return values
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    """Token hashes, each checked (L{ocppcs.passwd.parse_tokens})."""
+    values = _credentials(text)
+    parse_tokens(values)
+    return values
 
 
 def _listeners(text: str) -> tuple[str, ...]:
@@ -207,8 +223,8 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
         ApiConfig,
         {
             "auth": _choice("none", "basic", "bearer"),
-            "users": _credentials,
-            "tokens": _credentials,
+            "users": _users,
+            "tokens": _tokens,
             "max_body": _positive_int,
             "page_size": _positive_int,
             "max_page_size": _positive_int,
@@ -253,6 +269,10 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     config = Config(source=source, **sections)
     if config.api.page_size > config.api.max_page_size:
         raise ConfigError("must not be larger than max_page_size", ("api", "page_size"))
+    if config.api.auth == "basic" and not config.api.users:
+        raise ConfigError("auth = basic needs at least one name:hash line", ("api", "users"))
+    if config.api.auth == "bearer" and not config.api.tokens:
+        raise ConfigError("auth = bearer needs at least one token hash", ("api", "tokens"))
     if config.server.ping_interval and config.server.ping_timeout > config.server.ping_interval:
         # A pong may take up to ping_timeout; a new ping before that is pointless.
         raise ConfigError("must not be longer than ping_interval", ("server", "ping_timeout"))

@@ -5,6 +5,7 @@ The central system as one service tree.
     CentralSystemService (MultiService)
       +- backend                    started first, stopped last
       +- ListenerService per [server] listen description
+      +- OcppMetrics                started once the backend is ready
 
 L{build_central_system} wires the objects together: it is the composition
 root shared by C{twistd ocppcs} (L{ocppcs.tap}) and the tests.
@@ -24,12 +25,15 @@ from ocppcs.backends.select import create_backend
 from ocppcs.config import Config
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService
+from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
+from ocppcs.web.auth import build_guard, warn_if_open
+from ocppcs.web.logfeed import LogFeed, build_log_feed
 
 
 class CentralSystemService(MultiService):
@@ -43,9 +47,13 @@ class CentralSystemService(MultiService):
     @ivar ready: fires once the backend has started.
     @ivar frames: every frame in and out goes to its sinks.
     @ivar refusals: refused station connection attempts.
+    @ivar metrics: the Prometheus metrics (served at /metrics).
+    @ivar log_feed: the live log feed's sink (served at /ws/log).
     """
 
     _log = Logger()
+    metrics: OcppMetrics | None = None
+    log_feed: LogFeed | None = None
 
     def __init__(
         self,
@@ -78,6 +86,7 @@ class CentralSystemService(MultiService):
         the error is logged and the reactor stopped.
         """
         Service.startService(self)
+        warn_if_open(self.config)
         started = maybeDeferred(self.backend.startService)
         for listener in self.listeners:
             listener.startService()
@@ -85,6 +94,10 @@ class CentralSystemService(MultiService):
 
     def _backend_ready(self, _: object) -> None:
         self._log.info("Backend {backend} ready", backend=self.backend.name)
+        if self.running:
+            for child in self:  # the children other than the backend and listeners
+                if not child.running:
+                    child.startService()
         self.ready.callback(None)
 
     def _backend_failed(self, failure: Failure) -> None:
@@ -127,6 +140,10 @@ def build_central_system(
     central = CentralSystem(backend, reactor)
     frames = FrameFanout(backend.record_frame)
     refusals = RefusalLog(reactor)
+    log_feed = build_log_feed(reactor, frames)
+    metrics = OcppMetrics(registry, backend, reactor, log_feed=log_feed.feed)
+    frames.add(metrics.frame)
+    registry.call_observer = metrics.outbound_done
     server = config.server
     factory = OcppServerFactory(
         reactor,
@@ -142,15 +159,22 @@ def build_central_system(
             call_timeout=server.call_timeout,
         ),
         reactor=reactor,
+        refusals=refusals,
+        on_refused=metrics.refused,
     )
     # Imported here: Klein imports the global reactor, which must not happen
     # before twistd or the test runner has installed the one it wants.
     from ocppcs.web.api import RestApi
     from ocppcs.web.site import build_site
 
-    api = RestApi(registry, backend, config, reactor)
-    site = build_site(factory, api)
+    api = RestApi(registry, backend, config, reactor, refusals)
+    site = build_site(
+        factory, api, build_guard(config.api, reactor), log_feed, build_metrics(metrics)
+    )
     listeners = [ListenerService(reactor, description, site) for description in server.listen]
-    return CentralSystemService(
+    service = CentralSystemService(
         config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
     )
+    service.metrics, service.log_feed = metrics, log_feed.feed
+    metrics.setServiceParent(service)
+    return service

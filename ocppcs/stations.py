@@ -25,15 +25,22 @@ from ocppcs.ocppj.session import OcppSession
 #: Closes a session's connection: called with a reason when it is replaced.
 Closer = Callable[[str], None]
 
+#: Sees the outcome of each call sent to a connected station: called with the
+#: reply payload or the L{Failure} and the action; must return its first argument.
+CallObserver = Callable[[Any, str], Any]
+
 
 class StationRegistry:
     """
     Identity -> the live session of that station (at most one).
 
     @param backend: used to tell an unknown station from an offline one.
+    @ivar call_observer: if set, added to the Deferred of every call made to a
+        connected station (metrics).
     """
 
     _log = Logger()
+    call_observer: CallObserver | None = None
 
     def __init__(self, backend: IBackend) -> None:
         self._backend = backend
@@ -122,6 +129,8 @@ class StationRegistry:
         if entry is not None:
             session = entry[0]
             d = session.call(action, payload, timeout)
+            if self.call_observer is not None:
+                d.addBoth(self.call_observer, action)
             if action == "TriggerMessage":
                 d.addCallback(self._triggered, session, payload)
             return d

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from twisted.application.service import IService
-from zope.interface import Attribute
+from zope.interface import Attribute, Interface
 
 
 class CallContext(NamedTuple):
@@ -111,4 +111,175 @@ class IBackend(IService):
         """
         Append one frame to the bounded frame log. Fire and forget: it must
         return at once and never raise.
+        """
+
+
+class IOperatorStore(Interface):
+    """
+    What the operators' REST API reads and changes in a backend's store. A
+    backend without it still serves stations; the API then answers 501 for
+    these routes.
+
+    Every method returns a L{Deferred}. Rows are dicts keyed by the embedded
+    schema's column names (C{ocppcs/backends/embedded/migrations}); times are
+    ISO-8601 text, except C{frame_log.ts} (seconds since the epoch). A page
+    is C{(total, rows)}.
+    """
+
+    def station_page(limit: int, offset: int) -> Any:
+        """
+        Stations by identity, each with its newest connector status as
+        C{sn_connector_id}, C{sn_status}, C{sn_error_code}, C{sn_info},
+        C{sn_vendor_id}, C{sn_vendor_error_code}, C{sn_timestamp} (C{None}
+        when it never sent one).
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def station_detail(identity: str) -> Any:
+        """
+        A station with its C{connectors} and C{open_transactions} (rows as
+        in L{transaction_page}).
+
+        @return: a L{Deferred} firing with a dict, or C{None} when unknown.
+        """
+
+    def register_station(identity: str) -> Any:
+        """
+        Register a station (the C{known} registration policy accepts it at
+        its next BootNotification); creates it if needed.
+
+        @return: a L{Deferred} firing with C{None}.
+        """
+
+    def remove_station(identity: str) -> Any:
+        """
+        Undo a registration: a station that never connected, booted or charged
+        is forgotten; any other is unregistered and keeps its history.
+
+        @return: a L{Deferred} firing with C{"removed"}, C{"unregistered"} or
+            C{None} when the station is unknown.
+        """
+
+    def rejected_station_page(limit: int, offset: int) -> Any:
+        """
+        Stations whose last BootNotification was answered Rejected or Pending
+        and that are not registered, most recent boot first.
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def transaction_page(
+        identity: str | None, date_from: str | None, date_to: str | None, limit: int, offset: int
+    ) -> Any:
+        """
+        Transactions, newest first, optionally of one station and started in
+        C{[date_from, date_to)} (ISO-8601 UTC text). Each row has the C{txn}
+        columns and C{serial_number} (the station's chargePointSerialNumber).
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def transaction_detail(transaction_id: int) -> Any:
+        """
+        A transaction (as in L{transaction_page}) with its C{meter_values}.
+
+        @return: a L{Deferred} firing with a dict, or C{None} when unknown.
+        """
+
+    def reservation_page(
+        identity: str | None, date_from: str | None, date_to: str | None, limit: int, offset: int
+    ) -> Any:
+        """
+        Reservations, newest first, optionally of one station and made in
+        C{[date_from, date_to)}; with C{serial_number} and C{date_stop}.
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def add_reservation(
+        identity: str,
+        connector_id: int,
+        id_tag: str,
+        expiry_date: str,
+        parent_id_tag: str | None = None,
+        reservation_id: int | None = None,
+        replace: bool = False,
+    ) -> Any:
+        """
+        Record a reservation (status Reserved).
+
+        @return: a L{Deferred} firing with its id.
+        """
+
+    def set_reservation_status(reservation_id: int, status: str) -> Any:
+        """
+        Mark a reservation Reserved, Used, Cancelled or Expired.
+
+        @return: a L{Deferred} firing with whether it exists.
+        """
+
+    def id_tag_page(status: str | None, limit: int, offset: int) -> Any:
+        """
+        Id tags by tag, optionally of one status.
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def get_id_tag(id_tag: str) -> Any:
+        """
+        @return: a L{Deferred} firing with the tag, or C{None}.
+        """
+
+    def put_id_tag(
+        id_tag: str, status: str, expiry_date: str | None = None, parent_id_tag: str | None = None
+    ) -> Any:
+        """
+        Create or replace an id tag; an Accepted one leaves the refused list.
+
+        @return: a L{Deferred} firing with C{None}, or failing with
+            L{ValueError} for a bad status or date.
+        """
+
+    def delete_id_tag(id_tag: str) -> Any:
+        """
+        @return: a L{Deferred} firing with whether the tag existed.
+        """
+
+    def refused_id_tag_page(limit: int, offset: int) -> Any:
+        """
+        Id tags answered Invalid, Blocked or Expired to an Authorize or a
+        StartTransaction, most recently refused first: C{id_tag}, C{status},
+        C{identity} and C{action} of the last refusal, C{first_seen},
+        C{last_seen}, C{count}.
+
+        @return: a L{Deferred} firing with a page.
+        """
+
+    def accept_refused_id_tag(id_tag: str) -> Any:
+        """
+        Make a refused tag Accepted and take it off the refused list.
+
+        @return: a L{Deferred} firing with the tag, or C{None} when it was not
+            refused.
+        """
+
+    def frame_page(
+        identity: str | None,
+        action: str | None,
+        since: float | None,
+        before: int | None,
+        limit: int,
+        offset: int,
+    ) -> Any:
+        """
+        Frame-log rows, newest first, filtered by station, action, time
+        (seconds since the epoch) and id (below C{before}).
+
+        @return: a L{Deferred} firing with a list of rows (not a page).
+        """
+
+    def count_open_transactions() -> Any:
+        """
+        @return: a L{Deferred} firing with how many transactions are open.
         """

@@ -7,16 +7,27 @@ The OCPP-J station endpoint over WebSocket (Autobahn).
 Handshake rules:
     - a path that isn't /ocpp/{identity}[/{account}], or an identity that is
       empty, longer than 48 characters or not printable -> HTTP 400/404, no upgrade;
+    - a plain HTTP request (no upgrade) -> HTTP 426;
     - no offered subprotocol we speak -> the handshake completes without a
       Sec-WebSocket-Protocol header and the connection is closed at once (1002);
     - a second connection with the same identity replaces the first.
 Server pings every C{ping_interval} seconds drop dead peers; frames larger
 than C{max_frame_size} close the connection (1009).
+
+Every refused attempt (a failed handshake of any kind, no common
+subprotocol) is recorded in the factory's L{RefusalLog} with the identity
+(when the path names one), path, peer address and reason, and counted by
+kind (C{path}, C{subprotocol}, C{auth}, C{handshake}) for the metrics.
+Station authentication, when added, refuses with C{ConnectionDeny(401 or
+403, reason)} from C{onConnect} (recorded as C{auth}) or calls
+L{OcppServerFactory.record_refusal} itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -27,6 +38,7 @@ from twisted.logger import Logger
 from ocppcs.backends.interface import IBackend
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
+from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.directwrite import send_directly
 
@@ -88,17 +100,13 @@ class OcppServerProtocol(WebSocketServerProtocol):
     _identity: str = ""
     _account: str = ""
     _refuse: str = ""
+    _refusal_kind: str = ""
 
     def onConnect(self, request: ConnectionRequest) -> str | None:
         try:
             self._identity, self._account = parse_station_path(request.path)
         except BadStationPath as e:
-            self._log.warn(
-                "Refused connection from {peer} to {path}: {reason}",
-                peer=request.peer,
-                path=request.path,
-                reason=str(e),
-            )
+            self._refusal_kind = "path"
             raise ConnectionDeny(e.status, str(e)) from None
         for protocol in request.protocols:
             if protocol in SUBPROTOCOLS:
@@ -107,7 +115,26 @@ class OcppServerProtocol(WebSocketServerProtocol):
             f"No supported subprotocol offered ({', '.join(request.protocols) or 'none'}); "
             f"this central system speaks {', '.join(SUBPROTOCOLS)}"
         )
+        self.factory.record_refusal(
+            self._identity, request.path, request.peer, self._refuse, "subprotocol"
+        )
         return None
+
+    def failHandshake(self, reason: str, code: int = 400, responseHeaders: Any = None) -> None:
+        """Record the refusal, then answer with the HTTP error and drop the connection."""
+        path = getattr(self, "http_request_path", None) or ""
+        identity = self._identity
+        if not identity and path:
+            try:
+                identity = parse_station_path(path)[0]
+            except BadStationPath:
+                pass
+        kind = self._refusal_kind or ("auth" if code in (401, 403) else "handshake")
+        try:
+            self.factory.record_refusal(identity, path, self.peer, reason, kind)
+        except Exception:
+            self._log.failure("Recording a refused connection failed")
+        super().failHandshake(reason, code, responseHeaders)
 
     def onOpen(self) -> None:
         try:
@@ -118,7 +145,7 @@ class OcppServerProtocol(WebSocketServerProtocol):
 
     def _open(self) -> None:
         if self._refuse:
-            self._log.warn(
+            self._log.debug(
                 "Closing {identity} from {peer}: {reason}",
                 identity=self._identity,
                 peer=self.peer,
@@ -200,9 +227,12 @@ class OcppServerFactory(WebSocketServerFactory):
     @param schemas: the OCPP 1.6 schemas.
     @param frame_sink: receives every frame in and out.
     @param endpoint: connection limits and timeouts.
+    @param refusals: where refused connection attempts are recorded.
+    @param on_refused: called with the kind of each refusal (metrics).
     """
 
     protocol = OcppServerProtocol
+    _log = Logger()
 
     def __init__(
         self,
@@ -214,8 +244,12 @@ class OcppServerFactory(WebSocketServerFactory):
         frame_sink: FrameSink,
         endpoint: StationEndpointConfig,
         reactor: object = None,
+        refusals: RefusalLog | None = None,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(protocols=list(SUBPROTOCOLS), reactor=reactor)
+        self.refusals = refusals
+        self.on_refused = on_refused
         self.clock = clock
         self.receiver = receiver
         self.registry = registry
@@ -232,4 +266,34 @@ class OcppServerFactory(WebSocketServerFactory):
             closeHandshakeTimeout=5,
             # Send a close frame (1009, 1002, ...) before dropping a bad peer, so it learns why.
             failByDrop=False,
+            # A plain HTTP request gets 426 (and is recorded), not Autobahn's status page.
+            webStatus=False,
         )
+
+    def record_refusal(
+        self, identity: str, path: str, address: str, reason: str, kind: str = "handshake"
+    ) -> None:
+        """
+        Record one refused connection attempt: logged, kept in the refusal
+        log and counted. Station authentication calls this with
+        C{kind="auth"} when it refuses a station by other means than
+        C{ConnectionDeny} from C{onConnect}.
+
+        @param identity: the station identity from the path, or C{""}.
+        @param path: the requested path.
+        @param address: the peer address.
+        @param reason: why it was refused (shown to operators).
+        @param kind: C{path}, C{subprotocol}, C{auth} or C{handshake}: the
+            metrics label.
+        """
+        self._log.warn(
+            "Refused connection from {peer} to {path} ({kind}): {reason}",
+            peer=address,
+            path=path,
+            kind=kind,
+            reason=reason,
+        )
+        if self.refusals is not None:
+            self.refusals.record(identity, path, address, reason)
+        if self.on_refused is not None:
+            self.on_refused(kind)

@@ -1,32 +1,63 @@
-# -*- test-case-name: tests.web.test_api -*-
+# -*- test-case-name: tests.web.test_api_http -*-
 """
 The REST API (Klein), mounted at C{/api}; its routes are described by
-C{openapi.yaml} beside this module, the single source of truth.
+C{openapi.yaml} beside this module, the single source of truth, and a test
+checks that the routes and the document agree.
 
     GET  /api/v1/ping            "OK" (text/plain, as the original)
     GET  /api/v1/time            {"serverTime": <unix ms>}
     GET  /api/v1/openapi.yaml    this API's OpenAPI 3 document (also .json)
+
+and the routes of L{StationRoutes} (stations, onboarding),
+L{CommandRoutes} (commands to stations) and L{RecordRoutes} (transactions,
+reservations, id tags, the frame log), which share one Klein app
+(L{ocppcs.web.api_base.app}).
+
+Every error is C{{"error": {"code": <HTTP status>, "message": "..."}}};
+unknown query parameters, malformed JSON and wrong types are 400, bodies
+over C{[api] max_body} 413, and lists are paged with C{limit} and C{offset}
+(C{[api] page_size} by default, at most C{[api] max_page_size}).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from klein import Klein
-from twisted.internet.interfaces import IReactorTime
-from twisted.logger import Logger
-from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from twisted.web.resource import Resource
 
-from ocppcs.backends.interface import IBackend
-from ocppcs.config import Config
-from ocppcs.stations import StationRegistry
 from ocppcs.web import openapi
-from ocppcs.web.http import ApiError, error_body, json_body, query_args
+from ocppcs.web.api_base import app
+from ocppcs.web.api_commands import CommandRoutes
+from ocppcs.web.api_records import RecordRoutes
+from ocppcs.web.api_stations import StationRoutes
+from ocppcs.web.http import error_body, json_body, query_args
 
 
-class RestApi:
+class _Utf8Paths(Resource):
+    """
+    Answers a path that is not UTF-8 once unquoted with the JSON 400 (Klein
+    would answer it in plain text, and log a traceback).
+    """
+
+    isLeaf = True
+
+    def __init__(self, klein: Resource) -> None:
+        super().__init__()
+        self._klein = klein
+
+    def render(self, request: IRequest) -> Any:
+        try:
+            for segment in request.postpath:  # type: ignore[attr-defined]
+                segment.decode("utf-8")
+        except UnicodeDecodeError:
+            request.setResponseCode(400)
+            request.setHeader(b"Content-Type", b"application/json")
+            return error_body(400, "The path is not UTF-8")
+        return self._klein.render(request)
+
+
+class RestApi(StationRoutes, CommandRoutes, RecordRoutes):
     """
     The operators' REST API.
 
@@ -34,51 +65,10 @@ class RestApi:
     @param backend: the store.
     @param config: the whole configuration (C{[api]} and C{[server]}).
     @param clock: the time source.
+    @param refusals: refused connection attempts (L{ocppcs.onboarding.RefusalLog}).
     """
 
-    app = Klein()
-    _log = Logger()
-
-    def __init__(
-        self, registry: StationRegistry, backend: IBackend, config: Config, clock: IReactorTime
-    ) -> None:
-        self.registry = registry
-        self.backend = backend
-        self.config = config
-        self.clock = clock
-
-    # --- errors --------------------------------------------------------------------------------
-
-    @app.handle_errors(ApiError)
-    def _api_error(self, request: IRequest, failure: Failure) -> bytes:
-        error: ApiError = failure.value
-        for name, value in error.headers.items():
-            request.setHeader(name.encode(), value.encode())
-        request.setResponseCode(error.code)
-        request.setHeader(b"Content-Type", b"application/json")
-        return error_body(error.code, error.message)
-
-    @app.handle_errors(NotFound)
-    def _not_found(self, request: IRequest, failure: Failure) -> bytes:
-        request.setResponseCode(404)
-        request.setHeader(b"Content-Type", b"application/json")
-        return error_body(404, f"No such API path: {request.path.decode('utf-8', 'replace')}")
-
-    @app.handle_errors(MethodNotAllowed)
-    def _not_allowed(self, request: IRequest, failure: Failure) -> bytes:
-        request.setResponseCode(405)
-        request.setHeader(b"Content-Type", b"application/json")
-        allowed = ", ".join(getattr(failure.value, "valid_methods", None) or [])
-        if allowed:
-            request.setHeader(b"Allow", allowed.encode())
-        return error_body(405, f"Method {request.method.decode()} is not allowed here")
-
-    @app.handle_errors(Exception)
-    def _bug(self, request: IRequest, failure: Failure) -> bytes:
-        self._log.failure("REST API request {path} failed", failure, path=request.path)
-        request.setResponseCode(500)
-        request.setHeader(b"Content-Type", b"application/json")
-        return error_body(500, "Internal error; see the server log")
+    app = app
 
     # --- connection ----------------------------------------------------------------------------
 
@@ -111,5 +101,5 @@ class RestApi:
         return json_body(request, openapi.document())
 
     def resource(self) -> Any:
-        """The Klein resource to mount at C{/api}."""
-        return self.app.resource()
+        """The resource to mount at C{/api}: the Klein app's."""
+        return _Utf8Paths(self.app.resource())

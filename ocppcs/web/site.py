@@ -5,33 +5,75 @@ The one resource tree served on every listener.
     /ocpp/{identity}[/{account}]   OCPP-J station endpoint (WebSocket)
     /api/v1/...                    REST API (Klein; see openapi.yaml)
     /docs/                         Swagger UI
+    /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
+    /metrics                       Prometheus metrics (L{ocppcs.metrics})
+    anything else                  404; a WebSocket upgrade there is refused
+                                   by the station endpoint (and recorded)
+
+Operator resources (everything but /ocpp) are wrapped by the C{guard} of
+C{[api] auth} (L{ocppcs.web.auth}); /api/v1/ping and /api/v1/time stay open.
+/docs is guarded too: its files are harmless, but the document it shows and
+the calls it makes are under /api, and with basic auth the browser asks once
+at /docs/ and reuses the credentials for the same realm.
 """
 
 from __future__ import annotations
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.web.iweb import IRequest
 from twisted.web.pages import notFound
-from twisted.web.resource import Resource
+from twisted.web.resource import IResource, Resource
 from twisted.web.server import Site
 
 from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
+from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
 
 
 class _Root(Resource):
-    """The root: named children, and a plain 404 for anything else."""
+    """
+    The root: named children, and a plain 404 for anything else, except
+    that a WebSocket upgrade at an unknown path goes to C{stations}: most
+    likely a station with a wrong URL, which the station endpoint refuses
+    (404) and records in the refused connection attempts.
+    """
 
-    def getChild(self, path: bytes, request: object) -> Resource:
+    def __init__(self, stations: IResource | None = None) -> None:
+        super().__init__()
+        self._stations = stations
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        upgrade = request.getHeader(b"upgrade") or b""
+        if self._stations is not None and b"websocket" in upgrade.lower():
+            return self._stations
         return notFound("No such resource", "This central system has nothing at this path.")
 
 
-def build_root(station_factory: OcppServerFactory, api: RestApi) -> Resource:
-    """Build the resource tree: every path the server answers."""
-    root = _Root()
-    root.putChild(b"ocpp", WebSocketResource(station_factory))
-    root.putChild(b"api", api.resource())
-    root.putChild(b"docs", build_docs())
+def build_root(
+    station_factory: OcppServerFactory,
+    api: RestApi,
+    guard: Guard = unguarded,
+    log_feed: IResource | None = None,
+    metrics: IResource | None = None,
+) -> Resource:
+    """
+    Build the resource tree: every path the server answers.
+
+    @param log_feed: the C{/ws/log} resource, if any (L{ocppcs.web.logfeed.build_log_feed}).
+    @param metrics: the C{/metrics} resource, if any (L{ocppcs.metrics.build_metrics}).
+    """
+    stations = WebSocketResource(station_factory)
+    root = _Root(stations)
+    root.putChild(b"ocpp", stations)
+    root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
+    root.putChild(b"docs", guard(build_docs()))
+    if log_feed is not None:
+        ws = _Root()
+        ws.putChild(b"log", guard(log_feed))
+        root.putChild(b"ws", ws)
+    if metrics is not None:
+        root.putChild(b"metrics", guard(metrics))
     return root
 
 
@@ -42,8 +84,14 @@ class QuietSite(Site):
         return None
 
 
-def build_site(station_factory: OcppServerFactory, api: RestApi) -> Site:
+def build_site(
+    station_factory: OcppServerFactory,
+    api: RestApi,
+    guard: Guard = unguarded,
+    log_feed: IResource | None = None,
+    metrics: IResource | None = None,
+) -> Site:
     """The HTTP site serving L{build_root}'s tree."""
-    site = QuietSite(build_root(station_factory, api))
+    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics))
     site.displayTracebacks = False
     return site

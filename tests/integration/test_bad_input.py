@@ -367,10 +367,14 @@ async def wait_until(predicate: Any, timeout: float) -> None:
 @pytest_twisted.ensureDeferred
 async def test_dead_connection_dropped(tmp_path: Path) -> None:
     """
-    With 1 s pings and a 1 s pong timeout, a peer that never answers pings is
+    With 2 s pings and a 2 s pong timeout, a peer that never answers pings is
     dropped and leaves the registry; a live peer on the same server stays.
+    (Client and server share one event loop here, so the bounds leave room
+    for a busy machine.)
     """
-    central = await start_central(tmp_path, server={"ping_interval": 1, "ping_timeout": 1})
+    central = await start_central(
+        tmp_path, server={"ping_interval": 2, "ping_timeout": 2, "call_timeout": 15}
+    )
     registry = central.service.registry
 
     async def scenario() -> bytes:
@@ -379,10 +383,10 @@ async def test_dead_connection_dropped(tmp_path: Path) -> None:
         try:
             await expect_alive(live)
             await wait_until(lambda: "DEAD-1" in registry, WAIT)
-            # A command to the dead station (call_timeout is 5 s, longer than the drop).
+            # A command to the dead station (call_timeout is 15 s, longer than the drop).
             pending = as_future(registry.call("DEAD-1", "Reset", {"type": "Soft"}))
             # Read (but never answer) until the server gives up on us.
-            received = await asyncio.wait_for(read_until_dropped(reader), 6)
+            received = await asyncio.wait_for(read_until_dropped(reader), 10)
             await wait_until(lambda: "DEAD-1" not in registry, WAIT)
             with pytest.raises(StationDisconnected):
                 await asyncio.wait_for(pending, WAIT)

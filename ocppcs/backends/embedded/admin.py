@@ -95,12 +95,14 @@ def put_id_tag(
     expiry_date: str | None,
     parent_id_tag: str | None,
 ) -> None:
-    """Create or replace an id tag."""
+    """Create or replace an id tag; an Accepted tag leaves the refused list."""
     conn.execute(
         "INSERT OR REPLACE INTO id_tag (id_tag, status, expiry_date, parent_id_tag)"
         " VALUES (?, ?, ?, ?)",
         (id_tag, status, expiry_date, parent_id_tag),
     )
+    if status == "Accepted":
+        conn.execute("DELETE FROM refused_id_tag WHERE id_tag = ?", (id_tag,))
 
 
 def delete_id_tag(conn: sqlite3.Connection, id_tag: str) -> bool:
@@ -121,25 +123,38 @@ def add_reservation(
     id_tag: str,
     expiry_date: str,
     parent_id_tag: str | None,
+    now: str | None = None,
+    replace: bool = False,
 ) -> int:
     """
     Add a reservation (status Reserved).
 
+    @param now: when it was made.
+    @param replace: replace a reservation with the same id (as a station
+        does for a ReserveNow with the id of an existing reservation).
     @return: its id (C{reservation_id}, or a new one when that is C{None}).
     """
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
     cursor = conn.execute(
-        "INSERT INTO reservation (id, identity, connector_id, id_tag, parent_id_tag, expiry_date)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (reservation_id, identity, connector_id, id_tag, parent_id_tag, expiry_date),
+        f"{verb} INTO reservation (id, identity, connector_id, id_tag, parent_id_tag,"
+        " expiry_date, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (reservation_id, identity, connector_id, id_tag, parent_id_tag, expiry_date, now),
     )
     return cursor.lastrowid if reservation_id is None else reservation_id
 
 
-def set_reservation_status(conn: sqlite3.Connection, reservation_id: int, status: str) -> bool:
-    """@return: whether the reservation exists."""
+def set_reservation_status(
+    conn: sqlite3.Connection, reservation_id: int, status: str, now: str | None = None
+) -> bool:
+    """
+    @param now: when it ended (for a status other than Reserved).
+    @return: whether the reservation exists.
+    """
+    ended = None if status == "Reserved" else now
     return (
         conn.execute(
-            "UPDATE reservation SET status = ? WHERE id = ?", (status, reservation_id)
+            "UPDATE reservation SET status = ?, ended = ? WHERE id = ?",
+            (status, ended, reservation_id),
         ).rowcount
         > 0
     )

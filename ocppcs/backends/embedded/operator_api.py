@@ -8,19 +8,26 @@ which provides C{store} and the C{_accepted} cache.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from twisted.internet.defer import Deferred, fail
+from zope.interface import implementer
 
-from ocppcs.backends.embedded import admin
+from ocppcs.backends.embedded import admin, reads
 from ocppcs.backends.embedded.store import SQLiteStore
+from ocppcs.backends.interface import IOperatorStore
 
 
+@implementer(IOperatorStore)
 class OperatorApi:
     """The operator methods of the embedded backend; every one returns a L{Deferred}."""
 
     store: SQLiteStore
     _accepted: dict[str, bool]
+    _open_registration: bool
+    _now: Callable[[], str]
+    _cache_accepted: Callable[[bool, str], bool]
 
     def _set_registered(self, identity: str, registered: int) -> Deferred:
         d = self.store.run(
@@ -90,11 +97,14 @@ class OperatorApi:
         expiry_date: str | datetime,
         parent_id_tag: str | None = None,
         reservation_id: int | None = None,
+        replace: bool = False,
     ) -> Deferred:
         """
-        Record a reservation (status Reserved), e.g. before sending ReserveNow.
+        Record a reservation (status Reserved), e.g. once a station accepted
+        a ReserveNow.
 
         @param reservation_id: the id to use, or C{None} to get a new one.
+        @param replace: replace a reservation with the same id.
         @return: a L{Deferred} firing with the reservation id.
         """
         try:
@@ -109,6 +119,8 @@ class OperatorApi:
             id_tag,
             expiry,
             parent_id_tag,
+            self._now(),
+            replace,
         )
 
     def set_reservation_status(self, reservation_id: int, status: str) -> Deferred:
@@ -119,7 +131,7 @@ class OperatorApi:
         """
         if status not in admin.RESERVATION_STATUSES:
             return fail(ValueError(f"unknown reservation status {status!r}"))
-        return self.store.run(admin.set_reservation_status, reservation_id, status)
+        return self.store.run(admin.set_reservation_status, reservation_id, status, self._now())
 
     def get_reservation(self, reservation_id: int) -> Deferred:
         """
@@ -174,3 +186,92 @@ class OperatorApi:
         @return: a L{Deferred} firing with the newest frame-log rows (newest first).
         """
         return self.store.run(admin.list_frames, identity, limit)
+
+    # --- the REST API's queries (IOperatorStore) -----------------------------------------------
+
+    def station_page(self, limit: int, offset: int) -> Deferred:
+        """See L{IOperatorStore.station_page}."""
+        return self.store.run(reads.station_page, limit, offset)
+
+    def station_detail(self, identity: str) -> Deferred:
+        """See L{IOperatorStore.station_detail}."""
+        return self.store.run(reads.station_detail, identity)
+
+    def remove_station(self, identity: str) -> Deferred:
+        """See L{IOperatorStore.remove_station}."""
+        d = self.store.run(reads.remove_station, identity, self._open_registration)
+
+        def done(result: tuple[str | None, bool]) -> str | None:
+            outcome, accepted = result
+            self._accepted.pop(identity, None)
+            if outcome is not None:
+                self._cache_accepted(accepted, identity)
+            return outcome
+
+        return d.addCallback(done)
+
+    def rejected_station_page(self, limit: int, offset: int) -> Deferred:
+        """See L{IOperatorStore.rejected_station_page}."""
+        return self.store.run(reads.rejected_station_page, limit, offset)
+
+    def transaction_page(
+        self,
+        identity: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        limit: int,
+        offset: int,
+    ) -> Deferred:
+        """See L{IOperatorStore.transaction_page}."""
+        return self.store.run(reads.transaction_page, identity, date_from, date_to, limit, offset)
+
+    def transaction_detail(self, transaction_id: int) -> Deferred:
+        """See L{IOperatorStore.transaction_detail}."""
+        return self.store.run(reads.transaction_detail, transaction_id)
+
+    def reservation_page(
+        self,
+        identity: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        limit: int,
+        offset: int,
+    ) -> Deferred:
+        """See L{IOperatorStore.reservation_page}."""
+        return self.store.run(reads.reservation_page, identity, date_from, date_to, limit, offset)
+
+    def id_tag_page(self, status: str | None, limit: int, offset: int) -> Deferred:
+        """See L{IOperatorStore.id_tag_page}."""
+        return self.store.run(reads.id_tag_page, status, limit, offset)
+
+    def get_id_tag(self, id_tag: str) -> Deferred:
+        """See L{IOperatorStore.get_id_tag}."""
+        return self.store.run(reads.get_id_tag, id_tag)
+
+    def refused_id_tag_page(self, limit: int, offset: int) -> Deferred:
+        """See L{IOperatorStore.refused_id_tag_page}."""
+        return self.store.run(reads.refused_id_tag_page, limit, offset)
+
+    def accept_refused_id_tag(self, id_tag: str) -> Deferred:
+        """See L{IOperatorStore.accept_refused_id_tag}."""
+        return self.store.run(reads.accept_refused_id_tag, id_tag)
+
+    def frame_page(
+        self,
+        identity: str | None,
+        action: str | None,
+        since: float | None,
+        before: int | None,
+        limit: int,
+        offset: int,
+    ) -> Deferred:
+        """See L{IOperatorStore.frame_page}."""
+        return self.store.run(reads.frame_page, identity, action, since, before, limit, offset)
+
+    def count_open_transactions(self) -> Deferred:
+        """
+        How many transactions have started and not stopped (for a gauge).
+
+        @return: a L{Deferred} firing with an C{int}.
+        """
+        return self.store.run(reads.count_open_transactions)

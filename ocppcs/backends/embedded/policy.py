@@ -78,6 +78,14 @@ def _upsert_station_status(column: str) -> str:
 
 _UPSERT_DIAGNOSTICS = _upsert_station_status("diagnostics_status")
 _UPSERT_FIRMWARE = _upsert_station_status("firmware_status")
+_NOTE_REFUSED = """
+INSERT INTO refused_id_tag (id_tag, status, identity, action, first_seen, last_seen)
+VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, identity = excluded.identity,
+    action = excluded.action, last_seen = excluded.last_seen, count = count + 1
+"""
+#: idTagInfo statuses that L{note_refused} records.
+REFUSED = frozenset({"Invalid", "Blocked", "Expired"})
 _INSERT_DATA_TRANSFER = (
     "INSERT INTO data_transfer (identity, vendor_id, message_id, data, received)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -170,6 +178,18 @@ def id_tag_info(
     return info
 
 
+def note_refused(
+    conn: sqlite3.Connection, id_tag: str, status: str, identity: str, action: str, now: str
+) -> None:
+    """
+    Remember that C{id_tag} was refused (C{status} Invalid, Blocked or
+    Expired), so that operators can list and accept it; other statuses are
+    ignored.
+    """
+    if status in REFUSED:
+        conn.execute(_NOTE_REFUSED, (id_tag, status, identity, action, now))
+
+
 def boot_notification(
     conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
 ) -> dict[str, Any]:
@@ -207,8 +227,10 @@ def boot_notification(
 def authorize(
     conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
 ) -> dict[str, Any]:
-    """Authorize: the idTagInfo of the tag."""
-    return {"idTagInfo": id_tag_info(conn, central, p["idTag"], now)}
+    """Authorize: the idTagInfo of the tag (a refusal is noted)."""
+    info = id_tag_info(conn, central, p["idTag"], now)
+    note_refused(conn, p["idTag"], info["status"], identity, "Authorize", now)
+    return {"idTagInfo": info}
 
 
 def start_transaction(
@@ -216,7 +238,8 @@ def start_transaction(
 ) -> dict[str, Any]:
     """
     StartTransaction: always a new transaction id, except for a replay of a
-    transaction already started, which gets the same id and idTagInfo.
+    transaction already started, which gets the same id and idTagInfo. A
+    refused tag is noted (not again for a replay).
     """
     id_tag = p["idTag"]
     key = (identity, p["connectorId"], id_tag, p["timestamp"], p["meterStart"])
@@ -235,6 +258,7 @@ def start_transaction(
         and conn.execute(_SELECT_RUNNING, (id_tag,)).fetchone() is not None
     ):
         info["status"] = "ConcurrentTx"
+    note_refused(conn, id_tag, info["status"], identity, "StartTransaction", now)
     reservation_id = p.get("reservationId")
     cursor = conn.execute(
         _INSERT_TXN,

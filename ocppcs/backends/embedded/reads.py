@@ -1,0 +1,300 @@
+# -*- test-case-name: tests.web.test_api_records,tests.web.test_api_stations -*-
+"""
+The paged read queries (and the few writes of the onboarding calls) behind
+the REST API, run as store jobs in the store's worker process: module-level
+functions taking the connection first, so that they pickle by reference.
+
+Rows come back as plain dicts keyed by column name. A page is
+C{(total, rows)}; the frame log, which can be large, is not counted.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ocppcs.backends.embedded.admin import is_accepted
+
+#: The newest status of a station's connectors, as C{sn_*} columns beside C{s.*}.
+_LATEST_STATUS = """
+SELECT s.*, c.connector_id AS sn_connector_id, c.status AS sn_status,
+    c.error_code AS sn_error_code, c.info AS sn_info, c.vendor_id AS sn_vendor_id,
+    c.vendor_error_code AS sn_vendor_error_code, c.timestamp AS sn_timestamp,
+    c.updated AS sn_updated
+FROM ({stations}) AS s
+LEFT JOIN connector AS c ON c.identity = s.identity AND c.connector_id = (
+    SELECT connector_id FROM connector WHERE identity = s.identity
+    ORDER BY updated DESC, connector_id LIMIT 1)
+ORDER BY s.identity
+"""
+
+_REJECTED = "registered = 0 AND boot_status IN ('Rejected', 'Pending')"
+
+_TXN_COLUMNS = "t.*, s.charge_point_serial AS serial_number"
+
+
+def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _count(conn: sqlite3.Connection, table: str, where: str, args: list[Any]) -> int:
+    return conn.execute(f"SELECT count(*) FROM {table}{where}", args).fetchone()[0]
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def station_page(
+    conn: sqlite3.Connection, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Stations by identity, each with the newest connector status (C{sn_*} columns)."""
+    total = _count(conn, "station", "", [])
+    sql = _LATEST_STATUS.format(stations="SELECT * FROM station ORDER BY identity LIMIT ? OFFSET ?")
+    return total, _dicts(conn.execute(sql, (limit, offset)))
+
+
+def rejected_station_page(
+    conn: sqlite3.Connection, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Stations whose last boot was Rejected or Pending and that are not registered."""
+    total = _count(conn, "station", f" WHERE {_REJECTED}", [])
+    rows = conn.execute(
+        f"SELECT * FROM station WHERE {_REJECTED} ORDER BY last_boot DESC, identity"
+        " LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return total, _dicts(rows)
+
+
+def station_detail(conn: sqlite3.Connection, identity: str) -> dict[str, Any] | None:
+    """
+    A station with its C{connectors} and its C{open_transactions}, or C{None}.
+    """
+    rows = _dicts(conn.execute("SELECT * FROM station WHERE identity = ?", (identity,)))
+    if not rows:
+        return None
+    station = rows[0]
+    station["connectors"] = _dicts(
+        conn.execute(
+            "SELECT * FROM connector WHERE identity = ? ORDER BY connector_id", (identity,)
+        )
+    )
+    station["open_transactions"] = _dicts(
+        conn.execute(
+            f"SELECT {_TXN_COLUMNS} FROM txn AS t JOIN station AS s ON s.identity = t.identity"
+            " WHERE t.identity = ? AND t.stop_timestamp IS NULL ORDER BY t.id",
+            (identity,),
+        )
+    )
+    return station
+
+
+def remove_station(
+    conn: sqlite3.Connection, identity: str, open_registration: bool
+) -> tuple[str | None, bool]:
+    """
+    Undo a registration: a station that never connected, booted or charged
+    (registered ahead of time) is deleted; any other is unregistered and
+    keeps its history.
+
+    @return: C{"removed"}, C{"unregistered"} or C{None} (unknown station), and
+        whether the station is accepted afterwards.
+    """
+    row = conn.execute(
+        "SELECT last_boot IS NULL AND last_seen IS NULL AND NOT EXISTS"
+        " (SELECT 1 FROM txn WHERE identity = ?1) FROM station WHERE identity = ?1",
+        (identity,),
+    ).fetchone()
+    if row is None:
+        return None, False
+    if row[0]:
+        conn.execute("DELETE FROM connector WHERE identity = ?", (identity,))
+        conn.execute("DELETE FROM station WHERE identity = ?", (identity,))
+        return "removed", False
+    conn.execute("UPDATE station SET registered = 0 WHERE identity = ?", (identity,))
+    return "unregistered", is_accepted(conn, identity, open_registration)
+
+
+def _date_filters(
+    column: str, date_from: str | None, date_to: str | None
+) -> tuple[list[str], list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+    if date_from is not None:
+        where.append(f"{column} >= ?")
+        args.append(date_from)
+    if date_to is not None:
+        where.append(f"{column} < ?")
+        args.append(date_to)
+    return where, args
+
+
+def transaction_page(
+    conn: sqlite3.Connection,
+    identity: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """
+    Transactions, newest first, of one station or all, started in
+    C{[date_from, date_to)} (start timestamps compared as text).
+    """
+    where, args = _date_filters("t.start_timestamp", date_from, date_to)
+    if identity is not None:
+        where.insert(0, "t.identity = ?")
+        args.insert(0, identity)
+    clause = _where(where)
+    total = _count(conn, "txn AS t", clause, args)
+    rows = conn.execute(
+        f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s ON s.identity = t.identity"
+        f"{clause} ORDER BY t.id DESC LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return total, _dicts(rows)
+
+
+def transaction_detail(conn: sqlite3.Connection, transaction_id: int) -> dict[str, Any] | None:
+    """A transaction with its C{meter_values} (in arrival order), or C{None}."""
+    rows = _dicts(
+        conn.execute(
+            f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s"
+            " ON s.identity = t.identity WHERE t.id = ?",
+            (transaction_id,),
+        )
+    )
+    if not rows:
+        return None
+    txn = rows[0]
+    txn["meter_values"] = _dicts(
+        conn.execute(
+            "SELECT * FROM meter_value WHERE transaction_id = ? ORDER BY id", (transaction_id,)
+        )
+    )
+    return txn
+
+
+def reservation_page(
+    conn: sqlite3.Connection,
+    identity: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """
+    Reservations, newest first, of one station or all, made in
+    C{[date_from, date_to)}; C{date_stop} is when it ended (or was used).
+    """
+    where, args = _date_filters("r.created", date_from, date_to)
+    if identity is not None:
+        where.insert(0, "r.identity = ?")
+        args.insert(0, identity)
+    clause = _where(where)
+    total = _count(conn, "reservation AS r", clause, args)
+    rows = conn.execute(
+        "SELECT r.*, s.charge_point_serial AS serial_number,"
+        " coalesce(r.ended, t.start_timestamp) AS date_stop FROM reservation AS r"
+        " LEFT JOIN station AS s ON s.identity = r.identity"
+        " LEFT JOIN txn AS t ON t.id = r.transaction_id"
+        f"{clause} ORDER BY r.id DESC LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return total, _dicts(rows)
+
+
+def id_tag_page(
+    conn: sqlite3.Connection, status: str | None, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Id tags by tag, optionally of one status."""
+    where, args = (" WHERE status = ?", [status]) if status is not None else ("", [])
+    total = _count(conn, "id_tag", where, args)
+    rows = conn.execute(
+        f"SELECT * FROM id_tag{where} ORDER BY id_tag LIMIT ? OFFSET ?", [*args, limit, offset]
+    )
+    return total, _dicts(rows)
+
+
+def get_id_tag(conn: sqlite3.Connection, id_tag: str) -> dict[str, Any] | None:
+    """One id tag, or C{None}."""
+    rows = _dicts(conn.execute("SELECT * FROM id_tag WHERE id_tag = ?", (id_tag,)))
+    return rows[0] if rows else None
+
+
+def refused_id_tag_page(
+    conn: sqlite3.Connection, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """Refused id tags, most recently refused first."""
+    total = _count(conn, "refused_id_tag", "", [])
+    rows = conn.execute(
+        "SELECT * FROM refused_id_tag ORDER BY last_seen DESC, id_tag LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return total, _dicts(rows)
+
+
+def accept_refused_id_tag(conn: sqlite3.Connection, id_tag: str) -> dict[str, Any] | None:
+    """
+    Make a refused tag Accepted (keeping its parent, dropping its expiry) and
+    take it off the refused list.
+
+    @return: the tag as stored now, or C{None} when it was not refused.
+    """
+    if conn.execute("DELETE FROM refused_id_tag WHERE id_tag = ?", (id_tag,)).rowcount == 0:
+        return None
+    conn.execute(
+        "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted') ON CONFLICT (id_tag)"
+        " DO UPDATE SET status = 'Accepted', expiry_date = NULL",
+        (id_tag,),
+    )
+    return get_id_tag(conn, id_tag)
+
+
+def frame_page(
+    conn: sqlite3.Connection,
+    identity: str | None,
+    action: str | None,
+    since: float | None,
+    before: int | None,
+    limit: int,
+    offset: int,
+) -> list[dict[str, Any]]:
+    """
+    Frame-log rows, newest first (by id): of one station and/or action, at
+    or after C{since} (seconds since the epoch), with an id below C{before}.
+    C{ts} stays seconds since the epoch.
+    """
+    where: list[str] = []
+    args: list[Any] = []
+    if identity is not None:
+        where.append("identity = ?")
+        args.append(identity)
+    if action is not None:
+        where.append("action = ?")
+        args.append(action)
+    if since is not None:
+        # Rows are appended in time order: the first row at or after `since`
+        # (found with the ts index) bounds the id range to scan.
+        first = conn.execute(
+            "SELECT id FROM frame_log WHERE ts >= ? ORDER BY ts LIMIT 1", (since,)
+        ).fetchone()
+        if first is None:
+            return []
+        where.append("id >= ? AND ts >= ?")
+        args.extend((first[0], since))
+    if before is not None:
+        where.append("id < ?")
+        args.append(before)
+    rows = conn.execute(
+        f"SELECT * FROM frame_log{_where(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
+        [*args, limit, offset],
+    )
+    return _dicts(rows)
+
+
+def count_open_transactions(conn: sqlite3.Connection) -> int:
+    """How many transactions have started and not stopped."""
+    return conn.execute("SELECT count(*) FROM txn WHERE stop_timestamp IS NULL").fetchone()[0]

@@ -1,0 +1,123 @@
+# -*- test-case-name: tests.web.test_api_http -*-
+"""
+The one Klein app of the REST API, shared by the route mixins in the
+C{ocppcs.web.api_*} modules, with its error handlers: every error, including
+routing errors, is answered with the JSON error body.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from klein import Klein
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+
+from ocppcs.backends.interface import IBackend, IOperatorStore
+from ocppcs.config import Config
+from ocppcs.onboarding import RefusalLog
+from ocppcs.stations import StationRegistry
+from ocppcs.web.http import ApiError, error_body, paging, query_args
+
+#: The REST API's routes (mounted at C{/api}); every C{api_*} module adds to it.
+app = Klein()
+# "/api/v1//ping" is not "/api/v1/ping": no redirects, a plain 404.
+app.url_map.merge_slashes = False
+
+#: The query parameters of every paged list.
+PAGING = frozenset({"limit", "offset"})
+
+
+def _json_error(request: IRequest, code: int, message: str, extra: Any = None) -> bytes:
+    request.setResponseCode(code)
+    request.setHeader(b"Content-Type", b"application/json")
+    return error_body(code, message, extra)
+
+
+class ApiBase:
+    """
+    What every route mixin shares: the objects it works with, the error
+    handlers and a few helpers.
+
+    @ivar registry: the connected stations (and L{StationRegistry.call}).
+    @ivar backend: the store.
+    @ivar config: the whole configuration (C{[api]} and C{[server]}).
+    @ivar clock: the time source.
+    @ivar refusals: refused connection attempts.
+    """
+
+    app = app
+    _log = Logger()
+
+    def __init__(
+        self,
+        registry: StationRegistry,
+        backend: IBackend,
+        config: Config,
+        clock: IReactorTime,
+        refusals: RefusalLog | None = None,
+    ) -> None:
+        self.registry = registry
+        self.backend = backend
+        self.config = config
+        self.clock = clock
+        self.refusals = refusals if refusals is not None else RefusalLog(clock)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def store(self) -> Any:
+        """
+        The backend's operator queries (L{IOperatorStore}).
+
+        @raise ApiError: 501 when the backend has none.
+        """
+        if not IOperatorStore.providedBy(self.backend):
+            raise ApiError(501, f"The {self.backend.name} backend does not support this")
+        return self.backend
+
+    def paged_args(
+        self, request: IRequest, allowed: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, str], int, int]:
+        """
+        The query parameters (C{allowed} and the paging ones) and C{(limit, offset)}.
+
+        @raise ApiError: 400 for an unknown or bad parameter.
+        """
+        args = query_args(request, allowed | PAGING)
+        limit, offset = paging(args, self.config.api.page_size, self.config.api.max_page_size)
+        return args, limit, offset
+
+    # --- errors --------------------------------------------------------------------------------
+
+    @app.handle_errors(ApiError)
+    def _api_error(self, request: IRequest, failure: Failure) -> bytes:
+        error: ApiError = failure.value
+        for name, value in error.headers.items():
+            request.setHeader(name.encode(), value.encode())
+        return _json_error(request, error.code, error.message, error.extra)
+
+    @app.handle_errors(NotFound)
+    def _not_found(self, request: IRequest, failure: Failure) -> bytes:
+        path = request.path.decode("utf-8", "replace")
+        return _json_error(request, 404, f"No such API path: {path}")
+
+    @app.handle_errors(MethodNotAllowed)
+    def _not_allowed(self, request: IRequest, failure: Failure) -> bytes:
+        allowed = ", ".join(getattr(failure.value, "valid_methods", None) or [])
+        if allowed:
+            request.setHeader(b"Allow", allowed.encode())
+        return _json_error(request, 405, f"Method {request.method.decode()} is not allowed here")
+
+    @app.handle_errors(HTTPException)
+    def _http_error(self, request: IRequest, failure: Failure) -> bytes:
+        error: HTTPException = failure.value
+        code = error.code if error.code and 400 <= error.code < 500 else 404
+        return _json_error(request, code, error.description or "Bad request")
+
+    @app.handle_errors(Exception)
+    def _bug(self, request: IRequest, failure: Failure) -> bytes:
+        self._log.failure("REST API request {path} failed", failure, path=request.path)
+        return _json_error(request, 500, "Internal error; see the server log")

@@ -1,0 +1,404 @@
+# -*- test-case-name: tests.web.test_auth -*-
+"""
+Operator authentication: C{[api] auth = none | basic | bearer}.
+
+L{OperatorAuth.guard} wraps an operator resource (the REST API, Swagger UI,
+the log feed, metrics) in a L{Guarded} resource that answers 401 with
+C{WWW-Authenticate} and the JSON error body unless the request carries good
+credentials: C{Authorization: Basic ...} checked against C{[api] users}, or
+C{Authorization: Bearer ...} checked against C{[api] tokens}. The station
+endpoint C{/ocpp} is never wrapped; C{/api/v1/ping} and C{/api/v1/time} are
+left open (L{API_OPEN_PATHS}).
+
+The check happens before the wrapped resource sees the request, so a
+WebSocket upgrade without credentials is refused with 401 before any
+upgrade, and a Klein resource sees the same C{prepath}/C{postpath} as if it
+were mounted directly (L{Guarded} is a leaf that continues the traversal
+itself once the request is let through).
+
+Cost: an scrypt verification takes about 50 ms and 16 MiB, far too long for
+the reactor thread. So:
+  - a credential that was verified is remembered (by its SHA-256, never in
+    clear) for L{CACHE_TTL} seconds in a bounded LRU; requests with it are
+    let through at once, in the reactor thread;
+  - a credential that was refused is remembered likewise in a second
+    bounded LRU, so a client retrying a wrong password costs nothing, and
+    floods of wrong credentials cannot evict the good ones;
+  - anything else is verified in the reactor's thread pool, at most
+    L{CONCURRENCY} at a time; when more than L{MAX_WAITING} wait, the
+    request gets 503 rather than growing the queue.
+The configuration is not reloaded while running, so a cached verdict stays
+true for as long as it is cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import ipaddress
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from enum import Enum
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred, DeferredSemaphore
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, getChildForRequest
+from twisted.web.server import NOT_DONE_YET, Request
+from zope.interface import implementer
+
+from ocppcs.config import ApiConfig, Config, ConfigError
+from ocppcs.passwd import PasswordHash, parse_tokens, parse_users
+from ocppcs.web.http import error_body
+
+#: Paths under C{/api} that need no credentials.
+API_OPEN_PATHS: frozenset[tuple[bytes, ...]] = frozenset({(b"v1", b"ping"), (b"v1", b"time")})
+REALM = "ocppcs"
+CACHE_SIZE = 1024
+CACHE_TTL = 900.0
+CONCURRENCY = 2
+MAX_WAITING = 64
+
+_log = Logger()
+
+
+class Guard(Protocol):
+    """Wraps an operator resource; C{open_paths} are postpaths left open."""
+
+    def __call__(
+        self, resource: IResource, open_paths: Iterable[tuple[bytes, ...]] = ()
+    ) -> IResource: ...
+
+
+def unguarded(resource: IResource, open_paths: Iterable[tuple[bytes, ...]] = ()) -> IResource:
+    """The L{Guard} of C{auth = none}: C{resource} itself."""
+    return resource
+
+
+class Verdict(Enum):
+    """The outcome of a check."""
+
+    ALLOWED = "allowed"
+    MISSING = "missing"
+    REFUSED = "refused"
+    BUSY = "busy"
+
+
+class _Cache:
+    """A bounded LRU of credential digests, each for C{ttl} seconds."""
+
+    def __init__(self, clock: IReactorTime, size: int, ttl: float) -> None:
+        self._clock = clock
+        self._size = size
+        self._ttl = ttl
+        self._entries: OrderedDict[bytes, float] = OrderedDict()
+
+    def __contains__(self, key: bytes) -> bool:
+        expires = self._entries.get(key)
+        if expires is None:
+            return False
+        if expires <= self._clock.seconds():
+            del self._entries[key]
+            return False
+        self._entries.move_to_end(key)
+        return True
+
+    def add(self, key: bytes) -> None:
+        self._entries[key] = self._clock.seconds() + self._ttl
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class OperatorAuth:
+    """
+    Checks operator credentials as C{[api]} says.
+
+    @param config: C{[api]}: C{auth}, C{users}, C{tokens}.
+    @param reactor: the clock and thread pool of verifications.
+    @param run: runs a verification and gives its result; the reactor's
+        thread pool if C{None} (tests may run it synchronously).
+    @raise ConfigError: on bad or missing users or tokens.
+    """
+
+    def __init__(
+        self,
+        config: ApiConfig,
+        reactor: Any,
+        run: Callable[[Callable[[], bool]], Deferred[bool]] | None = None,
+        cache_size: int = CACHE_SIZE,
+        cache_ttl: float = CACHE_TTL,
+    ) -> None:
+        self.scheme = {"none": "", "basic": "Basic", "bearer": "Bearer"}[config.auth]
+        try:
+            self._users = parse_users(config.users)
+        except ValueError as e:
+            raise ConfigError(str(e), ("api", "users")) from None
+        try:
+            self._tokens = parse_tokens(config.tokens)
+        except ValueError as e:
+            raise ConfigError(str(e), ("api", "tokens")) from None
+        if self.scheme == "Basic" and not self._users:
+            raise ConfigError("auth = basic needs at least one name:hash line", ("api", "users"))
+        if self.scheme == "Bearer" and not self._tokens:
+            raise ConfigError("auth = bearer needs at least one token hash", ("api", "tokens"))
+        first = next(iter(self._users.values()), None)
+        # Unknown user names cost one verification too, so timing does not tell them apart.
+        self._decoy = PasswordHash(
+            first.n if first else 2, first.r if first else 1, 1, b"\0" * 16, b"\0" * 32
+        )
+        self._reactor = reactor
+        self._run = run or self._in_thread
+        self._good = _Cache(reactor, cache_size, cache_ttl)
+        self._bad = _Cache(reactor, cache_size, cache_ttl)
+        self._semaphore = DeferredSemaphore(CONCURRENCY)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether credentials are needed at all."""
+        return bool(self.scheme)
+
+    def guard(self, resource: IResource, open_paths: Iterable[tuple[bytes, ...]] = ()) -> IResource:
+        """
+        C{resource} behind this check (itself when C{auth = none}).
+
+        @param open_paths: C{request.postpath} values, relative to where the
+            result is mounted, that need no credentials (e.g. L{API_OPEN_PATHS}).
+        """
+        if not self.enabled:
+            return resource
+        return Guarded(resource, self, open_paths)
+
+    # --- checking ------------------------------------------------------------------------------
+
+    def check(self, request: IRequest) -> Verdict | Deferred[Verdict]:
+        """The verdict on C{request}'s credentials, at once when known."""
+        if not self.enabled:
+            return Verdict.ALLOWED
+        header = request.getHeader(b"authorization")
+        if header is None:
+            return Verdict.MISSING
+        scheme, _, value = header.strip().partition(b" ")
+        value = value.strip()
+        if scheme.lower() != self.scheme.lower().encode() or not value:
+            return Verdict.REFUSED
+        key = hashlib.sha256(scheme.lower() + b"\0" + value).digest()
+        if key in self._good:
+            return Verdict.ALLOWED
+        if key in self._bad:
+            return Verdict.REFUSED
+        verify = self._verifier(value)
+        if verify is None:
+            self._bad.add(key)
+            return Verdict.REFUSED
+        if len(self._semaphore.waiting) >= MAX_WAITING:
+            return Verdict.BUSY
+        d = self._semaphore.run(self._run, verify)
+        return d.addCallback(self._verified, key)
+
+    def _verifier(self, value: bytes) -> Callable[[], bool] | None:
+        """A function verifying the credential, or C{None} when it is malformed."""
+        if self.scheme == "Bearer":
+            try:
+                token = value.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
+            tokens = self._tokens
+            return lambda: any(hashed.matches(token) for hashed in tokens)
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        name, colon, password = decoded.partition(":")
+        if not colon:
+            return None
+        hashed = self._users.get(name)
+        if hashed is None:
+            decoy = self._decoy
+
+            def unknown_user() -> bool:
+                decoy.matches(password)
+                return False
+
+            return unknown_user
+        return lambda: hashed.matches(password)
+
+    def _verified(self, ok: bool, key: bytes) -> Verdict:
+        (self._good if ok else self._bad).add(key)
+        return Verdict.ALLOWED if ok else Verdict.REFUSED
+
+    def _in_thread(self, verify: Callable[[], bool]) -> Deferred[bool]:
+        return deferToThreadPool(self._reactor, self._reactor.getThreadPool(), verify)
+
+    # --- answering -----------------------------------------------------------------------------
+
+    def refuse(self, request: IRequest, verdict: Verdict) -> bytes:
+        """Set C{request}'s 401 (or 503) status and headers; return the JSON body."""
+        request.setHeader(b"Content-Type", b"application/json")
+        if verdict is Verdict.BUSY:
+            request.setResponseCode(503)
+            request.setHeader(b"Retry-After", b"1")
+            return error_body(503, "Too many credential checks in progress; retry shortly")
+        challenge = f'{self.scheme} realm="{REALM}"'
+        if verdict is Verdict.REFUSED:
+            peer = request.getClientAddress()
+            _log.warn(
+                "Operator authentication failed: {method} {path} from {peer}",
+                method=request.method.decode("ascii", "replace"),
+                path=request.path.decode("utf-8", "replace"),
+                peer=getattr(peer, "host", str(peer)),
+            )
+            if self.scheme == "Bearer":
+                challenge += ', error="invalid_token"'
+        request.setResponseCode(401)
+        request.setHeader(b"WWW-Authenticate", challenge.encode())
+        what = "credentials" if self.scheme == "Basic" else "bearer token"
+        if verdict is Verdict.MISSING:
+            return error_body(401, f"Authentication required: send {self.scheme} {what}")
+        return error_body(401, f"Invalid {what}")
+
+
+def build_guard(config: ApiConfig, reactor: Any) -> Guard:
+    """
+    The L{Guard} for C{config}: applies to each operator resource.
+
+    @raise ConfigError: on bad or missing users or tokens.
+    """
+    return OperatorAuth(config, reactor).guard
+
+
+@implementer(IResource)
+class Guarded:
+    """
+    C{wrapped}, reachable only with credentials that C{auth} accepts.
+
+    A leaf, so traversal stops here with C{prepath}/C{postpath} as they are;
+    once the request is let through, traversal continues into C{wrapped}
+    exactly as L{twisted.web.server.Site} would have done.
+    """
+
+    isLeaf = True
+
+    def __init__(
+        self, wrapped: IResource, auth: OperatorAuth, open_paths: Iterable[tuple[bytes, ...]] = ()
+    ) -> None:
+        self.wrapped = wrapped
+        self._auth = auth
+        self._open = frozenset(tuple(p) for p in open_paths)
+
+    def getChildWithDefault(self, name: bytes, request: IRequest) -> IResource:
+        """Not used by traversal (a leaf); given for completeness."""
+        return self.wrapped.getChildWithDefault(name, request)
+
+    def putChild(self, path: bytes, child: IResource) -> None:
+        """Add a child to the wrapped resource."""
+        self.wrapped.putChild(path, child)
+
+    def _target(self, request: IRequest) -> IResource:
+        return getChildForRequest(self.wrapped, request)
+
+    def render(self, request: Request) -> bytes | int:
+        """Check, then render the wrapped resource, or answer 401."""
+        if tuple(request.postpath or ()) in self._open:
+            return self._target(request).render(request)
+        verdict = self._auth.check(request)
+        if isinstance(verdict, Verdict):
+            if verdict is Verdict.ALLOWED:
+                return self._target(request).render(request)
+            return self._auth.refuse(request, verdict)
+        gone: list[object] = []
+        request.notifyFinish().addBoth(gone.append)
+        verdict.addCallback(self._decided, request, gone)
+        verdict.addErrback(self._failed, request, gone)
+        return NOT_DONE_YET
+
+    def _decided(self, verdict: Verdict, request: Request, gone: list[object]) -> None:
+        if gone:
+            return  # the client went away while we checked
+        if verdict is Verdict.ALLOWED:
+            request.render(self._target(request))
+        else:
+            request.write(self._auth.refuse(request, verdict))
+            request.finish()
+
+    def _failed(self, failure: Failure, request: Request, gone: list[object]) -> None:
+        _log.failure("Operator request {path} failed", failure, path=request.path)
+        if gone or request.finished or request.startedWriting:
+            return
+        request.setResponseCode(500)
+        request.setHeader(b"Content-Type", b"application/json")
+        request.write(error_body(500, "Internal error; see the server log"))
+        request.finish()
+
+
+# --- listeners open to the network ---------------------------------------------------------------
+
+
+def _split_description(description: str) -> list[str]:
+    """Split an endpoint description on colons not escaped by a backslash."""
+    parts, current, escaped = [], [], False
+    for char in description:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ":":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def is_local_listener(description: str) -> bool:
+    """
+    Whether the server endpoint C{description} can only be reached from this
+    host: a UNIX socket, or TCP/TLS bound to a loopback address. No
+    C{interface} (all of them), C{0.0.0.0}, C{::}, any other address or an
+    unknown endpoint type is not.
+    """
+    parts = _split_description(description.strip())
+    kind = parts[0].lower()
+    if kind == "unix":
+        return True
+    if kind not in {"tcp", "tcp6", "ssl", "tls"}:
+        return False
+    options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    interface = options.get("interface", "").strip("[]")
+    if interface.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(interface)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def warn_if_open(config: Config) -> list[str]:
+    """
+    Log a warning when C{[api] auth = none} and some listener is reachable
+    from the network. Returns those listeners.
+    """
+    if config.api.auth != "none":
+        return []
+    exposed = [d for d in config.server.listen if not is_local_listener(d)]
+    if exposed:
+        _log.warn(
+            "The operator API (/api, /docs, /ws/log, /metrics) is open to the network: "
+            "[api] auth = none while listening on {listeners}; set [api] auth = basic or bearer",
+            listeners=", ".join(exposed),
+            exposed=exposed,
+        )
+    return exposed
