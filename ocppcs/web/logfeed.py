@@ -169,9 +169,15 @@ class LogFeed:
 
     _log = Logger()
 
-    def __init__(self, max_buffer: int = MAX_BUFFER) -> None:
+    def __init__(self, max_buffer: int = MAX_BUFFER, frames: FrameFanout | None = None) -> None:
+        """
+        @param max_buffer: a subscriber with more unsent bytes than this is dropped.
+        @param frames: the frame fan-out; the feed is on it only while it has
+            subscribers, so it costs nothing otherwise.
+        """
         self.max_buffer = max_buffer
         self.dropped = 0
+        self._frames = frames
         self._subscribers: dict[LogFeedProtocol, None] = {}
 
     @property
@@ -181,11 +187,15 @@ class LogFeed:
 
     def subscribe(self, subscriber: LogFeedProtocol) -> None:
         """Send C{subscriber} every frame from now on (that its filter wants)."""
+        if not self._subscribers and self._frames is not None:
+            self._frames.add(self)
         self._subscribers[subscriber] = None
 
     def unsubscribe(self, subscriber: LogFeedProtocol) -> None:
         """Stop sending frames to C{subscriber}."""
-        self._subscribers.pop(subscriber, None)
+        if self._subscribers.pop(subscriber, False) is None and not self._subscribers:
+            if self._frames is not None and self in self._frames.sinks:
+                self._frames.remove(self)
 
     def __call__(self, record: FrameRecord) -> None:
         if not self._subscribers:
@@ -248,13 +258,12 @@ def build_log_feed(
     close_timeout: float = 5.0,
 ) -> LogFeedResource:
     """
-    Build the live log feed and register its sink on C{frames}.
+    Build the live log feed; its sink is on C{frames} while it has subscribers.
 
     @param reactor: the reactor its connections run on.
     @param frames: the central system's frame fan-out.
     @param max_buffer: unsent bytes beyond which a reader is dropped.
     @param close_timeout: seconds a dropped reader has to answer the close.
     """
-    feed = LogFeed(max_buffer)
-    frames.add(feed)
+    feed = LogFeed(max_buffer, frames)
     return LogFeedResource(LogFeedFactory(feed, reactor, close_timeout))

@@ -148,10 +148,20 @@ def test_feed_skips_closing_slow_and_broken_readers() -> None:
     assert feed.subscriber_count == 3  # the broken one is gone; too_slow() unsubscribes itself
 
 
-def test_build_registers_one_sink() -> None:
+def test_sink_only_while_subscribed() -> None:
+    """The feed is on the frame fan-out only while it has subscribers (free otherwise)."""
     frames = FrameFanout()
     resource = logfeed.build_log_feed(None, frames)
+    assert frames.sinks == []
+    first, second = object(), object()
+    resource.feed.subscribe(first)  # type: ignore[arg-type]
+    resource.feed.subscribe(second)  # type: ignore[arg-type]
     assert frames.sinks == [resource.feed]
+    resource.feed.unsubscribe(first)  # type: ignore[arg-type]
+    assert frames.sinks == [resource.feed]
+    resource.feed.unsubscribe(second)  # type: ignore[arg-type]
+    resource.feed.unsubscribe(second)  # type: ignore[arg-type]
+    assert frames.sinks == []
 
 
 def test_unsent_bytes() -> None:
