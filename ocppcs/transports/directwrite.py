@@ -12,7 +12,9 @@ of the reactor thread's time.
 L{send_directly} wraps a plain TCP transport's C{write}: when nothing is
 buffered, the data is sent with one C{send()} right away and only what the
 kernel did not take is handed to Twisted's normal buffered path, so the byte
-order on the wire is unchanged. Other transports (TLS, UNIX sockets, test
+order on the wire is unchanged (a registered producer, such as the
+C{HTTPChannel} left on an upgraded WebSocket connection, is still paused by
+Twisted's buffered path if that path ever fills up). Other transports (TLS, UNIX sockets, test
 transports) are left alone.
 """
 
@@ -41,7 +43,6 @@ def send_directly(transport: Any) -> bool:
             and not t.disconnecting
             and not t._tempDataBuffer
             and len(t.dataBuffer) == t.offset
-            and t.producer is None
             and not t._writeDisconnected
             and type(data) is bytes
         ):
