@@ -40,7 +40,6 @@ from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
-from ocppcs.transports.directwrite import send_directly
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
@@ -157,7 +156,6 @@ class OcppServerProtocol(WebSocketServerProtocol):
             )
             return
         factory = self.factory
-        send_directly(self.transport)
         session = OcppSession(
             self._identity,
             self._account,
