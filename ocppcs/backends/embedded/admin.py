@@ -182,48 +182,6 @@ def list_stations(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return _dicts(conn.execute("SELECT * FROM station ORDER BY identity"))
 
 
-def get_transaction(conn: sqlite3.Connection, transaction_id: int) -> dict[str, Any] | None:
-    """A transaction with its C{meter_values} (in arrival order), or C{None}."""
-    txn = _one(conn.execute("SELECT * FROM txn WHERE id = ?", (transaction_id,)))
-    if txn is not None:
-        txn["meter_values"] = _dicts(
-            conn.execute(
-                "SELECT * FROM meter_value WHERE transaction_id = ? ORDER BY id", (transaction_id,)
-            )
-        )
-    return txn
-
-
-def list_transactions(
-    conn: sqlite3.Connection,
-    identity: str | None,
-    date_from: str | None,
-    date_to: str | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """
-    Transactions, newest first, filtered by station and by start timestamp
-    (compared as text: C{date_from <= start_timestamp < date_to}).
-    """
-    where: list[str] = []
-    args: list[Any] = []
-    if identity is not None:
-        where.append("identity = ?")
-        args.append(identity)
-    if date_from is not None:
-        where.append("start_timestamp >= ?")
-        args.append(date_from)
-    if date_to is not None:
-        where.append("start_timestamp < ?")
-        args.append(date_to)
-    sql = "SELECT * FROM txn"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC LIMIT ?"
-    args.append(limit)
-    return _dicts(conn.execute(sql, args))
-
-
 def list_data_transfers(
     conn: sqlite3.Connection, identity: str | None, limit: int
 ) -> list[dict[str, Any]]:

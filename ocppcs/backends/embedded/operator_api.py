@@ -157,7 +157,7 @@ class OperatorApi:
         @return: a L{Deferred} firing with the transaction as a dict with a
             C{meter_values} list, or C{None}.
         """
-        return self.store.run(admin.get_transaction, transaction_id)
+        return self.store.run(reads.transaction_detail, transaction_id)
 
     def list_transactions(
         self,
@@ -173,7 +173,8 @@ class OperatorApi:
         @param date_to: only those started before this.
         @return: a L{Deferred} firing with a list of dicts.
         """
-        return self.store.run(admin.list_transactions, identity, date_from, date_to, limit)
+        d = self.store.run(reads.transaction_page, identity, date_from, date_to, limit, 0)
+        return d.addCallback(lambda page: page[1])
 
     def list_data_transfers(self, identity: str | None = None, limit: int = 100) -> Deferred:
         """
