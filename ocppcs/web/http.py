@@ -9,6 +9,7 @@ Every error is C{{"error": {"code": <HTTP status>, "message": "..."}}}.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -173,16 +174,7 @@ def float_arg(args: dict[str, str], name: str, default: float, low: float, high:
 
     @raise ApiError: 400 when it is not such a number.
     """
-    text = args.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ApiError(400, f"Query parameter '{name}' must be a number") from None
-    if math.isnan(value) or not low <= value <= high:
-        raise ApiError(400, f"Query parameter '{name}' must be between {low:g} and {high:g}")
-    return value
+    return _number_arg(args, name, default, low, high, float, "a number")
 
 
 def query_args(request: IRequest, allowed: frozenset[str] | set[str]) -> dict[str, str]:
@@ -209,15 +201,28 @@ def int_arg(args: dict[str, str], name: str, default: int, low: int, high: int) 
 
     @raise ApiError: 400 when it is not such an integer.
     """
+    return _number_arg(args, name, default, low, high, int, "an integer")
+
+
+def _number_arg(
+    args: dict[str, str],
+    name: str,
+    default: Any,
+    low: Any,
+    high: Any,
+    parse: Callable[[str], Any],
+    kind: str,
+) -> Any:
     text = args.get(name)
     if text is None:
         return default
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        raise ApiError(400, f"Query parameter '{name}' must be an integer") from None
-    if not low <= value <= high:
-        raise ApiError(400, f"Query parameter '{name}' must be between {low} and {high}")
+        raise ApiError(400, f"Query parameter '{name}' must be {kind}") from None
+    if (isinstance(value, float) and math.isnan(value)) or not low <= value <= high:
+        bounds = [f"{b:g}" if isinstance(b, float) else str(b) for b in (low, high)]
+        raise ApiError(400, f"Query parameter '{name}' must be between {bounds[0]} and {bounds[1]}")
     return value
 
 
