@@ -29,7 +29,7 @@ from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
-from ocppcs.transports.websocket import OcppServerFactory, StationEndpointConfig
+from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import build_guard, warn_if_open
@@ -152,12 +152,7 @@ def build_central_system(
         backend,
         schemas,
         frames,
-        StationEndpointConfig(
-            ping_interval=server.ping_interval,
-            ping_timeout=server.ping_timeout,
-            max_frame_size=server.max_frame_size,
-            call_timeout=server.call_timeout,
-        ),
+        server,
         reactor=reactor,
         refusals=refusals,
         on_refused=metrics.refused,

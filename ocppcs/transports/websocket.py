@@ -26,7 +26,6 @@ L{OcppServerFactory.record_refusal} itself.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
@@ -36,6 +35,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ocppcs.backends.interface import IBackend
+from ocppcs.config import ServerConfig
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
@@ -78,16 +78,6 @@ def parse_station_path(path: str, prefix: str = "/ocpp/") -> tuple[str, str]:
     if not identity.isprintable() or not account.isprintable():
         raise BadStationPath("Station identity contains characters that are not printable")
     return identity, account
-
-
-@dataclass
-class StationEndpointConfig:
-    """What the endpoint needs to know (from C{[server]})."""
-
-    ping_interval: float = 60.0
-    ping_timeout: float = 30.0
-    max_frame_size: int = 65536
-    call_timeout: float = 30.0
 
 
 class OcppServerProtocol(WebSocketServerProtocol):
@@ -224,7 +214,7 @@ class OcppServerFactory(WebSocketServerFactory):
     @param backend: told about connections.
     @param schemas: the OCPP 1.6 schemas.
     @param frame_sink: receives every frame in and out.
-    @param endpoint: connection limits and timeouts.
+    @param endpoint: connection limits and timeouts (C{[server]}).
     @param refusals: where refused connection attempts are recorded.
     @param on_refused: called with the kind of each refusal (metrics).
     """
@@ -240,7 +230,7 @@ class OcppServerFactory(WebSocketServerFactory):
         backend: IBackend,
         schemas: SchemaSet,
         frame_sink: FrameSink,
-        endpoint: StationEndpointConfig,
+        endpoint: ServerConfig,
         reactor: object = None,
         refusals: RefusalLog | None = None,
         on_refused: Callable[[str], None] | None = None,

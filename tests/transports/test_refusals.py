@@ -20,12 +20,12 @@ from twisted.internet.task import Clock
 from twisted.web.client import Agent, HTTPConnectionPool
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from ocppcs.config import ServerConfig
 from ocppcs.metrics import OcppMetrics
 from ocppcs.onboarding import RefusalLog
 from ocppcs.transports.websocket import (
     OcppServerFactory,
     OcppServerProtocol,
-    StationEndpointConfig,
 )
 from tests.integration.conftest import Central, aio, start_central, stop_central
 from tests.integration.rawstation import WAIT, RawStation
@@ -144,7 +144,7 @@ def test_record_refusal_hook() -> None:
         None,
         None,
         None,
-        StationEndpointConfig(),  # type: ignore[arg-type]
+        ServerConfig(),
         refusals=refusals,
         on_refused=kinds.append,
     )
@@ -167,7 +167,7 @@ def test_record_refusal_hook() -> None:
         None,
         None,
         None,
-        StationEndpointConfig(),  # type: ignore[arg-type]
+        ServerConfig(),
     ).record_refusal("X", "/ocpp/X", "", "no log, no metrics: still fine")
 
 
