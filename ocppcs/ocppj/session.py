@@ -282,16 +282,15 @@ class OcppSession:
         self._finish(pending)
         return pending
 
+    def _reply_for(self, unique_id: str, message_type: int, data: bytes) -> _Outbound | None:
+        """Record a reply frame (with the action it answers), then take its call."""
+        pending = self._in_flight
+        answered = pending.action if pending is not None and pending.unique_id == unique_id else ""
+        self._record("in", message_type, unique_id, answered, data)
+        return self._take_in_flight(unique_id)
+
     def _result_received(self, result: CallResult, data: bytes) -> None:
-        pending = (
-            self._in_flight
-            if self._in_flight and self._in_flight.unique_id == result.unique_id
-            else None
-        )
-        self._record(
-            "in", frames.CALLRESULT, result.unique_id, pending.action if pending else "", data
-        )
-        pending = self._take_in_flight(result.unique_id)
+        pending = self._reply_for(result.unique_id, frames.CALLRESULT, data)
         if pending is None:
             return
         try:
@@ -304,15 +303,7 @@ class OcppSession:
         pending.deferred.callback(result.payload)
 
     def _error_received(self, error: CallError, data: bytes) -> None:
-        pending = (
-            self._in_flight
-            if self._in_flight and self._in_flight.unique_id == error.unique_id
-            else None
-        )
-        self._record(
-            "in", frames.CALLERROR, error.unique_id, pending.action if pending else "", data
-        )
-        pending = self._take_in_flight(error.unique_id)
+        pending = self._reply_for(error.unique_id, frames.CALLERROR, data)
         if pending is None:
             return
         pending.deferred.errback(
