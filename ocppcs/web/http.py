@@ -16,6 +16,8 @@ from typing import Any
 import orjson
 from twisted.web.iweb import IRequest
 
+from ocppcs.isotime import iso_time as epoch_iso_time
+
 
 class ApiError(Exception):
     """
@@ -164,8 +166,9 @@ def parse_time(text: str, what: str) -> datetime:
 
 def iso_time(value: datetime | float) -> str:
     """A time (aware L{datetime} or seconds since the epoch) as C{YYYY-MM-DDTHH:MM:SS.mmmZ}."""
-    dt = value if isinstance(value, datetime) else datetime.fromtimestamp(value, UTC)
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if not isinstance(value, datetime):
+        return epoch_iso_time(value)
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def float_arg(args: dict[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -35,7 +35,6 @@ subscriber it returns at once. Otherwise each frame is encoded once
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -46,6 +45,7 @@ from twisted.logger import Logger
 
 from ocppcs.backends.interface import FrameRecord
 from ocppcs.framelog import FrameFanout
+from ocppcs.isotime import iso_time
 
 #: The default bound on a subscriber's unsent bytes.
 MAX_BUFFER = 1_048_576
@@ -55,13 +55,6 @@ TOO_SLOW = 1008
 
 _PATHS = ("/ws/log", "/ws/log/")
 OPEN = WebSocketServerProtocol.STATE_OPEN
-
-
-def iso_time(ts: float) -> str:
-    """C{ts} (seconds since the epoch) as C{YYYY-MM-DDTHH:MM:SS.mmmZ}."""
-    millis = int(ts * 1000)
-    seconds, millis = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
 
 
 def encode_frame(record: FrameRecord) -> bytes:

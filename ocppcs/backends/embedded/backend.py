@@ -20,10 +20,11 @@ from zope.interface import implementer
 
 from ocppcs.backends.embedded import admin, policy
 from ocppcs.backends.embedded.operator_api import OperatorApi
-from ocppcs.backends.embedded.policy import IsoClock, meter_rows
+from ocppcs.backends.embedded.policy import meter_rows
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import CallContext, FrameRecord, IBackend
 from ocppcs.config import CentralConfig, EmbeddedConfig
+from ocppcs.isotime import IsoClock
 from ocppcs.ocppj.errors import NotSupportedError
 
 log = Logger()

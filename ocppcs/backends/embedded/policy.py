@@ -16,7 +16,6 @@ stored as the text received.
 from __future__ import annotations
 
 import sqlite3
-import time
 from typing import Any
 
 from ocppcs.config import CentralConfig
@@ -90,40 +89,6 @@ _INSERT_DATA_TRANSFER = (
     "INSERT INTO data_transfer (identity, vendor_id, message_id, data, received)"
     " VALUES (?, ?, ?, ?, ?)"
 )
-
-
-class IsoClock:
-    """
-    The current time as ISO-8601 UTC text with milliseconds and a C{Z}
-    (C{"2026-11-24T13:45:00.123Z"}), cheaply: the date and time up to the
-    seconds are formatted once per second.
-    """
-
-    def __init__(self, seconds: Any = time.time) -> None:
-        """
-        @param seconds: returns seconds since the epoch (e.g. C{reactor.seconds}).
-        """
-        self._seconds = seconds
-        self._second = -1
-        self._prefix = ""
-
-    def __call__(self) -> str:
-        """
-        @return: the time now.
-        """
-        return self.format(self._seconds())
-
-    def format(self, t: float) -> str:
-        """
-        @param t: seconds since the epoch.
-        @return: C{t} as ISO-8601 UTC text.
-        """
-        ms = int(t * 1000)
-        second = ms // 1000
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._prefix}.{ms % 1000:03d}Z"
 
 
 def meter_rows(
