@@ -24,7 +24,7 @@ SELECT s.*, c.connector_id AS sn_connector_id, c.status AS sn_status,
 FROM ({stations}) AS s
 LEFT JOIN connector AS c ON c.identity = s.identity AND c.connector_id = (
     SELECT connector_id FROM connector WHERE identity = s.identity
-    ORDER BY updated DESC, connector_id LIMIT 1)
+    ORDER BY seq DESC LIMIT 1)
 ORDER BY s.identity
 """
 

@@ -45,13 +45,15 @@ BULK_SQL: dict[str, str] = {
     ),
     "connector": (
         "INSERT INTO connector (identity, connector_id, status, error_code, info, vendor_id,"
-        " vendor_error_code, timestamp, updated)"
+        " vendor_error_code, timestamp, updated, seq)"
         " SELECT j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5,"
-        " j.value->>6, j.value->>7, j.value->>8 FROM json_each(?) AS j WHERE true"
+        " j.value->>6, j.value->>7, j.value->>8,"
+        " (SELECT coalesce(max(seq), 0) FROM connector) + j.key + 1"
+        " FROM json_each(?) AS j WHERE true"
         " ON CONFLICT (identity, connector_id) DO UPDATE SET"
         " status = excluded.status, error_code = excluded.error_code, info = excluded.info,"
         " vendor_id = excluded.vendor_id, vendor_error_code = excluded.vendor_error_code,"
-        " timestamp = excluded.timestamp, updated = excluded.updated"
+        " timestamp = excluded.timestamp, updated = excluded.updated, seq = excluded.seq"
     ),
     "last_seen": (
         "UPDATE station SET last_seen = j.value->>1 FROM json_each(?) AS j"
