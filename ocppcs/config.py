@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from ocppcs.passwd import parse_tokens, parse_users
 
@@ -119,6 +120,27 @@ def _listeners(text: str) -> tuple[str, ...]:
     return values
 
 
+def _path(text: str) -> str:
+    path = text.strip()
+    if not path:
+        raise ValueError("a path is needed")
+    return path
+
+
+def _ws_url(text: str) -> str:
+    """Empty, or a C{ws://} or C{wss://} URL with a host."""
+    url = text.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise ValueError(f"not a URL: {e}") from None
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ValueError(f"expected empty or a ws:// or wss:// URL, got {text!r}")
+    return url
+
+
 # --- sections ------------------------------------------------------------------------------
 
 
@@ -175,6 +197,27 @@ class ApiConfig:
 
 
 @dataclass(frozen=True)
+class EmulatorConfig:
+    """
+    C{[emulator]}: the charge-point emulator.
+
+    @ivar enable: whether the emulated stations run.
+    @ivar path: the folder of station folders (each with a C{configuration.json}).
+    @ivar url: when not empty, the central system URL every station uses
+        instead of its C{CentralSystemURL} key.
+    @ivar central: whether the central system (listeners, backend) runs too;
+        C{False} runs the emulator alone against another central system.
+    @ivar state: the SQLite file where emulated stations keep their state.
+    """
+
+    enable: bool = False
+    path: str = "conf/cp"
+    url: str = ""
+    central: bool = True
+    state: str = "data/emulator.sqlite3"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -183,6 +226,7 @@ class Config:
     backend: BackendConfig = field(default_factory=BackendConfig)
     embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     source: str = "<defaults>"
 
 
@@ -228,6 +272,16 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "max_body": _positive_int,
             "page_size": _positive_int,
             "max_page_size": _positive_int,
+        },
+    ),
+    "emulator": (
+        EmulatorConfig,
+        {
+            "enable": _bool,
+            "path": _path,
+            "url": _ws_url,
+            "central": _bool,
+            "state": _path,
         },
     ),
 }
@@ -276,6 +330,10 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     if config.server.ping_interval and config.server.ping_timeout > config.server.ping_interval:
         # A pong may take up to ping_timeout; a new ping before that is pointless.
         raise ConfigError("must not be longer than ping_interval", ("server", "ping_timeout"))
+    if not config.emulator.central and not config.emulator.enable:
+        raise ConfigError(
+            "central = false needs enable = true (else nothing runs)", ("emulator", "central")
+        )
     return config
 
 

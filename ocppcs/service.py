@@ -23,6 +23,7 @@ from twisted.python.failure import Failure
 from ocppcs.backends.interface import IBackend
 from ocppcs.backends.select import create_backend
 from ocppcs.config import Config
+from ocppcs.emulator.service import EmulatorService
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService
 from ocppcs.metrics import OcppMetrics, build_metrics
@@ -49,11 +50,13 @@ class CentralSystemService(MultiService):
     @ivar refusals: refused station connection attempts.
     @ivar metrics: the Prometheus metrics (served at /metrics).
     @ivar log_feed: the live log feed's sink (served at /ws/log).
+    @ivar emulator: the emulated stations, when C{[emulator] enable} is set.
     """
 
     _log = Logger()
     metrics: OcppMetrics | None = None
     log_feed: LogFeed | None = None
+    emulator: EmulatorService | None = None
 
     def __init__(
         self,
@@ -162,14 +165,47 @@ def build_central_system(
     from ocppcs.web.api import RestApi
     from ocppcs.web.site import build_site
 
-    api = RestApi(registry, backend, config, reactor, refusals)
+    listeners: list[ListenerService] = []  # filled below, once the site exists
+    emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
+    api = RestApi(registry, backend, config, reactor, refusals, emulator=emulator)
     site = build_site(
         factory, api, build_guard(config.api, reactor), log_feed, build_metrics(metrics)
     )
-    listeners = [ListenerService(reactor, description, site) for description in server.listen]
+    listeners.extend(ListenerService(reactor, d, site) for d in server.listen)
     service = CentralSystemService(
         config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
     )
     service.metrics, service.log_feed = metrics, log_feed.feed
     metrics.setServiceParent(service)
+    if emulator is not None:
+        # Last: its stations connect once the listeners are up.
+        emulator.setServiceParent(service)
+    service.emulator = emulator
     return service
+
+
+def build_emulator(
+    config: Config, reactor: Any, listeners: list[ListenerService] | None = None
+) -> EmulatorService:
+    """
+    The emulated stations of C{config} (not started). With C{listeners} and
+    no C{[emulator] url}, they connect to this central system's first TCP
+    listener instead of their C{CentralSystemURL}.
+    """
+    url: Any = config.emulator.url
+    if not url and listeners is not None:
+        url = lambda: own_url(listeners)  # noqa: E731 - read once the listeners are up
+    return EmulatorService(
+        config.emulator, reactor, call_timeout=config.server.call_timeout, url=url
+    )
+
+
+def own_url(listeners: list[ListenerService]) -> str:
+    """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
+    for listener in listeners:
+        port = listener.port
+        host = port.getHost() if port is not None else None
+        if host is not None and getattr(host, "type", "") == "TCP":
+            loopback = "[::1]" if ":" in host.host else "127.0.0.1"
+            return f"ws://{loopback}:{host.port}/ocpp"
+    return ""

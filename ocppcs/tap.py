@@ -5,6 +5,9 @@ C{twistd ocppcs}: command-line options and the service it runs.
     twistd -n ocppcs                       built-in defaults, port 9220
     twistd -n ocppcs --config FILE         an INI file (see conf/ocppcs.conf)
     twistd -n ocppcs --listen tcp:0        override [server] listen (repeatable)
+
+With C{[emulator] enable = true} the emulated stations of C{[emulator] path}
+run in the same process; with C{central = false} they run alone.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from twisted.application.service import Service
 from twisted.python import usage
 
 from ocppcs.config import ConfigError, load_config
-from ocppcs.service import CentralSystemService, build_central_system
+from ocppcs.service import build_central_system, build_emulator
 
 
 class Options(usage.Options):
@@ -44,9 +48,18 @@ class Options(usage.Options):
         self["parsed_config"] = config
 
 
-def makeService(options: Options, reactor: Any = None) -> CentralSystemService:
-    """Build the central system from parsed C{options}."""
+def makeService(options: Options, reactor: Any = None) -> Service:
+    """
+    Build the central system from parsed C{options} (with the emulated
+    stations when C{[emulator] enable}), or, with C{[emulator] central =
+    false}, the emulator alone.
+    """
+    config = options["parsed_config"]
     try:
-        return build_central_system(options["parsed_config"], reactor)
+        if config.emulator.enable and not config.emulator.central:
+            if reactor is None:
+                from twisted.internet import reactor
+            return build_emulator(config, reactor)
+        return build_central_system(config, reactor)
     except ConfigError as e:
         raise usage.UsageError(str(e)) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ocppcs.config import Config, ConfigError, load_config, parse_config
+from ocppcs.config import Config, ConfigError, EmulatorConfig, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,9 +20,17 @@ def test_no_file_means_defaults() -> None:
 
 
 def test_shipped_file_documents_the_defaults() -> None:
-    """conf/ocppcs.conf sets every key to its default, so it documents them truthfully."""
-    config = load_config(str(ROOT / "conf" / "ocppcs.conf"))
-    assert config == Config(source=config.source)
+    """
+    conf/ocppcs.conf sets every key to its default, so it documents them
+    truthfully, with one documented exception: it turns the emulator on so
+    the example stations come online.
+    """
+    path = ROOT / "conf" / "ocppcs.conf"
+    config = load_config(str(path))
+    assert config.emulator.enable is True
+    assert EmulatorConfig().enable is False
+    assert config == Config(source=config.source, emulator=EmulatorConfig(enable=True))
+    assert "Production: set enable = false." in path.read_text(encoding="utf-8")
 
 
 def test_values_are_parsed() -> None:
@@ -40,6 +48,32 @@ def test_values_are_parsed() -> None:
     assert config.embedded.path == "/tmp/x.db"
 
 
+def test_emulator_defaults() -> None:
+    """Without an [emulator] section the emulator is off and the central system runs."""
+    assert load_config(None).emulator == EmulatorConfig(
+        enable=False, path="conf/cp", url="", central=True, state="data/emulator.sqlite3"
+    )
+
+
+def test_emulator_values_are_parsed() -> None:
+    """[emulator] takes booleans, paths and a ws:// or wss:// URL."""
+    config = parse_config(
+        "[emulator]\nenable = yes\npath = /srv/cp\nurl = wss://cs.example.com:9221/ocpp\n"
+        "central = off\nstate = /var/lib/ocppcs/emu.db\n"
+    )
+    assert config.emulator == EmulatorConfig(
+        enable=True,
+        path="/srv/cp",
+        url="wss://cs.example.com:9221/ocpp",
+        central=False,
+        state="/var/lib/ocppcs/emu.db",
+    )
+    assert parse_config("[emulator]\nurl = ws://127.0.0.1:9220/ocpp/\n").emulator.url == (
+        "ws://127.0.0.1:9220/ocpp/"
+    )
+    assert parse_config("[emulator]\nurl =\n").emulator.url == ""
+
+
 @pytest.mark.parametrize(
     "text, where",
     [
@@ -52,6 +86,16 @@ def test_values_are_parsed() -> None:
         ("[central]\ncolour = blue\n", "central.colour"),
         ("[backend]\ntype = mysql\n", "backend.type"),
         ("[nonsense]\nx = 1\n", "nonsense"),
+        ("[emulator]\nenable = perhaps\n", "emulator.enable"),
+        ("[emulator]\ncentral = 2\n", "emulator.central"),
+        ("[emulator]\nurl = http://localhost:9220/ocpp\n", "emulator.url"),
+        ("[emulator]\nurl = localhost:9220\n", "emulator.url"),
+        ("[emulator]\nurl = ws:///ocpp\n", "emulator.url"),
+        ("[emulator]\nurl = ws://[::1/ocpp\n", "emulator.url"),
+        ("[emulator]\npath =\n", "emulator.path"),
+        ("[emulator]\nstate =\n", "emulator.state"),
+        ("[emulator]\ncentral = false\n", "emulator.central"),
+        ("[emulator]\nport = 1\n", "emulator.port"),
     ],
 )
 def test_errors_name_section_and_key(text: str, where: str) -> None:

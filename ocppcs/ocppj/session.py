@@ -76,6 +76,11 @@ class OcppSession:
         BootNotification (C{None} until known); kept by the receiver.
     @ivar triggered: actions the central system asked for with TriggerMessage
         that the station may send once even when not Accepted.
+
+    The session serves the central system by default: it answers the
+    station's actions and sends the central system's. The emulator's
+    stations use it the other way round, with C{inbound_actions} and
+    C{outbound_actions} swapped.
     """
 
     _log = Logger()
@@ -91,6 +96,8 @@ class OcppSession:
         schemas: SchemaSet,
         frame_sink: FrameSink,
         default_timeout: float = 30.0,
+        inbound_actions: frozenset[str] = STATION_ACTIONS,
+        outbound_actions: frozenset[str] = CENTRAL_ACTIONS,
     ) -> None:
         self.identity = identity
         self.account = account
@@ -103,6 +110,8 @@ class OcppSession:
         self._schemas = schemas
         self._frame_sink = frame_sink
         self._default_timeout = default_timeout
+        self._inbound_actions = inbound_actions
+        self._outbound_actions = outbound_actions
         self._queue: deque[_Outbound] = deque()
         self._in_flight: _Outbound | None = None
         self._closed_because: str | None = None
@@ -152,7 +161,7 @@ class OcppSession:
 
     def _call_received(self, call: Call) -> None:
         action = call.action
-        if action not in STATION_ACTIONS:
+        if action not in self._inbound_actions:
             if action in KNOWN_ACTIONS:
                 error = OcppError(
                     f"Action '{action}' is not supported", code=ErrorCode.NotSupported
@@ -180,9 +189,7 @@ class OcppSession:
                 error=e.description,
                 path=e.path,
             )
-            self._answer_error(
-                OcppError("The central system could not answer", code=ErrorCode.InternalError), call
-            )
+            self._answer_error(OcppError("Could not answer", code=ErrorCode.InternalError), call)
             return
         self._send(CallResult(call.unique_id, payload), call.action)
 
@@ -195,7 +202,7 @@ class OcppSession:
                 action=call.action,
                 identity=self.identity,
             )
-            error = OcppError("The central system could not answer", code=ErrorCode.InternalError)
+            error = OcppError("Could not answer", code=ErrorCode.InternalError)
         self._answer_error(error, call)
 
     def _answer_error(self, error: OcppError, call: Call) -> None:
@@ -219,7 +226,7 @@ class OcppSession:
         """
         if self._closed_because is not None:
             return fail(StationDisconnected(self.identity, action, self._closed_because))
-        if action not in CENTRAL_ACTIONS:
+        if action not in self._outbound_actions:
             return fail(InvalidCommand(self.identity, action, f"Unknown operation: '{action}'"))
         try:
             self._schemas.validate_request(action, payload)

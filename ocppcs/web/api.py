@@ -9,8 +9,9 @@ checks that the routes and the document agree.
     GET  /api/v1/openapi.yaml    this API's OpenAPI 3 document (also .json)
 
 and the routes of L{StationRoutes} (stations, onboarding),
-L{CommandRoutes} (commands to stations) and L{RecordRoutes} (transactions,
-reservations, id tags, the frame log), which share one Klein app
+L{CommandRoutes} (commands to stations), L{RecordRoutes} (transactions,
+reservations, id tags, the frame log) and L{EmulatorRoutes} (local actions
+on emulated stations), which share one Klein app
 (L{ocppcs.web.api_base.app}).
 
 Every error is C{{"error": {"code": <HTTP status>, "message": "..."}}};
@@ -29,6 +30,7 @@ from twisted.web.resource import Resource
 from ocppcs.web import openapi
 from ocppcs.web.api_base import app
 from ocppcs.web.api_commands import CommandRoutes
+from ocppcs.web.api_emulator import EmulatorRoutes
 from ocppcs.web.api_records import RecordRoutes
 from ocppcs.web.api_stations import StationRoutes
 from ocppcs.web.http import error_body, json_body, query_args
@@ -57,7 +59,7 @@ class _Utf8Paths(Resource):
         return self._klein.render(request)
 
 
-class RestApi(StationRoutes, CommandRoutes, RecordRoutes):
+class RestApi(StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes):
     """
     The operators' REST API.
 

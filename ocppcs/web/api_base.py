@@ -47,6 +47,8 @@ class ApiBase:
     @ivar config: the whole configuration (C{[api]} and C{[server]}).
     @ivar clock: the time source.
     @ivar refusals: refused connection attempts.
+    @ivar emulator: the L{ocppcs.emulator.service.EmulatorService} of this
+        process, or C{None} when the emulator is not enabled.
     """
 
     app = app
@@ -59,8 +61,10 @@ class ApiBase:
         config: Config,
         clock: IReactorTime,
         refusals: RefusalLog | None = None,
+        emulator: Any = None,
     ) -> None:
         self.registry = registry
+        self.emulator = emulator
         self.backend = backend
         self.config = config
         self.clock = clock

@@ -432,7 +432,7 @@ def test_failed_migration_rolled_back(monkeypatch: pytest.MonkeyPatch, tmp_path:
     """A migration that fails leaves no trace and the version where it was."""
     good = (1, "0001_a.sql", "CREATE TABLE a (x);")
     bad = (2, "0002_b.sql", "CREATE TABLE b (x);\nSELEC broken;")
-    monkeypatch.setattr(schema, "migrations", lambda: [good, bad])
+    monkeypatch.setattr(schema, "migrations", lambda *_: [good, bad])
     conn = sqlite3.connect(tmp_path / "m.sqlite3", isolation_level=None)
     try:
         with pytest.raises(sqlite3.OperationalError):

@@ -184,13 +184,14 @@ class WorkerProtocol(ProcessProtocol):
         self.stopping = False
         self.error: BaseException | None = None
 
-    def spawn(self, reactor: Any, path: str, synchronous: str) -> None:
+    def spawn(self, reactor: Any, path: str, synchronous: str, schema: str) -> None:
         """
         Start the worker with this Python, and ask it to open C{path}.
 
         @param reactor: an L{IReactorProcess}.
+        @param schema: the package whose migrations make the schema.
         """
-        self._open = encode(("open", path, synchronous))
+        self._open = encode(("open", path, synchronous, schema))
         argv = [sys.executable, "-m", WORKER_MODULE]
         reactor.spawnProcess(self, sys.executable, argv, env=environment())
 

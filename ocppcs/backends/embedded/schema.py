@@ -62,15 +62,20 @@ BULK_SQL: dict[str, str] = {
 }
 
 
-def migrations() -> list[tuple[int, str, str]]:
+#: The package whose C{migrations/} folder holds the central system's schema.
+CENTRAL_SCHEMA = __name__.rpartition(".")[0]
+
+
+def migrations(package: str = CENTRAL_SCHEMA) -> list[tuple[int, str, str]]:
     """
-    The schema migrations shipped with this package.
+    The schema migrations shipped in C{package}'s C{migrations/} folder
+    (by default the central system's embedded store).
 
     @return: C{(version, file name, SQL text)} for every C{NNNN_*.sql} file,
         in version order.
     @raise ValueError: when two files have the same number.
     """
-    folder = resources.files(__package__).joinpath("migrations")
+    folder = resources.files(package).joinpath("migrations")
     found: dict[int, tuple[int, str, str]] = {}
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
@@ -83,15 +88,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return [found[v] for v in sorted(found)]
 
 
-def apply_migrations(conn: sqlite3.Connection) -> int:
+def apply_migrations(conn: sqlite3.Connection, package: str = CENTRAL_SCHEMA) -> int:
     """
     Bring the schema of C{conn} up to date, one transaction per migration.
 
     @param conn: a connection in autocommit mode (C{isolation_level=None}).
+    @param package: the package whose migrations make the schema.
     @return: the schema version afterwards.
     """
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, name, sql in migrations():
+    for number, name, sql in migrations(package):
         if number <= version:
             continue
         log.info("Applying schema migration {name}", name=name)

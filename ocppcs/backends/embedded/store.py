@@ -47,7 +47,7 @@ from ocppcs.backends.embedded.process import (
     describe_exit,
     encode_batch,
 )
-from ocppcs.backends.embedded.schema import BULK_SQL, prune_log
+from ocppcs.backends.embedded.schema import BULK_SQL, CENTRAL_SCHEMA, prune_log
 
 __all__ = ["SQLiteStore", "StoreJobError", "StoreStartError", "StoreStopped"]
 
@@ -78,6 +78,7 @@ class SQLiteStore:
         clock: Any = None,
         log_flush_delay: float = 0.5,
         restart_delay: float = 1.0,
+        schema: str = CENTRAL_SCHEMA,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime}.
@@ -94,6 +95,8 @@ class SQLiteStore:
         @param log_flush_delay: how long buffered frame-log rows may wait for a
             batch of jobs before they are written on their own.
         @param restart_delay: seconds before a worker that died is replaced.
+        @param schema: the package whose C{migrations/} folder makes the
+            schema (default: the central system's).
         """
         if synchronous.lower() not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
@@ -106,6 +109,7 @@ class SQLiteStore:
         self._clock = clock if clock is not None else reactor
         self._log_flush_delay = log_flush_delay
         self._restart_delay = self._backoff = restart_delay
+        self._schema = schema
         # Work not sent yet: jobs and their Deferreds, bulk rows by kind, log rows.
         self._calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
         self._call_ds: list[Deferred] = []
@@ -299,7 +303,7 @@ class SQLiteStore:
         self._restart_call = None
         worker = self._worker = WorkerProtocol(self._received, self._ended)
         try:
-            worker.spawn(self._reactor, str(self.path), self._synchronous)
+            worker.spawn(self._reactor, str(self.path), self._synchronous, self._schema)
         except Exception as e:
             self._worker = None
             log.failure("Starting the store worker for {path} failed", path=self.path)

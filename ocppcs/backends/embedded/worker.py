@@ -9,7 +9,7 @@ talks over its stdin and stdout in messages, each a 4-byte big-endian length
 and a pickle (protocol 5) of a tuple:
 
     parent -> worker                        worker -> parent
-    ("open", path, synchronous)             ("ready", schema version) or
+    ("open", path, synchronous, schema)     ("ready", schema version) or
                                             ("error", exception), then it exits
     ("batch", bulk, logs, calls)            ("done", bulk errors, results) or
                                             ("failed", exception)
@@ -223,10 +223,10 @@ def main() -> int:
     message = read_message(stream)
     if message is None or message[0] != "open":
         return 2
-    _, path, synchronous = message
+    _, path, synchronous, schema = message
     try:
         conn, mode = connect(path, synchronous)
-        version = apply_migrations(conn)
+        version = apply_migrations(conn, schema)
     except Exception as e:
         write(encode(("error", portable(e))))
         return 1

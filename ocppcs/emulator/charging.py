@@ -1,0 +1,410 @@
+# -*- test-case-name: tests.emulator.test_chargepoint -*-
+"""
+Charging sessions of an emulated station: the driver's local actions, id tag
+authorization, StartTransaction / StopTransaction and the meter.
+
+    plug in ----------------+--> Preparing --(idTag authorized)--> StartTransaction
+    idTag (authorized) -----+                                     -> Charging
+    Charging --(vehicle full)--> SuspendedEV; --(limit 0)--> SuspendedEVSE
+    stop (Local, Remote, EVDisconnected, DeAuthorized, ...) --> StopTransaction
+        --> Finishing while the vehicle is plugged (FinishingTimeout) --> Available
+
+Authorization (OCPP 1.6 3.4/3.5): the local list and the cache answer when
+C{LocalPreAuthorize} is set or the station is offline (C{LocalAuthorizeOffline},
+C{AllowOfflineTxForUnknownId}); otherwise the station sends Authorize.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.python.failure import Failure
+
+from ocppcs.emulator.connector import Connector, Transaction
+from ocppcs.emulator.outbox import Message
+from ocppcs.emulator.physics import ChargingSession
+from ocppcs.isotime import iso_time
+
+if TYPE_CHECKING:
+    from ocppcs.emulator.station import EmulatedStation as _Base
+else:
+    _Base = object
+
+#: StopTransaction reasons of OCPP 1.6.
+STOP_REASONS = frozenset(
+    {
+        "EmergencyStop",
+        "EVDisconnected",
+        "HardReset",
+        "Local",
+        "Other",
+        "PowerLoss",
+        "Reboot",
+        "Remote",
+        "SoftReset",
+        "UnlockCommand",
+        "DeAuthorized",
+    }
+)
+
+#: StatusNotification error codes of OCPP 1.6 (for raising a fault).
+ERROR_CODES = frozenset(
+    {
+        "ConnectorLockFailure",
+        "EVCommunicationError",
+        "GroundFailure",
+        "HighTemperature",
+        "InternalError",
+        "LocalListConflict",
+        "NoError",
+        "OtherError",
+        "OverCurrentFailure",
+        "PowerMeterFailure",
+        "PowerSwitchFailure",
+        "ReaderFailure",
+        "ResetFailure",
+        "UnderVoltage",
+        "OverVoltage",
+        "WeakSignal",
+    }
+)
+
+
+class LocalActionError(Exception):
+    """A local action that can't be done now; C{str()} says why."""
+
+
+class UnknownConnector(LocalActionError):
+    """The station has no such connector."""
+
+
+class ChargingFlows(_Base):
+    """Charging sessions; mixed into L{ocppcs.emulator.station.EmulatedStation}."""
+
+    # --- lookup ---------------------------------------------------------------------------
+
+    def connector(self, connector_id: int) -> Connector:
+        """The connector, or L{LocalActionError}."""
+        c = self.connectors.get(connector_id)
+        if c is None:
+            raise UnknownConnector(f"{self.identity} has no connector {connector_id}")
+        return c
+
+    def changed(self, c: Connector) -> None:
+        """Report C{c}'s status if it changed."""
+        self.report_status(c.id)
+
+    # --- local actions (REST) -------------------------------------------------------------
+
+    def plug_in(self, connector_id: int) -> dict[str, Any]:
+        """A vehicle is plugged into the connector."""
+        c = self.connector(connector_id)
+        if c.plugged:
+            raise LocalActionError(f"connector {connector_id} already has a vehicle")
+        if c.fault is not None or not c.operative:
+            raise LocalActionError(f"connector {connector_id} is {c.status}")
+        c.plugged = True
+        c.finishing = False
+        c.vehicle = ChargingSession(c.spec, self.rng)
+        tag = c.waiting_tag
+        if tag is not None:
+            c.waiting_tag = None
+            c.cancel_timer("waiting")
+            self.changed(c)
+            self.start_transaction(c, tag)
+        else:
+            self.changed(c)
+        return self.connector_view(c)
+
+    def unplug(self, connector_id: int) -> dict[str, Any]:
+        """The vehicle is unplugged; a running transaction stops (EVDisconnected)."""
+        c = self.connector(connector_id)
+        if not c.plugged:
+            raise LocalActionError(f"connector {connector_id} has no vehicle")
+        if c.transaction is not None and self.keys.get_bool(
+            "StopTransactionOnEVSideDisconnect", True
+        ):
+            self.stop_transaction(c, "EVDisconnected", unplug=True)
+        else:
+            self._leave(c)
+        return self.connector_view(c)
+
+    def present_id_tag(self, connector_id: int, id_tag: str) -> Deferred[dict[str, Any]]:
+        """
+        A driver presents an idTag at the connector: it stops the connector's
+        transaction when it is the tag that started it, else it starts one
+        once authorized (and plugged in).
+
+        @return: a Deferred firing with C{{"status": idTag status, "connector": view}}.
+        """
+        c = self.connector(connector_id)
+        tx = c.transaction
+        if tx is not None:
+            if tx.id_tag != id_tag:
+                raise LocalActionError(f"connector {connector_id} is charging for another idTag")
+            self.stop_transaction(c, "Local", id_tag=id_tag)
+            return succeed({"status": "Accepted", "connector": self.connector_view(c)})
+        if c.fault is not None or not c.operative:
+            raise LocalActionError(f"connector {connector_id} is {c.status}")
+        if c.reservation is not None and c.reservation.id_tag != id_tag:
+            raise LocalActionError(f"connector {connector_id} is reserved for another idTag")
+        d = self.authorize(id_tag)
+
+        def authorized(info: dict[str, Any]) -> dict[str, Any]:
+            if info.get("status") == "Accepted" and c.transaction is None:
+                if c.plugged:
+                    self.start_transaction(c, id_tag)
+                else:
+                    c.waiting_tag = id_tag
+                    timeout = self.keys.get_int("ConnectionTimeOut", 60)
+                    c.cancel_timer("waiting")
+                    c.timers["waiting"] = self.clock.callLater(timeout, self._plug_timeout, c)
+                    self.changed(c)
+            return {"status": info.get("status"), "connector": self.connector_view(c)}
+
+        return d.addCallback(authorized)
+
+    def set_fault(self, connector_id: int, error_code: str, info: str | None) -> dict[str, Any]:
+        """Raise a fault on the connector; a running transaction stops (reason Other)."""
+        if error_code not in ERROR_CODES or error_code == "NoError":
+            raise LocalActionError(f"unknown errorCode {error_code!r}")
+        c = self.connector(connector_id)
+        c.fault = (error_code, info)
+        if c.transaction is not None:
+            self.stop_transaction(c, "Other")
+        else:
+            self.changed(c)
+        return self.connector_view(c)
+
+    def clear_fault(self, connector_id: int) -> dict[str, Any]:
+        """The fault is gone."""
+        c = self.connector(connector_id)
+        if c.fault is None:
+            raise LocalActionError(f"connector {connector_id} has no fault")
+        c.fault = None
+        self.changed(c)
+        return self.connector_view(c)
+
+    def _plug_timeout(self, c: Connector) -> None:
+        c.timers.pop("waiting", None)
+        if c.waiting_tag is not None and not c.plugged:
+            c.waiting_tag = None
+            self.changed(c)
+
+    def _leave(self, c: Connector) -> None:
+        """The vehicle drives away."""
+        c.plugged = False
+        c.finishing = False
+        c.vehicle = None
+        c.cancel_timer("finishing")
+        self.changed(c)
+
+    # --- authorization --------------------------------------------------------------------
+
+    def authorize(self, id_tag: str) -> Deferred[dict[str, Any]]:
+        """Find C{id_tag}'s idTagInfo: locally, or by Authorize; fires with it."""
+        now = self.now_dt()
+        local = None
+        if self.keys.get_bool("LocalAuthListEnabled", True):
+            local = self.auth.lookup_list(id_tag, now)
+        if local is None and self.keys.get_bool("AuthorizationCacheEnabled", True):
+            local = self.auth.lookup_cache(id_tag, now)
+        if not self.online:
+            return succeed(self._offline_authorization(local))
+        if local is not None and self.keys.get_bool("LocalPreAuthorize", False):
+            if local.get("status") == "Accepted":
+                return succeed(local)
+        d = self.send("Authorize", {"idTag": id_tag})
+
+        def answered(reply: dict[str, Any]) -> dict[str, Any]:
+            info = reply["idTagInfo"]
+            self.remember(id_tag, info)
+            return info
+
+        def failed(failure: Failure) -> dict[str, Any]:
+            self._call_failed(failure, "Authorize")
+            return self._offline_authorization(local)
+
+        return d.addCallbacks(answered, failed)
+
+    def _offline_authorization(self, local: dict[str, Any] | None) -> dict[str, Any]:
+        if local is not None and self.keys.get_bool("LocalAuthorizeOffline", True):
+            return local
+        if self.keys.get_bool("AllowOfflineTxForUnknownId", False):
+            return {"status": "Accepted"}
+        return {"status": "Invalid"}
+
+    def remember(self, id_tag: str, info: dict[str, Any]) -> None:
+        """Cache an idTagInfo the central system sent."""
+        if self.keys.get_bool("AuthorizationCacheEnabled", True):
+            self.auth.remember(id_tag, info)
+
+    # --- transactions ---------------------------------------------------------------------
+
+    def start_transaction(self, c: Connector, id_tag: str) -> None:
+        """Start charging on C{c} for C{id_tag} (already authorized)."""
+        if c.vehicle is None:
+            c.vehicle = ChargingSession(c.spec, self.rng)
+        c.plugged = True
+        c.finishing = False
+        c.cancel_timer("finishing")
+        reservation = c.reservation
+        c.reservation = None
+        c.cancel_timer("reservation")
+        now = self.now()
+        tx = Transaction(uuid.uuid4().hex, id_tag, int(c.register_wh), now)
+        if reservation is not None:
+            tx.reservation_id = reservation.reservation_id
+        c.transaction = tx
+        c.last_advance = now
+        self.update_limit(c, report=False)
+        self.save()
+        payload: dict[str, Any] = {
+            "connectorId": c.id,
+            "idTag": id_tag,
+            "meterStart": tx.meter_start,
+            "timestamp": self.timestamp(),
+        }
+        if tx.reservation_id is not None:
+            payload["reservationId"] = tx.reservation_id
+        self.outbox.put("StartTransaction", payload, tx.local_id, kept=True)
+        self.changed(c)
+
+    def transaction_started(self, message: Message, reply: dict[str, Any]) -> None:
+        """The central system answered a StartTransaction."""
+        transaction_id = int(reply["transactionId"])
+        self.transaction_ids[message.local_tx] = transaction_id
+        info = reply["idTagInfo"]
+        self.remember(message.payload["idTag"], info)
+        c = self._by_local_tx(message.local_tx)
+        if c is not None and c.transaction is not None:
+            c.transaction.transaction_id = transaction_id
+        self.save()
+        if c is not None and info.get("status") != "Accepted":
+            if self.keys.get_bool("StopTransactionOnInvalidId", True):
+                self.stop_transaction(c, "DeAuthorized")
+
+    def stop_transaction(
+        self, c: Connector, reason: str, id_tag: str | None = None, unplug: bool = False
+    ) -> None:
+        """Stop C{c}'s transaction with C{reason}."""
+        tx = c.transaction
+        if tx is None:
+            return
+        self.advance(c)
+        stop_measurands = self.keys.get_list("StopTxnSampledData")
+        end = self.meter_value(c, "Transaction.End", stop_measurands)
+        begin = {
+            "timestamp": iso_time(tx.start),
+            "sampledValue": [
+                {
+                    "value": str(tx.meter_start),
+                    "context": "Transaction.Begin",
+                    "measurand": "Energy.Active.Import.Register",
+                    "unit": "Wh",
+                }
+            ],
+        }
+        payload: dict[str, Any] = {
+            "meterStop": int(c.register_wh),
+            "timestamp": self.timestamp(),
+            "reason": reason if reason in STOP_REASONS else "Other",
+            "transactionData": [begin, end],
+        }
+        if id_tag is not None:
+            payload["idTag"] = id_tag
+        c.transaction = None
+        c.limit_w = None
+        self.profiles.transaction_ended(c.id)
+        if c.scheduled is not None:
+            c.operative = c.scheduled
+            c.scheduled = None
+        self.save()
+        self.outbox.put("StopTransaction", payload, tx.local_id, kept=True)
+        if unplug or not c.plugged:
+            self._leave(c)
+        else:
+            c.finishing = True
+            self.changed(c)
+            timeout = self.keys.get_int("FinishingTimeout", 5)
+            c.cancel_timer("finishing")
+            c.timers["finishing"] = self.clock.callLater(timeout, self._finished, c)
+
+    def _finished(self, c: Connector) -> None:
+        c.timers.pop("finishing", None)
+        if c.finishing and c.transaction is None and c.plugged:
+            self._leave(c)
+
+    def transaction_stopped(self, message: Message, reply: dict[str, Any]) -> None:
+        """The central system answered a StopTransaction: forget the local id."""
+        info = reply.get("idTagInfo")
+        if info is not None and "idTag" in message.payload:
+            self.remember(message.payload["idTag"], info)
+        if not any(m.local_tx == message.local_tx for m in self.outbox.kept()):
+            self.transaction_ids.pop(message.local_tx, None)
+            self.save()
+
+    def _by_local_tx(self, local_tx: str) -> Connector | None:
+        for c in self.connectors.values():
+            if c.transaction is not None and c.transaction.local_id == local_tx:
+                return c
+        return None
+
+    def _power_loss(self) -> None:
+        """On start-up, transactions of the last run end with reason PowerLoss."""
+        for c in self.connectors.values():
+            if c.transaction is not None:
+                c.plugged = True
+                c.vehicle = ChargingSession(c.spec, self.rng)
+                self.stop_transaction(c, "PowerLoss", unplug=True)
+            if c.reservation is not None:
+                self.keep_reservation(c)
+
+    # --- meter ----------------------------------------------------------------------------
+
+    def update_limit(self, c: Connector, report: bool = True) -> None:
+        """Recompute the charging-profile limit of C{c}; report a status change."""
+        tx = c.transaction
+        start = _dt(tx.start) if tx is not None else None
+        c.limit_w = self.profiles.limit_watts(c.id, self.now_dt(), start, c.spec)
+        if report:
+            self.changed(c)
+
+    def advance(self, c: Connector) -> None:
+        """Bring C{c}'s meter up to now (the register only grows)."""
+        now = self.now()
+        seconds = now - c.last_advance
+        c.last_advance = now
+        if c.transaction is None or c.vehicle is None or seconds <= 0:
+            return
+        c.register_wh += max(c.vehicle.advance(seconds, c.limit_w), 0.0)
+        self.update_limit(c)
+
+    def keep_reservation(self, c: Connector) -> None:
+        """Expire C{c}'s reservation at its expiry date."""
+        reservation = c.reservation
+        if reservation is None:
+            return
+        c.cancel_timer("reservation")
+        c.timers["reservation"] = self.clock.callLater(
+            max(reservation.expiry - self.now(), 0.0), self._reservation_expired, c
+        )
+
+    def _reservation_expired(self, c: Connector) -> None:
+        c.timers.pop("reservation", None)
+        if c.reservation is not None:
+            self._log.info(
+                "{identity}: reservation {id} expired",
+                identity=self.identity,
+                id=c.reservation.reservation_id,
+            )
+            c.reservation = None
+            self.save()
+            self.changed(c)
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

@@ -1,0 +1,408 @@
+# -*- test-case-name: tests.emulator.test_commands -*-
+"""
+How an emulated station answers the central system's 19 OCPP 1.6 commands,
+each with its real effect. The reply goes out first; what follows from a
+command (StatusNotification, StartTransaction, the message TriggerMessage
+asks for, a reboot) is sent after it, via C{after_reply}.
+
+    Reset                   stop transactions (SoftReset/HardReset), reboot
+    ChangeAvailability      Unavailable/Available now, or Scheduled until the
+                            connector's transaction ends
+    Change/GetConfiguration the keys (L{ocppcs.emulator.keys}); changes persist
+    ClearCache              the authorization cache
+    UnlockConnector         stops a transaction (UnlockCommand), unplugs
+    RemoteStart/Stop        as a driver would, through authorization
+    ReserveNow/Cancel...    connector reservations with expiry
+    SendLocalList/GetLocal  the local authorization list
+    Set/Clear/GetComposite  charging profiles (L{ocppcs.emulator.smartcharging})
+    TriggerMessage          sends the requested message
+    GetDiagnostics          DiagnosticsStatusNotification Uploading -> Uploaded
+    UpdateFirmware          FirmwareStatusNotification Downloading -> ... -> Installed, reboot
+    DataTransfer            this vendor's messages; UnknownVendorId otherwise
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from twisted.internet.defer import Deferred, maybeDeferred
+
+from ocppcs.emulator.charging import LocalActionError
+from ocppcs.emulator.connector import Connector, Reservation
+from ocppcs.emulator.smartcharging import parse_time
+from ocppcs.ocppj.errors import ErrorCode, OcppError
+
+if TYPE_CHECKING:
+    from ocppcs.emulator.station import EmulatedStation as _Base
+else:
+    _Base = object
+
+#: Seconds between the steps of a diagnostics upload or a firmware update.
+PROGRESS_STEP = 2.0
+
+#: Seconds after a Reset before the station reboots when transaction messages are still queued.
+RESET_WAIT = 10.0
+
+
+class StationCommands(_Base):
+    """The answers to central-system commands; mixed into the station."""
+
+    def answer(self, action: str, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
+        """Answer command C{action}; fires with the reply payload."""
+        method: Callable[[dict[str, Any]], Any] | None = getattr(self, f"on_{action}", None)
+        if method is None:
+            return maybeDeferred(_not_implemented, action)
+        return maybeDeferred(method, payload)
+
+    # --- core -----------------------------------------------------------------------------
+
+    def on_Reset(self, payload: dict[str, Any]) -> dict[str, Any]:
+        reason = "HardReset" if payload["type"] == "Hard" else "SoftReset"
+        self.after_reply(self._reset, reason)
+        return {"status": "Accepted"}
+
+    def _reset(self, reason: str) -> None:
+        for c in self.connectors.values():
+            self.stop_transaction(c, reason)
+            c.waiting_tag = None
+        self._reboot_when_sent(self.now() + RESET_WAIT)
+
+    def _reboot_when_sent(self, deadline: float) -> None:
+        if self.outbox.kept() and self.online and self.now() < deadline:
+            self.later("reset", 0.1, self._reboot_when_sent, deadline)
+            return
+        self.reboot()
+
+    def on_ChangeAvailability(self, payload: dict[str, Any]) -> dict[str, Any]:
+        connector_id = payload["connectorId"]
+        operative = payload["type"] == "Operative"
+        if connector_id == 0:
+            targets = list(self.connectors.values())
+            self.operative0 = operative
+            self.after_reply(self.report_status, 0, True)
+        elif connector_id in self.connectors:
+            targets = [self.connectors[connector_id]]
+        else:
+            return {"status": "Rejected"}
+        scheduled = False
+        for c in targets:
+            if c.transaction is not None and c.operative != operative:
+                c.scheduled = operative
+                scheduled = True
+            else:
+                c.operative = operative
+                c.scheduled = None
+                self.after_reply(self.changed, c)
+        self.save()
+        return {"status": "Scheduled" if scheduled else "Accepted"}
+
+    def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        key, value = payload["key"], payload["value"]
+        status = self.keys.change(key, value)
+        if status in ("Accepted", "RebootRequired"):
+            self.save()
+        if status == "Accepted":
+            if key == "HeartbeatInterval":
+                self.heartbeat_interval = float(self.keys.get_int(key, 60))
+                self.after_reply(self.schedule_heartbeat)
+            elif key == "MeterValueSampleInterval":
+                self.after_reply(self.schedule_sampling)
+        return {"status": status}
+
+    def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.keys.configuration(payload.get("key"))
+
+    def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.keys.get_bool("AuthorizationCacheEnabled", True):
+            return {"status": "Rejected"}
+        self.auth.clear_cache()
+        self.save()
+        return {"status": "Accepted"}
+
+    def on_UnlockConnector(self, payload: dict[str, Any]) -> dict[str, Any]:
+        c = self.connectors.get(payload["connectorId"])
+        if c is None:
+            return {"status": "NotSupported"}
+        if c.transaction is not None:
+            self.after_reply(self.stop_transaction, c, "UnlockCommand", None, True)
+        elif c.plugged:
+            self.after_reply(self._leave, c)
+        return {"status": "Unlocked"}
+
+    def on_RemoteStartTransaction(self, payload: dict[str, Any]) -> dict[str, Any]:
+        id_tag = payload["idTag"]
+        connector_id = payload.get("connectorId")
+        if connector_id is not None:
+            c = self.connectors.get(connector_id)
+            if c is None or not self._can_start(c, id_tag):
+                return {"status": "Rejected"}
+        else:
+            free = [c for c in self.connectors.values() if self._can_start(c, id_tag)]
+            if not free:
+                return {"status": "Rejected"}
+            c = next((x for x in free if x.plugged), free[0])
+        profile = payload.get("chargingProfile")
+        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+            return {"status": "Rejected"}
+        c.waiting_tag = id_tag  # holds the connector until authorized
+        self.after_reply(self._remote_start, c, id_tag, profile)
+        return {"status": "Accepted"}
+
+    def _can_start(self, c: Connector, id_tag: str) -> bool:
+        if c.transaction is not None or c.fault is not None or not c.operative:
+            return False
+        if c.waiting_tag is not None or c.finishing:
+            return False
+        return c.reservation is None or c.reservation.id_tag == id_tag
+
+    def _remote_start(self, c: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
+        self.changed(c)  # Preparing
+        if self.keys.get_bool("AuthorizeRemoteTxRequests", True):
+            d = self.authorize(id_tag)
+        else:
+            d = Deferred()
+            d.callback({"status": "Accepted"})
+
+        def authorized(info: dict[str, Any]) -> None:
+            c.waiting_tag = None
+            if info.get("status") != "Accepted" or c.transaction is not None:
+                self.changed(c)
+                return
+            c.plugged = True  # the driver who asked plugs in
+            self.start_transaction(c, id_tag)
+            if profile is not None:
+                self.profiles.set(c.id, profile, None)
+                self.update_limit(c)
+                self.save()
+
+        d.addCallback(authorized).addErrback(self._call_failed, "RemoteStartTransaction")
+
+    def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> dict[str, Any]:
+        transaction_id = payload["transactionId"]
+        for c in self.connectors.values():
+            tx = c.transaction
+            if tx is not None and self.transaction_ids.get(tx.local_id) == transaction_id:
+                self.after_reply(self.stop_transaction, c, "Remote")
+                return {"status": "Accepted"}
+        return {"status": "Rejected"}
+
+    def on_DataTransfer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["vendorId"] != self.config.boot.get("chargePointVendor"):
+            return {"status": "UnknownVendorId"}
+        if payload.get("messageId") is not None:
+            return {"status": "UnknownMessageId"}
+        reply: dict[str, Any] = {"status": "Accepted"}
+        if "data" in payload:
+            reply["data"] = payload["data"]
+        return reply
+
+    # --- reservation ----------------------------------------------------------------------
+
+    def on_ReserveNow(self, payload: dict[str, Any]) -> dict[str, Any]:
+        connector_id = payload["connectorId"]
+        reservation_id = payload["reservationId"]
+        if connector_id == 0:
+            if not self.keys.get_bool("ReserveConnectorZeroSupported", False):
+                return {"status": "Rejected"}
+            free = [c for c in self.connectors.values() if c.status == "Available"]
+            if not free:
+                return {"status": "Occupied"}
+            c = free[0]
+        else:
+            found = self.connectors.get(connector_id)
+            if found is None:
+                return {"status": "Rejected"}
+            c = found
+        same = c.reservation is not None and c.reservation.reservation_id == reservation_id
+        for other in self.connectors.values():
+            r = other.reservation
+            if other is not c and r is not None and r.reservation_id == reservation_id:
+                other.reservation = None  # the same id moves here
+                other.cancel_timer("reservation")
+                self.after_reply(self.changed, other)
+        status = c.status
+        if status == "Faulted":
+            return {"status": "Faulted"}
+        if status == "Unavailable":
+            return {"status": "Unavailable"}
+        if status != "Available" and not (same and status == "Reserved"):
+            return {"status": "Occupied"}
+        expiry = parse_time(payload["expiryDate"]).timestamp()
+        c.reservation = Reservation(
+            reservation_id, payload["idTag"], payload.get("parentIdTag"), expiry
+        )
+        self.keep_reservation(c)
+        self.save()
+        self.after_reply(self.changed, c)
+        return {"status": "Accepted"}
+
+    def on_CancelReservation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        for c in self.connectors.values():
+            r = c.reservation
+            if r is not None and r.reservation_id == payload["reservationId"]:
+                c.reservation = None
+                c.cancel_timer("reservation")
+                self.save()
+                self.after_reply(self.changed, c)
+                return {"status": "Accepted"}
+        return {"status": "Rejected"}
+
+    # --- local list -----------------------------------------------------------------------
+
+    def on_SendLocalList(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.keys.get_bool("LocalAuthListEnabled", True):
+            return {"status": "NotSupported"}
+        status = self.auth.send_local_list(
+            payload["listVersion"], payload["updateType"], payload.get("localAuthorizationList")
+        )
+        if status == "Accepted":
+            self.save()
+        return {"status": status}
+
+    def on_GetLocalListVersion(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if not self.keys.get_bool("LocalAuthListEnabled", True):
+            return {"listVersion": -1}
+        return {"listVersion": self.auth.list_version}
+
+    # --- smart charging -------------------------------------------------------------------
+
+    def on_SetChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        connector_id = payload["connectorId"]
+        c = self.connectors.get(connector_id)
+        tx = c.transaction if c is not None else None
+        active = None
+        if tx is not None:
+            active = self.transaction_ids.get(tx.local_id, -1)
+        status = self.profiles.set(connector_id, payload["csChargingProfiles"], active)
+        if status == "Accepted":
+            self.save()
+            self.after_reply(self._limits_changed)
+        return {"status": status}
+
+    def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
+        status = self.profiles.clear(
+            payload.get("id"),
+            payload.get("connectorId"),
+            payload.get("chargingProfilePurpose"),
+            payload.get("stackLevel"),
+        )
+        if status == "Accepted":
+            self.save()
+            self.after_reply(self._limits_changed)
+        return {"status": status}
+
+    def _limits_changed(self) -> None:
+        for c in self.connectors.values():
+            self.advance(c)  # energy so far at the old limit
+            self.update_limit(c)
+
+    def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
+        connector_id = payload["connectorId"]
+        unit = payload.get("chargingRateUnit")
+        c = self.connectors.get(connector_id)
+        start = None
+        if c is not None and c.transaction is not None:
+            start = datetime.fromtimestamp(c.transaction.start, UTC)
+        specs = {i: x.spec for i, x in self.connectors.items()}
+        now = self.now_dt()
+        schedule = self.profiles.composite(
+            connector_id, payload["duration"], unit, now, start, specs
+        )
+        if schedule is None:
+            return {"status": "Rejected"}
+        return {
+            "status": "Accepted",
+            "connectorId": connector_id,
+            "scheduleStart": schedule.get("startSchedule", self.timestamp()),
+            "chargingSchedule": schedule,
+        }
+
+    # --- remote trigger -------------------------------------------------------------------
+
+    def on_TriggerMessage(self, payload: dict[str, Any]) -> dict[str, Any]:
+        message = payload["requestedMessage"]
+        connector_id = payload.get("connectorId")
+        if connector_id is not None and connector_id not in self.connectors:
+            if not (connector_id == 0 and message == "StatusNotification"):
+                return {"status": "Rejected"}
+        send: Callable[[], None]
+        if message == "BootNotification":
+            send = self._boot
+        elif message == "Heartbeat":
+            send = self.heartbeat
+        elif message == "StatusNotification":
+            if connector_id is None:
+                send = self.report_all_statuses
+            else:
+                send = lambda: self.report_status(connector_id, True)  # noqa: E731
+        elif message == "MeterValues":
+            targets = [self.connectors[connector_id]] if connector_id else self.connectors.values()
+            send = lambda: self._trigger_meter_values(list(targets))  # noqa: E731
+        elif message == "DiagnosticsStatusNotification":
+            send = lambda: self._notify("DiagnosticsStatusNotification", self.diagnostics_status)  # noqa: E731
+        elif message == "FirmwareStatusNotification":
+            send = lambda: self._notify("FirmwareStatusNotification", self.firmware_status)  # noqa: E731
+        else:
+            return {"status": "NotImplemented"}
+        self.after_reply(send)
+        return {"status": "Accepted"}
+
+    def _trigger_meter_values(self, targets: list[Connector]) -> None:
+        for c in targets:
+            self.advance(c)
+            self.send_meter_values(c, "Trigger")
+
+    def _notify(self, action: str, status: str) -> None:
+        if self.session is not None:
+            self.send(action, {"status": status}).addErrback(self._call_failed, action)
+
+    # --- firmware management --------------------------------------------------------------
+
+    def on_GetDiagnostics(self, payload: dict[str, Any]) -> dict[str, Any]:
+        stamp = self.timestamp().replace(":", "").replace("-", "")[:15]
+        file_name = f"diagnostics-{self.identity}-{stamp}.log"[:255]
+        self._progress("diagnostics", ["Uploading", "Uploaded"], 0.0)
+        return {"fileName": file_name}
+
+    def on_UpdateFirmware(self, payload: dict[str, Any]) -> dict[str, Any]:
+        wait = max(parse_time(payload["retrieveDate"]).timestamp() - self.now(), 0.0)
+        steps = ["Downloading", "Downloaded", "Installing", "Installed"]
+        version = posixpath.basename(urlsplit(payload["location"]).path) or "firmware"
+        self._progress("firmware", steps, wait, version.rsplit(".", 1)[0][:50])
+        return {}
+
+    def _progress(
+        self, kind: str, steps: list[str], first_delay: float, version: str | None = None
+    ) -> None:
+        action = (
+            "DiagnosticsStatusNotification"
+            if kind == "diagnostics"
+            else "FirmwareStatusNotification"
+        )
+
+        def step(i: int) -> None:
+            status = steps[i]
+            if kind == "diagnostics":
+                self.diagnostics_status = status
+            else:
+                self.firmware_status = status
+            self._notify(action, status)
+            if i + 1 < len(steps):
+                self.later(kind, PROGRESS_STEP, step, i + 1)
+            elif version is not None:
+                self.firmware_version = version
+                self.save()
+                self.later(kind, PROGRESS_STEP, self._reset, "HardReset")
+
+        self.later(kind, max(first_delay, 0.0) or 0.0, step, 0)
+
+
+def _not_implemented(action: str) -> dict[str, Any]:
+    raise OcppError(f"Action '{action}' is not supported", code=ErrorCode.NotImplemented)
+
+
+__all__ = ["LocalActionError", "StationCommands"]

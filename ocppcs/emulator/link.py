@@ -1,0 +1,289 @@
+# -*- test-case-name: tests.emulator.test_link -*-
+"""
+The WebSocket connection of an emulated station (Autobahn client), kept up
+with reconnects.
+
+    StationLink.start --> connect to station.url (subprotocol ocpp1.6)
+        open  --> OcppSession (inbound: the central system's 19 commands,
+                  outbound: the station's 10 actions) --> station.connected
+        close --> station.disconnected --> connect again after a backoff
+                  (1 s doubling to 30 s, with jitter)
+    reconnect() drops the connection and connects again at once (Reset).
+
+Pings: Autobahn's auto-ping at the station's C{WebSocketPingInterval}; a
+pong missing for that long again drops the connection.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+from urllib.parse import urlsplit
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.websocket.types import ConnectionResponse
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.ssl import optionsForClientTLS
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ocppcs.emulator.station import EmulatedStation
+from ocppcs.ocppj.schemas import SchemaSet
+from ocppcs.ocppj.session import FrameSink, OcppSession
+from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+
+SUBPROTOCOL = "ocpp1.6"
+FIRST_DELAY = 1.0
+MAX_DELAY = 30.0
+
+
+def _no_frames(record: Any) -> None:
+    """The default frame sink: emulated stations keep no frame log."""
+
+
+class StationClientProtocol(WebSocketClientProtocol):
+    """One connection of one emulated station."""
+
+    _log = Logger()
+    link: StationLink
+    session: OcppSession | None = None
+
+    def onConnect(self, response: ConnectionResponse) -> None:
+        """Check that the central system chose OCPP 1.6."""
+        if response.protocol != SUBPROTOCOL:
+            self._log.warn(
+                "{identity}: the central system did not accept subprotocol {subprotocol}",
+                identity=self.link.station.identity,
+                subprotocol=SUBPROTOCOL,
+            )
+
+    def onOpen(self) -> None:
+        """Start the OCPP session and tell the station."""
+        link = self.link
+        station = link.station
+        peer = self.transport.getPeer()
+        self.session = OcppSession(
+            station.identity,
+            "",
+            f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}",
+            self._send_frame,
+            link.clock,
+            station,
+            link.schemas,
+            link.frame_sink,
+            default_timeout=link.call_timeout,
+            inbound_actions=CENTRAL_ACTIONS,
+            outbound_actions=STATION_ACTIONS,
+        )
+        link.opened(self)
+        try:
+            station.connected(self.session)
+        except Exception:
+            self._log.failure("{identity}: bug on connect", identity=station.identity)
+
+    def _send_frame(self, data: bytes) -> None:
+        self.sendMessage(data, isBinary=False)
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        """Hand each frame to the session."""
+        session = self.session
+        if session is None:
+            return
+        if isBinary:
+            session.binary_received()
+        else:
+            session.text_received(payload)
+
+    def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        """Fail pending calls and tell the station (once)."""
+        session, self.session = self.session, None
+        if session is not None:
+            session.connection_lost(f"closed ({code})")
+            try:
+                self.link.station.disconnected()
+            except Exception:
+                self._log.failure(
+                    "{identity}: bug on disconnect", identity=self.link.station.identity
+                )
+        self.link.closed(self)
+
+
+class StationLink:
+    """
+    Keeps one emulated station connected to its central system.
+
+    @ivar attempts: connection attempts made so far.
+    @ivar connections: connections that were opened so far.
+    """
+
+    _log = Logger()
+
+    def __init__(
+        self,
+        station: EmulatedStation,
+        reactor: Any,
+        schemas: SchemaSet,
+        frame_sink: FrameSink = _no_frames,
+        call_timeout: float = 30.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        """
+        @param reactor: an L{IReactorTCP}/L{IReactorTime} for connections and timers.
+        @param call_timeout: seconds to wait for the central system's replies.
+        """
+        self.station = station
+        self.clock = reactor
+        self._reactor = reactor
+        self.schemas = schemas
+        self.frame_sink = frame_sink
+        self.call_timeout = call_timeout
+        self._rng = rng or random.Random()
+        self._delay = FIRST_DELAY
+        self._protocol: StationClientProtocol | None = None
+        self._connecting: Deferred | None = None
+        self._retry: Any = None
+        self._running = False
+        self._closed_waiters: list[Deferred] = []
+        self._quick = False
+        self.attempts = 0
+        self.connections = 0
+        station.link = self
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open."""
+        return self._protocol is not None
+
+    def start(self) -> None:
+        """Connect, and stay connected until L{stop}."""
+        self._running = True
+        self._connect()
+
+    def stop(self) -> Deferred[None]:
+        """Close the connection and stop reconnecting; fires once closed."""
+        self._running = False
+        self._cancel_retry()
+        if self._connecting is not None:
+            self._connecting.cancel()
+        protocol = self._protocol
+        if protocol is None:
+            return succeed(None)
+        d: Deferred[None] = Deferred()
+        self._closed_waiters.append(d)
+        protocol.sendClose(1001, "station stopping")
+        self.clock.callLater(2.0, self._force_close, protocol)
+        return d
+
+    def reconnect(self) -> None:
+        """Drop the connection and connect again at once (a reboot)."""
+        self._delay = FIRST_DELAY
+        self._quick = True
+        protocol = self._protocol
+        if protocol is not None:
+            protocol.sendClose(1000, "rebooting")
+            self.clock.callLater(2.0, self._force_close, protocol)
+        elif self._running and self._connecting is None:
+            self._cancel_retry()
+            self._connect()
+
+    def _force_close(self, protocol: StationClientProtocol) -> None:
+        if protocol is self._protocol and protocol.transport is not None:
+            protocol.transport.abortConnection()
+
+    def _connect(self) -> None:
+        self._retry = None
+        if not self._running:
+            return
+        url = self.station.url
+        try:
+            endpoint, factory = self._endpoint(url)
+        except ValueError as e:
+            self._log.error(
+                "{identity}: bad URL {url}: {error}",
+                identity=self.station.identity,
+                url=url,
+                error=str(e),
+            )
+            self._schedule()
+            return
+        self.attempts += 1
+        self._connecting = endpoint.connect(factory)
+        self._connecting.addCallbacks(self._connected, self._failed)
+
+    def _endpoint(self, url: str) -> tuple[Any, _LinkFactory]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError("expected ws://host[:port]/path or wss://...")
+        secure = parts.scheme == "wss"
+        port = parts.port or (443 if secure else 80)
+        factory = _LinkFactory(self, url)
+        ping = float(self.station.keys.get_int("WebSocketPingInterval", 30))
+        factory.setProtocolOptions(
+            autoPingInterval=ping if ping > 0 else 0,
+            autoPingTimeout=ping if ping > 0 else 0,
+            openHandshakeTimeout=30,
+            closeHandshakeTimeout=5,
+        )
+        endpoint: Any = HostnameEndpoint(self._reactor, parts.hostname, port, timeout=30)
+        if secure:
+            endpoint = wrapClientTLS(optionsForClientTLS(parts.hostname), endpoint)
+        return endpoint, factory
+
+    def _connected(self, protocol: StationClientProtocol) -> None:
+        self._connecting = None
+
+    def _failed(self, failure: Failure) -> None:
+        self._connecting = None
+        if self._running:
+            self._log.info(
+                "{identity}: cannot connect to {url}: {error}",
+                identity=self.station.identity,
+                url=self.station.url,
+                error=failure.getErrorMessage(),
+            )
+        self._schedule()
+
+    def opened(self, protocol: StationClientProtocol) -> None:
+        """A connection is open (called by the protocol)."""
+        self._protocol = protocol
+        self._delay = FIRST_DELAY
+        self.connections += 1
+
+    def closed(self, protocol: StationClientProtocol) -> None:
+        """A connection (or an attempt at one) ended (called by the protocol)."""
+        if self._protocol is protocol:
+            self._protocol = None
+        waiters, self._closed_waiters = self._closed_waiters, []
+        for d in waiters:
+            d.callback(None)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if not self._running or self._retry is not None or self._protocol is not None:
+            return
+        quick, self._quick = self._quick, False
+        delay = 0.0 if quick else self._delay * (0.5 + self._rng.random() / 2)
+        self._delay = min(self._delay * 2, MAX_DELAY)
+        self._retry = self.clock.callLater(delay, self._connect)
+
+    def _cancel_retry(self) -> None:
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+
+
+class _LinkFactory(WebSocketClientFactory):
+    """The factory of one connection attempt; its protocols know their link."""
+
+    protocol = StationClientProtocol
+    noisy = False
+
+    def __init__(self, link: StationLink, url: str) -> None:
+        super().__init__(url, protocols=[SUBPROTOCOL])
+        self.link = link
+
+    def buildProtocol(self, addr: Any) -> StationClientProtocol:
+        protocol: StationClientProtocol = super().buildProtocol(addr)
+        protocol.link = self.link
+        return protocol

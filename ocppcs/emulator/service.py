@@ -1,0 +1,142 @@
+# -*- test-case-name: tests.emulator.test_service -*-
+"""
+The emulator as a service: every station of C{[emulator] path}, each with
+its link to the central system, their saved state opened first.
+
+    startService --> load conf/cp/*/configuration.json (bad ones logged, skipped)
+                 --> open the state database --> stations --> links connect
+    stopService  --> links close --> the database writes what is queued
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.logger import Logger
+
+from ocppcs.config import EmulatorConfig
+from ocppcs.emulator.auto import AutoDriver
+from ocppcs.emulator.link import StationLink
+from ocppcs.emulator.persist import EmulatorStore
+from ocppcs.emulator.station import EmulatedStation
+from ocppcs.emulator.stationconfig import StationConfig, StationConfigError, load_stations
+from ocppcs.ocppj.schemas import SchemaSet
+from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+
+
+class EmulatorService(Service):
+    """
+    Runs the emulated stations.
+
+    @ivar stations: the running stations by identity.
+    @ivar links: their connections by identity.
+    @ivar errors: the station folders that could not be loaded.
+    @ivar ready: fires once every station has been started.
+    """
+
+    _log = Logger()
+    name = "emulator"
+
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        reactor: Any,
+        call_timeout: float = 30.0,
+        stations: list[StationConfig] | None = None,
+        url: str | Callable[[], str] = "",
+    ) -> None:
+        """
+        @param config: the C{[emulator]} section.
+        @param reactor: the reactor (connections, timers, the store worker).
+        @param call_timeout: seconds stations wait for the central system's replies.
+        @param stations: station configurations to run instead of those in
+            C{config.path} (benchmarks and tests).
+        @param url: the central system URL for every station (instead of
+            C{config.url}), or a callable giving it at start-up; C{""} keeps
+            each station's C{CentralSystemURL}.
+        """
+        self.config = config
+        self._reactor = reactor
+        self._call_timeout = call_timeout
+        self._given = stations
+        self._url = url or config.url
+        self.store = EmulatorStore(reactor, config.state)
+        self.schemas = SchemaSet()
+        self.stations: dict[str, EmulatedStation] = {}
+        self.links: dict[str, StationLink] = {}
+        self.drivers: dict[str, AutoDriver] = {}
+        self.errors: list[StationConfigError] = []
+        self.ready: Deferred[None] = Deferred()
+
+    def startService(self) -> None:
+        """Load the stations and connect them (asynchronously; see L{ready})."""
+        super().startService()
+        d = self._start()
+        d.addCallbacks(self.ready.callback, self._failed)
+
+    def _failed(self, failure: Any) -> None:
+        self._log.failure("The emulator failed to start", failure)
+        self.ready.errback(failure)
+        self.ready.addErrback(lambda _: None)
+
+    @inlineCallbacks
+    def _start(self) -> Any:
+        if self._given is not None:
+            configs = list(self._given)
+        else:
+            configs, self.errors = load_stations(Path(self.config.path))
+        for error in self.errors:
+            self._log.error("Emulated station skipped: {error}", error=str(error))
+        self.schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
+        yield self.store.start()
+        saved = yield self.store.load_all()
+        url = self._url() if callable(self._url) else self._url
+        for config in configs:
+            station = EmulatedStation(
+                config,
+                self._reactor,
+                self.store,
+                saved.get(config.identity),
+                url=url,
+                rng=random.Random(f"{config.identity}"),
+            )
+            self.stations[config.identity] = station
+            link = StationLink(
+                station, self._reactor, self.schemas, call_timeout=self._call_timeout
+            )
+            self.links[config.identity] = link
+            if config.auto is not None and config.auto.enable:
+                self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
+        for link in self.links.values():
+            link.start()
+        for driver in self.drivers.values():
+            driver.start()
+        self._log.info(
+            "Emulator: {count} stations started, {skipped} skipped",
+            count=len(self.stations),
+            skipped=len(self.errors),
+        )
+
+    def stopService(self) -> Deferred[None]:
+        """Disconnect every station, then close the database."""
+        super().stopService()
+        for driver in self.drivers.values():
+            driver.stop()
+        closing = [link.stop() for link in self.links.values()]
+
+        def closed(_: Any) -> Deferred[None]:
+            for station in self.stations.values():
+                station.shutdown()
+                station.save()
+            return self.store.stop()
+
+        return DeferredList(closing, consumeErrors=True).addCallback(closed)
+
+    def station(self, identity: str) -> EmulatedStation | None:
+        """The emulated station C{identity}, if it runs here."""
+        return self.stations.get(identity)

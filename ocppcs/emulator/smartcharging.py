@@ -1,0 +1,446 @@
+# -*- test-case-name: tests.emulator.test_smartcharging -*-
+"""
+The smart-charging store of an emulated charge point (OCPP 1.6 Smart
+Charging feature profile, sections 3.13, 5.6, 5.7, 5.16 and 7.x).
+
+Profiles are kept as the OCPP-J C{csChargingProfiles} dicts the central
+system sent; times are parsed on use into aware UTC datetimes.
+
+SetChargingProfile answers C{Rejected} for: an unknown connector (0, the
+station itself, is always known); C{ChargePointMaxProfile} off connector 0;
+C{TxProfile} on connector 0, with no transaction on the connector, or with
+another C{transactionId}; C{stackLevel} outside 0..C{max_stack_level}; an
+unknown purpose, kind or recurrency, a Recurring profile without
+C{recurrencyKind} or C{startSchedule}, an unreadable time, C{validFrom} not
+before C{validTo}; a unit not allowed; no periods or more than
+C{max_periods}, a first period not at 0, starts not strictly increasing, a
+negative limit; more than C{max_profiles} profiles once installed.
+
+Composition at one instant, for connector C{c > 0}::
+
+    TxProfile on c (highest valid stackLevel; only while a transaction runs)
+      else TxDefaultProfile on c (highest valid stackLevel)
+      else TxDefaultProfile on 0 (highest valid stackLevel)
+    min(that, ChargePointMaxProfile on 0 (highest valid stackLevel))
+    nothing at all -> the connector's maximum
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from ocppcs.emulator.spec import ConnectorSpec
+
+CP_MAX = "ChargePointMaxProfile"
+TX_DEFAULT = "TxDefaultProfile"
+TX = "TxProfile"
+_PURPOSES = (CP_MAX, TX_DEFAULT, TX)
+_SAME = ("limit", "numberPhases")
+_RECURRENCE = {"Daily": timedelta(days=1), "Weekly": timedelta(weeks=1)}
+
+
+def parse_time(text: str) -> datetime:
+    """
+    Read an ISO 8601 time as OCPP sends it.
+
+    @param text: e.g. C{"2026-01-05T10:00:00Z"} or C{"2026-01-05T12:00:00+02:00"};
+        a time without an offset is taken as UTC.
+    @return: the time, aware, in UTC.
+    @raise ValueError: C{text} is not an ISO 8601 time.
+    """
+    return _utc(datetime.fromisoformat(text))
+
+
+def format_time(dt: datetime) -> str:
+    """
+    Write a time as OCPP text.
+
+    @param dt: the time; a naive one is taken as UTC.
+    @return: UTC with milliseconds and a C{Z}, e.g. C{"2026-01-05T10:00:00.000Z"}.
+    """
+    dt = _utc(dt)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}Z"
+
+
+def _utc(dt: datetime) -> datetime:
+    """C{dt} in UTC; a naive C{dt} is taken as UTC."""
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _time(profile: dict[str, Any], key: str) -> datetime | None:
+    """The time at C{key} of C{profile}, or C{None} when absent."""
+    text = profile.get(key)
+    return None if text is None else parse_time(text)
+
+
+def _valid(profile: dict[str, Any], t: datetime) -> bool:
+    """Whether C{t} is within C{profile}'s C{validFrom}/C{validTo}."""
+    valid_from, valid_to = _time(profile, "validFrom"), _time(profile, "validTo")
+    return (valid_from is None or valid_from <= t) and (valid_to is None or t < valid_to)
+
+
+def _occurrences(
+    profile: dict[str, Any], t_from: datetime, t_to: datetime, origin: datetime
+) -> Iterator[tuple[datetime, datetime | None]]:
+    """
+    The runs of C{profile}'s schedule that may overlap C{[t_from, t_to]}.
+
+    @param origin: where a Relative schedule starts (transaction start or now).
+    @return: C{(start, end)} pairs, C{end} C{None} for an endless run.
+    """
+    schedule = profile["chargingSchedule"]
+    duration = schedule.get("duration")
+    start = _time(schedule, "startSchedule")
+    step = _RECURRENCE.get(profile.get("recurrencyKind", ""))
+    if profile["chargingProfileKind"] == "Recurring" and start is not None and step is not None:
+        n = max(0, math.floor((t_from - start) / step))
+        while start + n * step <= t_to:
+            begin = start + n * step
+            end = begin + step
+            if duration is not None:
+                end = min(end, begin + timedelta(seconds=duration))
+            yield begin, end
+            n += 1
+        return
+    if profile["chargingProfileKind"] != "Absolute" or start is None:
+        start = origin
+    yield start, None if duration is None else start + timedelta(seconds=duration)
+
+
+def _period_at(profile: dict[str, Any], t: datetime, origin: datetime) -> dict[str, Any] | None:
+    """The C{chargingSchedulePeriod} of C{profile} in force at C{t}, if any."""
+    if not _valid(profile, t):
+        return None
+    for begin, end in _occurrences(profile, t, t, origin):
+        if begin <= t and (end is None or t < end):
+            offset = (t - begin).total_seconds()
+            periods = profile["chargingSchedule"]["chargingSchedulePeriod"]
+            return [p for p in periods if p["startPeriod"] <= offset][-1]
+    return None
+
+
+def _breakpoints(
+    profile: dict[str, Any], t_from: datetime, t_to: datetime, origin: datetime
+) -> set[datetime]:
+    """The instants in C{(t_from, t_to)} at which C{profile}'s limit may change."""
+    points = {_time(profile, "validFrom"), _time(profile, "validTo")}
+    periods = profile["chargingSchedule"]["chargingSchedulePeriod"]
+    for begin, end in _occurrences(profile, t_from, t_to, origin):
+        points.add(end)
+        points.update(begin + timedelta(seconds=p["startPeriod"]) for p in periods)
+    return {p for p in points if p is not None and t_from < p < t_to}
+
+
+def _phases(period: dict[str, Any], spec: ConnectorSpec) -> int:
+    """The AC phases a period charges on: its C{numberPhases} (3 if absent), capped by C{spec}."""
+    return max(1, min(period.get("numberPhases", 3), spec.phases))
+
+
+def _watts_per(unit: str, phases: int, spec: ConnectorSpec) -> float:
+    """W per one C{unit} on C{spec}: 1 for W, V for DC A, V x phases for AC A."""
+    if unit == "W":
+        return 1.0
+    return spec.voltage_v * (1 if spec.current_type == "DC" else phases)
+
+
+def _first(
+    profiles: list[dict[str, Any]], t: datetime, origin: datetime, spec: ConnectorSpec
+) -> tuple[float, int] | None:
+    """
+    The limit at C{t} of the first of C{profiles} with a period then.
+
+    @return: C{(watts, phases)}, or C{None} when none of them applies at C{t}.
+    """
+    for profile in profiles:
+        period = _period_at(profile, t, origin)
+        if period is not None:
+            phases = _phases(period, spec)
+            unit = profile["chargingSchedule"]["chargingRateUnit"]
+            return period["limit"] * _watts_per(unit, phases, spec), phases
+    return None
+
+
+def _check(profile: dict[str, Any], max_stack_level: int, units: Sequence[str], n: int) -> bool:
+    """Whether C{profile} is well-formed within the station's limits (not where it goes)."""
+    try:
+        schedule = profile["chargingSchedule"]
+        periods = schedule["chargingSchedulePeriod"]
+        starts = [p["startPeriod"] for p in periods]
+        valid_from, valid_to = _time(profile, "validFrom"), _time(profile, "validTo")
+        _time(schedule, "startSchedule")
+        recurring = profile["chargingProfileKind"] == "Recurring"
+        return (
+            profile["chargingProfilePurpose"] in _PURPOSES
+            and 0 <= profile["stackLevel"] <= max_stack_level
+            and profile["chargingProfileKind"] in ("Absolute", "Relative", "Recurring")
+            and (not recurring or profile.get("recurrencyKind") in _RECURRENCE)
+            and (not recurring or "startSchedule" in schedule)
+            and (valid_from is None or valid_to is None or valid_from < valid_to)
+            and schedule["chargingRateUnit"] in units
+            and 0 < len(periods) <= n
+            and starts[0] == 0
+            and all(a < b for a, b in pairwise(starts))
+            and all(p["limit"] >= 0 for p in periods)
+        )
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+class ChargingProfiles:
+    """Installed charging profiles of one station, by connector, purpose and stack level."""
+
+    def __init__(
+        self,
+        connector_ids: Sequence[int],
+        max_stack_level: int = 8,
+        max_profiles: int = 20,
+        allowed_units: Sequence[str] = ("A", "W"),
+        max_periods: int = 48,
+        installed: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """
+        @param connector_ids: the station's connectors (1, 2, ...); 0 is implied.
+        @param max_stack_level: C{ChargeProfileMaxStackLevel}.
+        @param max_profiles: C{MaxChargingProfilesInstalled}.
+        @param allowed_units: C{ChargingScheduleAllowedChargingRateUnit}, as C{"A"}/C{"W"}.
+        @param max_periods: C{ChargingScheduleMaxPeriods}.
+        @param installed: profiles from L{to_json}, restored without checks.
+        """
+        self._connector_ids = list(connector_ids)
+        self._known = {0, *self._connector_ids}
+        self._max_stack_level = max_stack_level
+        self._max_profiles = max_profiles
+        self._allowed_units = tuple(allowed_units)
+        self._max_periods = max_periods
+        self._installed: list[tuple[int, dict[str, Any]]] = [
+            (entry["connectorId"], copy.deepcopy(entry["csChargingProfiles"]))
+            for entry in installed or []
+        ]
+
+    def set(
+        self, connector_id: int, profile: dict[str, Any], active_transaction_id: int | None
+    ) -> str:
+        """
+        Install a profile (SetChargingProfile), replacing the one with the same
+        C{chargingProfileId} and the one with the same connector, purpose and
+        C{stackLevel}.
+
+        @param connector_id: the request's C{connectorId}.
+        @param profile: the request's C{csChargingProfiles}.
+        @param active_transaction_id: the transaction running on the connector, if any.
+        @return: C{"Accepted"} or C{"Rejected"} (never C{"NotSupported"}: the
+            station says that when it lacks the SmartCharging feature profile).
+        """
+        if connector_id not in self._known:
+            return "Rejected"
+        if not _check(profile, self._max_stack_level, self._allowed_units, self._max_periods):
+            return "Rejected"
+        purpose = profile["chargingProfilePurpose"]
+        if purpose == CP_MAX and connector_id != 0:
+            return "Rejected"
+        if purpose == TX and (
+            connector_id == 0
+            or active_transaction_id is None
+            or profile.get("transactionId", active_transaction_id) != active_transaction_id
+        ):
+            return "Rejected"
+        kept = [
+            (c, p)
+            for c, p in self._installed
+            if p["chargingProfileId"] != profile["chargingProfileId"]
+            and (c, p["chargingProfilePurpose"], p["stackLevel"])
+            != (connector_id, purpose, profile["stackLevel"])
+        ]
+        if len(kept) >= self._max_profiles:
+            return "Rejected"
+        self._installed = [*kept, (connector_id, copy.deepcopy(profile))]
+        return "Accepted"
+
+    def clear(
+        self,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> str:
+        """
+        Remove profiles (ClearChargingProfile).
+
+        @param profile_id: remove this profile only, whatever the other criteria say.
+        @param connector_id: else remove those on this connector (0: the station's own).
+        @param purpose: ... with this purpose.
+        @param stack_level: ... at this stack level. C{None} criteria match anything.
+        @return: C{"Accepted"} when at least one was removed, else C{"Unknown"}.
+        """
+
+        def matches(c: int, p: dict[str, Any]) -> bool:
+            if profile_id is not None:
+                return p["chargingProfileId"] == profile_id
+            return (
+                connector_id in (None, c)
+                and purpose in (None, p["chargingProfilePurpose"])
+                and stack_level in (None, p["stackLevel"])
+            )
+
+        kept = [(c, p) for c, p in self._installed if not matches(c, p)]
+        removed = len(kept) < len(self._installed)
+        self._installed = kept
+        return "Accepted" if removed else "Unknown"
+
+    def transaction_ended(self, connector_id: int) -> None:
+        """
+        Drop the TxProfiles of a connector: they hold for one transaction only.
+
+        @param connector_id: where the transaction ended.
+        """
+        self._installed = [
+            (c, p)
+            for c, p in self._installed
+            if not (c == connector_id and p["chargingProfilePurpose"] == TX)
+        ]
+
+    def _on(self, connector_id: int, purpose: str) -> list[dict[str, Any]]:
+        """The profiles on C{connector_id} with C{purpose}, highest C{stackLevel} first."""
+        found = [
+            p
+            for c, p in self._installed
+            if c == connector_id and p["chargingProfilePurpose"] == purpose
+        ]
+        return sorted(found, key=lambda p: -p["stackLevel"])
+
+    def _layers(self, connector_id: int, active: bool) -> list[list[dict[str, Any]]]:
+        """The profile groups that choose a connector's limit, in order of precedence."""
+        layers = [self._on(connector_id, TX)] if active else []
+        layers.append(self._on(connector_id, TX_DEFAULT))
+        if connector_id != 0:
+            layers.append(self._on(0, TX_DEFAULT))
+        return layers
+
+    def _limit_at(
+        self, connector_id: int, t: datetime, origin: datetime, active: bool, spec: ConnectorSpec
+    ) -> tuple[float, int] | None:
+        """The composite limit at C{t} as C{(watts, phases)}; C{None} when no profile applies."""
+        chosen = None
+        for group in self._layers(connector_id, active):
+            chosen = _first(group, t, origin, spec)
+            if chosen is not None:
+                break
+        cap = _first(self._on(0, CP_MAX), t, origin, spec)
+        limits = [limit for limit in (chosen, cap) if limit is not None]
+        return min(limits, key=lambda limit: limit[0]) if limits else None
+
+    def composite(
+        self,
+        connector_id: int,
+        duration: int,
+        unit: str | None,
+        now: datetime,
+        transaction_start: datetime | None,
+        spec_by_connector: Mapping[int, ConnectorSpec],
+    ) -> dict[str, Any] | None:
+        """
+        The composite schedule (GetCompositeSchedule) from C{now} for C{duration} s.
+
+        @param connector_id: the connector, or 0 for the station as a whole.
+        @param unit: C{"A"}, C{"W"}, or C{None} for the connector's own (A for AC, W for DC).
+        @param transaction_start: when the running transaction began; C{None} when none runs.
+        @param spec_by_connector: the connectors' physical specs, by id.
+        @return: the C{chargingSchedule} dict, or C{None} when the connector is
+            unknown or the unit not allowed (the station then answers C{Rejected}).
+        """
+        if connector_id not in self._known:
+            return None
+        specs = [spec_by_connector[c] for c in self._connector_ids if c in spec_by_connector]
+        spec = specs[0] if connector_id == 0 and specs else spec_by_connector.get(connector_id)
+        if spec is None:
+            return None
+        unit = unit or ("W" if spec.current_type == "DC" else "A")
+        if unit not in self._allowed_units:
+            return None
+        max_w = sum(s.max_power_w for s in specs) if connector_id == 0 else spec.max_power_w
+        now = _utc(now)
+        end = now + timedelta(seconds=max(duration, 0))
+        active = transaction_start is not None
+        origin = _utc(transaction_start) if transaction_start is not None else now
+        relevant = [p for group in self._layers(connector_id, active) for p in group]
+        points = {now}
+        for profile in relevant + self._on(0, CP_MAX):
+            points |= _breakpoints(profile, now, end, origin)
+        by_start: dict[int, dict[str, Any]] = {}
+        for point in sorted(points):
+            offset = round((point - now).total_seconds())
+            if point != now and offset >= duration:
+                continue
+            watts, phases = self._limit_at(connector_id, point, origin, active, spec) or (
+                max_w,
+                max(spec.phases, 1),
+            )
+            period: dict[str, Any] = {
+                "startPeriod": offset,
+                "limit": round(watts / _watts_per(unit, phases, spec), 1),
+            }
+            if spec.current_type == "AC":
+                period["numberPhases"] = phases
+            by_start[offset] = period
+        periods: list[dict[str, Any]] = []
+        for period in by_start.values():
+            if not periods or [periods[-1].get(k) for k in _SAME] != [period.get(k) for k in _SAME]:
+                periods.append(period)
+        return {
+            "duration": duration,
+            "startSchedule": format_time(now),
+            "chargingRateUnit": unit,
+            "chargingSchedulePeriod": periods,
+        }
+
+    def limit_watts(
+        self,
+        connector_id: int,
+        now: datetime,
+        transaction_start: datetime | None,
+        spec: ConnectorSpec,
+    ) -> float | None:
+        """
+        The composite limit at C{now}, for the charging model.
+
+        @param transaction_start: when the running transaction began; C{None} when none runs.
+        @param spec: the connector's physical spec (for A to W).
+        @return: the limit in W, or C{None} when no profile applies.
+        """
+        if connector_id not in self._known:
+            return None
+        now = _utc(now)
+        origin = _utc(transaction_start) if transaction_start is not None else now
+        found = self._limit_at(connector_id, now, origin, transaction_start is not None, spec)
+        return None if found is None else found[0]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """
+        @return: the installed profiles as C{{"connectorId", "csChargingProfiles"}}
+            dicts, for the C{installed} argument of a new store.
+        """
+        return [
+            {"connectorId": c, "csChargingProfiles": copy.deepcopy(p)} for c, p in self._installed
+        ]
+
+    def profiles(self, connector_id: int | None = None) -> list[dict[str, Any]]:
+        """
+        @param connector_id: only those installed on this connector; C{None} for all.
+        @return: the installed profiles like L{to_json}, by connector, purpose and stack level.
+        """
+        entries = [e for e in self.to_json() if connector_id in (None, e["connectorId"])]
+        return sorted(
+            entries,
+            key=lambda e: (
+                e["connectorId"],
+                _PURPOSES.index(e["csChargingProfiles"]["chargingProfilePurpose"]),
+                e["csChargingProfiles"]["stackLevel"],
+            ),
+        )

@@ -1,0 +1,463 @@
+# -*- test-case-name: tests.emulator.test_chargepoint -*-
+"""
+An emulated OCPP 1.6 charge point: its connection life, boot, heartbeat,
+status reports, meter sampling and what it saves.
+
+The station does not know about WebSockets: a link (L{ocppcs.emulator.link})
+hands it an L{OcppSession} when connected and tells it when the connection
+is gone. Charging flows live in L{ocppcs.emulator.charging}, the answers to
+the central system's 19 commands in L{ocppcs.emulator.commands}.
+
+    connected --BootNotification--> Accepted --> StatusNotification 0..n,
+        heartbeat every interval, meter values every MeterValueSampleInterval,
+        queued transaction messages sent in order
+    Pending / Rejected --> BootNotification again after the interval
+    CALLERROR / timeout --> BootNotification again after BOOT_RETRY seconds
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ocppcs.callerrors import StationDisconnected
+from ocppcs.emulator.charging import ChargingFlows
+from ocppcs.emulator.commands import StationCommands
+from ocppcs.emulator.connector import Connector
+from ocppcs.emulator.keys import ConfigurationKeys
+from ocppcs.emulator.localauth import LocalAuthorization
+from ocppcs.emulator.outbox import Message, Outbox
+from ocppcs.emulator.persist import EmulatorStore, OutboxEntry, SavedStation
+from ocppcs.emulator.physics import sampled_values
+from ocppcs.emulator.smartcharging import ChargingProfiles
+from ocppcs.emulator.stationconfig import StationConfig, station_url
+from ocppcs.isotime import iso_time
+from ocppcs.ocppj.frames import Call
+from ocppcs.ocppj.session import OcppSession
+
+#: Seconds before a BootNotification that failed (CALLERROR, timeout) is sent again.
+BOOT_RETRY = 30.0
+
+
+class Link(Protocol):
+    """What carries a station's connection (L{ocppcs.emulator.link.StationLink})."""
+
+    def reconnect(self) -> None:
+        """Drop the connection (if any) and connect again at once."""
+
+
+class EmulatedStation(ChargingFlows, StationCommands):
+    """
+    One emulated charge point.
+
+    @ivar identity: its identity at the central system.
+    @ivar boot_status: the last BootNotification status (C{""} before any).
+    @ivar connectors: its connectors by connectorId.
+    """
+
+    _log = Logger()
+
+    def __init__(
+        self,
+        config: StationConfig,
+        clock: IReactorTime,
+        store: EmulatorStore,
+        saved: SavedStation | None = None,
+        url: str = "",
+        rng: random.Random | None = None,
+    ) -> None:
+        """
+        @param config: the station's C{configuration.json}.
+        @param clock: time for every timer.
+        @param store: where state and transaction messages are kept.
+        @param saved: what the station stored before a restart.
+        @param url: a central system URL replacing the configured one.
+        @param rng: randomness for the vehicles (seeded for repeatable runs).
+        """
+        saved = saved or SavedStation({}, [])
+        state = saved.state
+        self.config = config
+        self.identity = config.identity
+        self.clock = clock
+        self.store = store
+        self.rng = rng or random.Random(config.identity)
+        self.url_override = url
+        self.keys = ConfigurationKeys(config.keys, len(config.connectors), state.get("keys"))
+        self.auth = LocalAuthorization(
+            max_list_length=self.keys.get_int("LocalAuthListMaxLength", 1000),
+            max_send_length=self.keys.get_int("SendLocalListMaxLength", 100),
+            state=state.get("auth"),
+        )
+        self.profiles = ChargingProfiles(
+            [c.id for c in config.connectors],
+            max_stack_level=self.keys.get_int("ChargeProfileMaxStackLevel", 8),
+            max_profiles=self.keys.get_int("MaxChargingProfilesInstalled", 20),
+            allowed_units=_units(self.keys.get_list("ChargingScheduleAllowedChargingRateUnit")),
+            max_periods=self.keys.get_int("ChargingScheduleMaxPeriods", 48),
+            installed=state.get("profiles"),
+        )
+        self.connectors: dict[int, Connector] = {}
+        saved_connectors = state.get("connectors", {})
+        for spec in config.connectors:
+            connector = Connector(spec, register_wh=spec.meter_start_wh)
+            connector.restore(saved_connectors.get(str(spec.id), {}))
+            self.connectors[spec.id] = connector
+        self.operative0 = bool(state.get("operative0", True))
+        self.transaction_ids: dict[str, int] = dict(state.get("transactionIds", {}))
+        self.firmware_version: str | None = state.get("firmwareVersion")
+        self.diagnostics_status = "Idle"
+        self.firmware_status = "Idle"
+        self.boot_status = ""
+        self.session: OcppSession | None = None
+        self.link: Link | None = None
+        self.heartbeat_interval = float(self.keys.get_int("HeartbeatInterval", 60))
+        self.timers: dict[str, Any] = {}
+        self.outbox = Outbox(
+            self.identity,
+            clock,
+            store,
+            self._prepare,
+            self._answered,
+            lambda: self.keys.get_int("TransactionMessageAttempts", 3),
+            lambda: float(self.keys.get_int("TransactionMessageRetryInterval", 60)),
+        )
+        for entry in saved.outbox:
+            self.outbox.restore(_message(entry))
+        self._power_loss()
+
+    # --- time -----------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """Seconds since the epoch, on the station's clock."""
+        return self.clock.seconds()
+
+    def now_dt(self) -> datetime:
+        """The time now, as an aware datetime."""
+        return datetime.fromtimestamp(self.clock.seconds(), UTC)
+
+    def timestamp(self) -> str:
+        """The time now as OCPP text."""
+        return iso_time(self.clock.seconds())
+
+    def later(self, name: str, delay: float, fn: Any, *args: Any) -> None:
+        """Run C{fn} after C{delay} seconds, replacing the timer of that name."""
+        self.cancel(name)
+        self.timers[name] = self.clock.callLater(max(delay, 0.0), self._fire, name, fn, args)
+
+    def _fire(self, name: str, fn: Any, args: tuple[Any, ...]) -> None:
+        self.timers.pop(name, None)
+        try:
+            fn(*args)
+        except Exception:
+            self._log.failure("{identity}: timer {name} failed", identity=self.identity, name=name)
+
+    def cancel(self, name: str) -> None:
+        """Cancel the named timer, if pending."""
+        timer = self.timers.pop(name, None)
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def after_reply(self, fn: Any, *args: Any) -> None:
+        """Run C{fn} once the reply to the command being answered is on its way."""
+        self.clock.callLater(0, fn, *args)
+
+    # --- connection -----------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Where the station connects: C{CentralSystemURL}/identity (or the override)."""
+        base = self.url_override or self.keys.get("CentralSystemURL") or ""
+        return station_url(base, self.identity)
+
+    @property
+    def online(self) -> bool:
+        """Whether the station is connected and accepted."""
+        return self.session is not None and self.boot_status == "Accepted"
+
+    def connected(self, session: OcppSession) -> None:
+        """The link is up: boot."""
+        self.session = session
+        self.boot_status = ""
+        self._boot()
+
+    def disconnected(self) -> None:
+        """The link is gone: stop reporting, keep transaction messages for later."""
+        self.session = None
+        self.boot_status = ""
+        for name in ("boot", "heartbeat", "sample"):
+            self.cancel(name)
+        self.outbox.go_offline()
+
+    def shutdown(self) -> None:
+        """Cancel every timer (the emulator is stopping)."""
+        for name in list(self.timers):
+            self.cancel(name)
+        for c in self.connectors.values():
+            for name in list(c.timers):
+                c.cancel_timer(name)
+
+    def reboot(self) -> None:
+        """Restart the station: reconnect and boot again."""
+        self._log.info("{identity}: rebooting", identity=self.identity)
+        if self.link is not None:
+            self.link.reconnect()
+
+    def send(self, action: str, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
+        """Send a station-initiated CALL now (not through the outbox)."""
+        session = self.session
+        if session is None:
+            return fail(StationDisconnected(self.identity, action, "not connected"))
+        return session.call(action, payload)
+
+    def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
+        """Answer a command of the central system (the session's receiver)."""
+        return self.answer(call.action, call.payload)
+
+    # --- boot and heartbeat ---------------------------------------------------------------
+
+    def boot_payload(self) -> dict[str, Any]:
+        """The BootNotification request."""
+        payload = dict(self.config.boot)
+        if self.firmware_version:
+            payload["firmwareVersion"] = self.firmware_version
+        return payload
+
+    def _boot(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        d = session.call("BootNotification", self.boot_payload())
+        d.addCallbacks(self._booted, self._boot_failed, (session,), None, (session,))
+
+    def _booted(self, reply: dict[str, Any], session: OcppSession) -> None:
+        if session is not self.session:
+            return
+        self.boot_status = reply["status"]
+        interval = float(reply["interval"])
+        self._log.info(
+            "{identity}: boot {status}, interval {interval}s",
+            identity=self.identity,
+            status=self.boot_status,
+            interval=interval,
+        )
+        if self.boot_status != "Accepted":
+            self.later("boot", interval if interval > 0 else BOOT_RETRY, self._boot)
+            return
+        if interval > 0:
+            self.heartbeat_interval = interval
+        self.outbox.go_online(self.send)
+        self.schedule_heartbeat()
+        self.schedule_sampling()
+        self.report_all_statuses()
+
+    def _boot_failed(self, failure: Failure, session: OcppSession) -> None:
+        if session is not self.session:
+            return
+        self._log.warn(
+            "{identity}: BootNotification failed: {error}",
+            identity=self.identity,
+            error=failure.getErrorMessage(),
+        )
+        self.later("boot", BOOT_RETRY, self._boot)
+
+    def schedule_heartbeat(self) -> None:
+        """(Re)start the heartbeat at the current interval."""
+        if self.heartbeat_interval > 0 and self.online:
+            self.later("heartbeat", self.heartbeat_interval, self.heartbeat)
+        else:
+            self.cancel("heartbeat")
+
+    def heartbeat(self) -> None:
+        """Send a Heartbeat and schedule the next one."""
+        if self.online:
+            self.send("Heartbeat", {}).addErrback(self._call_failed, "Heartbeat")
+        self.schedule_heartbeat()
+
+    def _call_failed(self, failure: Failure, action: str) -> None:
+        self._log.warn(
+            "{identity}: {action} failed: {error}",
+            identity=self.identity,
+            action=action,
+            error=failure.getErrorMessage(),
+        )
+
+    # --- status ---------------------------------------------------------------------------
+
+    def status0(self) -> str:
+        """The status of connector 0 (the station as a whole)."""
+        return "Available" if self.operative0 else "Unavailable"
+
+    def report_status(self, connector_id: int, force: bool = False) -> None:
+        """Send a StatusNotification if the status changed (or C{force})."""
+        if connector_id == 0:
+            status, error, info = self.status0(), "NoError", None
+        else:
+            c = self.connectors[connector_id]
+            status, error = c.status, c.error_code
+            info = c.fault[1] if c.fault is not None else None
+            if status == c.reported and not force:
+                return
+            c.reported = status
+        payload: dict[str, Any] = {
+            "connectorId": connector_id,
+            "errorCode": error,
+            "status": status,
+            "timestamp": self.timestamp(),
+        }
+        if info:
+            payload["info"] = info[:50]
+        self.outbox.put("StatusNotification", payload)
+
+    def report_all_statuses(self) -> None:
+        """A StatusNotification for connector 0 and every connector."""
+        self.report_status(0, force=True)
+        for connector_id in self.connectors:
+            self.report_status(connector_id, force=True)
+
+    # --- meter values ---------------------------------------------------------------------
+
+    def schedule_sampling(self) -> None:
+        """(Re)start periodic MeterValues at C{MeterValueSampleInterval}."""
+        interval = self.keys.get_int("MeterValueSampleInterval", 60)
+        if interval > 0 and self.online:
+            self.later("sample", interval, self.sample)
+        else:
+            self.cancel("sample")
+
+    def sample(self) -> None:
+        """Send MeterValues for every connector in a transaction."""
+        charging = [c for c in self.connectors.values() if c.transaction is not None]
+        for c in charging:
+            self.advance(c)
+        if charging:
+            self.save()
+        for c in charging:
+            self.send_meter_values(c, "Sample.Periodic")
+        self.schedule_sampling()
+
+    def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
+        """One MeterValue of connector C{c} now."""
+        values = sampled_values(
+            measurands or ["Energy.Active.Import.Register"],
+            c.spec,
+            c.register_wh,
+            c.vehicle if c.transaction is not None else None,
+            c.limit_w,
+            context=context,
+        )
+        return {"timestamp": self.timestamp(), "sampledValue": values}
+
+    def send_meter_values(self, c: Connector, context: str) -> None:
+        """Queue MeterValues of C{c} (kept when it belongs to a transaction)."""
+        value = self.meter_value(c, context, self.keys.get_list("MeterValuesSampledData"))
+        payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
+        tx = c.transaction
+        if tx is not None:
+            self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
+        else:
+            self.outbox.put("MeterValues", payload)
+
+    # --- outbox hooks ---------------------------------------------------------------------
+
+    def _prepare(self, message: Message) -> dict[str, Any] | None:
+        if not message.local_tx or message.action == "StartTransaction":
+            return message.payload
+        transaction_id = self.transaction_ids.get(message.local_tx)
+        if transaction_id is None:
+            if message.action == "MeterValues":
+                return message.payload  # still worth sending, without the transaction
+            return None
+        return {**message.payload, "transactionId": transaction_id}
+
+    def _answered(self, message: Message, reply: dict[str, Any]) -> None:
+        if message.action == "StartTransaction":
+            self.transaction_started(message, reply)
+        elif message.action == "StopTransaction":
+            self.transaction_stopped(message, reply)
+
+    # --- saving ---------------------------------------------------------------------------
+
+    def save(self) -> Deferred[None]:
+        """Store what must survive a restart."""
+        state = {
+            "keys": self.keys.overrides(),
+            "auth": self.auth.to_json(),
+            "profiles": self.profiles.to_json(),
+            "connectors": {str(i): c.to_json() for i, c in self.connectors.items()},
+            "operative0": self.operative0,
+            "transactionIds": self.transaction_ids,
+            "firmwareVersion": self.firmware_version,
+        }
+        d = self.store.save_state(self.identity, state)
+        d.addErrback(self._save_failed)
+        return d
+
+    def _save_failed(self, failure: Failure) -> None:
+        self._log.failure("{identity}: could not save state", failure, identity=self.identity)
+
+    # --- view -----------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the station is doing, for the REST API."""
+        return {
+            "identity": self.identity,
+            "url": self.url,
+            "connected": self.session is not None,
+            "bootStatus": self.boot_status or None,
+            "status": self.status0(),
+            "firmwareStatus": self.firmware_status,
+            "diagnosticsStatus": self.diagnostics_status,
+            "queued": len(self.outbox.kept()),
+            "connectors": [self.connector_view(c) for c in self.connectors.values()],
+        }
+
+    def connector_view(self, c: Connector) -> dict[str, Any]:
+        """One connector, for the REST API."""
+        tx = c.transaction
+        vehicle = c.vehicle
+        return {
+            "connectorId": c.id,
+            "status": c.status,
+            "errorCode": c.error_code,
+            "type": c.spec.current_type,
+            "interface": c.spec.interface,
+            "maxPowerW": c.spec.max_power_w,
+            "plugged": c.plugged,
+            "registerWh": round(c.register_wh),
+            "powerW": round(vehicle.power_w, 1) if vehicle is not None and tx else 0.0,
+            "soc": round(vehicle.soc_percent, 1) if vehicle is not None else None,
+            "limitW": c.limit_w,
+            "transaction": None
+            if tx is None
+            else {
+                "transactionId": tx.transaction_id or self.transaction_ids.get(tx.local_id),
+                "idTag": tx.id_tag,
+                "meterStart": tx.meter_start,
+                "start": iso_time(tx.start),
+            },
+            "reservation": None
+            if c.reservation is None
+            else {
+                "reservationId": c.reservation.reservation_id,
+                "idTag": c.reservation.id_tag,
+                "expiryDate": iso_time(c.reservation.expiry),
+            },
+        }
+
+
+def _units(names: list[str]) -> tuple[str, ...]:
+    """C{ChargingScheduleAllowedChargingRateUnit} (Current, Power) as A and W."""
+    units = tuple({"Current": "A", "Power": "W"}[n] for n in names if n in ("Current", "Power"))
+    return units or ("A", "W")
+
+
+def _message(entry: OutboxEntry) -> Message:
+    message = Message(entry.action, entry.payload, entry.local_tx, kept=True)
+    message.row_id = entry.id
+    return message
