@@ -13,6 +13,7 @@ root shared by C{twistd ocppcs} (L{ocppcs.tap}) and the tests.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
@@ -21,8 +22,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IBackend
-from ocppcs.backends.select import create_backend
-from ocppcs.config import Config
+from ocppcs.backends.select import check_writable, create_backend
+from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService
@@ -192,6 +193,9 @@ def build_emulator(
     no C{[emulator] url}, they connect to this central system's first TCP
     listener instead of their C{CentralSystemURL}.
     """
+    check_writable(config.emulator.state, ("emulator", "state"))
+    if not Path(config.emulator.path).is_dir():
+        raise ConfigError(f"{config.emulator.path} is not a folder", ("emulator", "path"))
     url: Any = config.emulator.url
     if not url and listeners is not None:
         url = lambda: own_url(listeners)  # noqa: E731 - read once the listeners are up

@@ -8,9 +8,12 @@ import pytest
 from twisted.internet.testing import MemoryReactorClock
 from twisted.python import usage
 
+from ocppcs.emulator.service import EmulatorService
 from ocppcs.listeners import ListenerService
 from ocppcs.service import CentralSystemService
 from ocppcs.tap import Options, makeService
+
+EXAMPLES = Path(__file__).parents[1] / "conf" / "cp"
 
 
 def test_defaults_listen_on_9220(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,4 +68,53 @@ def test_unwritable_store_is_a_usage_error(tmp_path: Path) -> None:
     options = Options()
     options.parseOptions(["--config", str(conf)])
     with pytest.raises(usage.UsageError, match="embedded.path"):
+        makeService(options, MemoryReactorClock())
+
+
+def test_emulator_runs_with_the_central_system(tmp_path: Path) -> None:
+    """[emulator] enable adds the emulator as the central system's last child."""
+    config = tmp_path / "c.conf"
+    config.write_text(
+        f"[embedded]\npath = {tmp_path / 's.sqlite3'}\n"
+        f"[emulator]\nenable = true\nstate = {tmp_path / 'e.sqlite3'}\npath = {EXAMPLES}\n"
+    )
+    options = Options()
+    options.parseOptions(["--config", str(config)])
+    service = makeService(options, MemoryReactorClock())
+    assert isinstance(service, CentralSystemService)
+    assert isinstance(service.emulator, EmulatorService)
+    assert list(service)[-1] is service.emulator
+
+
+def test_emulator_alone(tmp_path: Path) -> None:
+    """[emulator] central = false runs the emulator only: no listener, no backend."""
+    config = tmp_path / "c.conf"
+    config.write_text(
+        f"[emulator]\nenable = true\ncentral = false\nurl = ws://cs.example:9000/ocpp\n"
+        f"state = {tmp_path / 'e.sqlite3'}\npath = {EXAMPLES}\n"
+    )
+    options = Options()
+    options.parseOptions(["--config", str(config)])
+    service = makeService(options, MemoryReactorClock())
+    assert isinstance(service, EmulatorService)
+    assert service.config.url == "ws://cs.example:9000/ocpp"
+
+
+@pytest.mark.parametrize(
+    ("lines", "key"),
+    [
+        ("path = {tmp}/missing", "emulator.path"),
+        ("path = {examples}\nstate = /proc/nope/e.sqlite3", "emulator.state"),
+    ],
+)
+def test_emulator_paths_checked(tmp_path: Path, lines: str, key: str) -> None:
+    """A missing station folder or an unwritable state file stops start-up naming the key."""
+    config = tmp_path / "c.conf"
+    emulator = lines.format(tmp=tmp_path, examples=EXAMPLES)
+    config.write_text(
+        f"[embedded]\npath = {tmp_path / 's.sqlite3'}\n[emulator]\nenable = true\n{emulator}\n"
+    )
+    options = Options()
+    options.parseOptions(["--config", str(config)])
+    with pytest.raises(usage.UsageError, match=key):
         makeService(options, MemoryReactorClock())

@@ -12,25 +12,25 @@ from ocppcs.backends.interface import IBackend
 from ocppcs.config import Config, ConfigError
 
 
-def _check_writable(path: str) -> None:
-    """Fail early, naming the key, when the store's folder can't be made or written."""
+def check_writable(path: str, key: tuple[str, str] = ("embedded", "path")) -> None:
+    """Fail early, naming C{key}, when a database file's folder can't be made or written."""
     if path == ":memory:":
         return
     folder = Path(path).parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise ConfigError(f"cannot create the folder {folder}: {e.strerror}", ("embedded", "path"))
+        raise ConfigError(f"cannot create the folder {folder}: {e.strerror}", key)
     if not os.access(folder, os.W_OK | os.X_OK) or (
         Path(path).exists() and not os.access(path, os.R_OK | os.W_OK)
     ):
-        raise ConfigError(f"{path} is not writable", ("embedded", "path"))
+        raise ConfigError(f"{path} is not writable", key)
 
 
 def _embedded(config: Config, reactor: Any) -> IBackend:
     from ocppcs.backends.embedded.backend import EmbeddedBackend
 
-    _check_writable(config.embedded.path)
+    check_writable(config.embedded.path)
 
     return EmbeddedBackend(reactor, config.central, config.embedded)
 
