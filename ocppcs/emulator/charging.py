@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_chargepoint -*-
+# -*- test-case-name: tests.emulator.test_charging -*-
 """
 Charging sessions of an emulated station: the driver's local actions, id tag
 authorization, StartTransaction / StopTransaction and the meter.
@@ -255,7 +255,7 @@ class ChargingFlows(_Base):
         c.reservation = None
         c.cancel_timer("reservation")
         now = self.now()
-        tx = Transaction(uuid.uuid4().hex, id_tag, int(c.register_wh), now)
+        tx = Transaction(uuid.uuid4().hex, id_tag, _wh(c.register_wh), now)
         if reservation is not None:
             tx.reservation_id = reservation.reservation_id
         c.transaction = tx
@@ -309,7 +309,7 @@ class ChargingFlows(_Base):
             ],
         }
         payload: dict[str, Any] = {
-            "meterStop": int(c.register_wh),
+            "meterStop": _wh(c.register_wh),
             "timestamp": self.timestamp(),
             "reason": reason if reason in STOP_REASONS else "Other",
             "transactionData": [begin, end],
@@ -322,8 +322,11 @@ class ChargingFlows(_Base):
         if c.scheduled is not None:
             c.operative = c.scheduled
             c.scheduled = None
+        station_changed = self._apply_scheduled0()
         self.save()
         self.outbox.put("StopTransaction", payload, tx.local_id, kept=True)
+        if station_changed:
+            self.report_status(0, force=True)
         if unplug or not c.plugged:
             self._leave(c)
         else:
@@ -332,6 +335,14 @@ class ChargingFlows(_Base):
             timeout = self.keys.get_int("FinishingTimeout", 5)
             c.cancel_timer("finishing")
             c.timers["finishing"] = self.clock.callLater(timeout, self._finished, c)
+
+    def _apply_scheduled0(self) -> bool:
+        """Apply a Scheduled availability of connector 0 once no transaction runs."""
+        if self.scheduled0 is None or any(x.transaction for x in self.connectors.values()):
+            return False
+        changed = self.operative0 != self.scheduled0
+        self.operative0, self.scheduled0 = self.scheduled0, None
+        return changed
 
     def _finished(self, c: Connector) -> None:
         c.timers.pop("finishing", None)
@@ -359,6 +370,7 @@ class ChargingFlows(_Base):
             if c.transaction is not None:
                 c.plugged = True
                 c.vehicle = ChargingSession(c.spec, self.rng)
+                c.last_advance = self.now()  # no energy flowed while the power was off
                 self.stop_transaction(c, "PowerLoss", unplug=True)
             if c.reservation is not None:
                 self.keep_reservation(c)
@@ -408,3 +420,8 @@ class ChargingFlows(_Base):
 
 def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+def _wh(register_wh: float) -> int:
+    """The register in whole Wh, rounded as the meter values report it."""
+    return int(round(register_wh))

@@ -23,6 +23,7 @@ asks for, a reboot) is sent after it, via C{after_reply}.
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -43,6 +44,15 @@ else:
 
 #: Seconds between the steps of a diagnostics upload or a firmware update.
 PROGRESS_STEP = 2.0
+
+DIAGNOSTICS = "DiagnosticsStatusNotification"
+FIRMWARE = "FirmwareStatusNotification"
+#: Their statuses while the station is still at work (a trigger reports Idle otherwise).
+BUSY = frozenset({"Uploading", "Downloading", "Downloaded", "Installing"})
+
+#: The transactionId a RemoteStartTransaction's TxProfile is checked against: the
+#: transaction it starts has none yet, and the profile may not name one.
+NEW_TRANSACTION = -1
 
 #: Seconds after a Reset before the station reboots when transaction messages are still queued.
 RESET_WAIT = 10.0
@@ -82,8 +92,6 @@ class StationCommands(_Base):
         operative = payload["type"] == "Operative"
         if connector_id == 0:
             targets = list(self.connectors.values())
-            self.operative0 = operative
-            self.after_reply(self.report_status, 0, True)
         elif connector_id in self.connectors:
             targets = [self.connectors[connector_id]]
         else:
@@ -97,8 +105,20 @@ class StationCommands(_Base):
                 c.operative = operative
                 c.scheduled = None
                 self.after_reply(self.changed, c)
+        if connector_id == 0:
+            self._station_availability(operative, scheduled)
         self.save()
         return {"status": "Scheduled" if scheduled else "Accepted"}
+
+    def _station_availability(self, operative: bool, scheduled: bool) -> None:
+        """Connector 0 follows once no transaction runs (at once when none does)."""
+        if scheduled:
+            self.scheduled0 = operative
+            return
+        self.scheduled0 = None
+        if self.operative0 != operative:
+            self.operative0 = operative
+            self.after_reply(self.report_status, 0, True)
 
     def on_ChangeConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
         key, value = payload["key"], payload["value"]
@@ -146,7 +166,7 @@ class StationCommands(_Base):
                 return {"status": "Rejected"}
             c = next((x for x in free if x.plugged), free[0])
         profile = payload.get("chargingProfile")
-        if profile is not None and profile.get("chargingProfilePurpose") != "TxProfile":
+        if profile is not None and not self._fits_new_transaction(c, profile):
             return {"status": "Rejected"}
         c.waiting_tag = id_tag  # holds the connector until authorized
         self.after_reply(self._remote_start, c, id_tag, profile)
@@ -159,6 +179,13 @@ class StationCommands(_Base):
             return False
         return c.reservation is None or c.reservation.id_tag == id_tag
 
+    def _fits_new_transaction(self, c: Connector, profile: dict[str, Any]) -> bool:
+        """Whether C{profile} is a valid TxProfile for a transaction not started yet."""
+        if profile.get("chargingProfilePurpose") != "TxProfile" or "transactionId" in profile:
+            return False
+        trial = copy.deepcopy(self.profiles)
+        return trial.set(c.id, profile, NEW_TRANSACTION) == "Accepted"
+
     def _remote_start(self, c: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
         self.changed(c)  # Preparing
         if self.keys.get_bool("AuthorizeRemoteTxRequests", True):
@@ -169,15 +196,14 @@ class StationCommands(_Base):
 
         def authorized(info: dict[str, Any]) -> None:
             c.waiting_tag = None
-            if info.get("status") != "Accepted" or c.transaction is not None:
+            usable = c.transaction is None and c.fault is None and c.operative
+            if info.get("status") != "Accepted" or not usable:
                 self.changed(c)
                 return
+            if profile is not None:  # in force from the start of the transaction
+                self.profiles.set(c.id, profile, NEW_TRANSACTION)
             c.plugged = True  # the driver who asked plugs in
             self.start_transaction(c, id_tag)
-            if profile is not None:
-                self.profiles.set(c.id, profile, None)
-                self.update_limit(c)
-                self.save()
 
         d.addCallback(authorized).addErrback(self._call_failed, "RemoteStartTransaction")
 
@@ -218,19 +244,17 @@ class StationCommands(_Base):
                 return {"status": "Rejected"}
             c = found
         same = c.reservation is not None and c.reservation.reservation_id == reservation_id
+        status = c.status
+        if status in ("Faulted", "Unavailable"):
+            return {"status": status}
+        if status != "Available" and not (same and status == "Reserved"):
+            return {"status": "Occupied"}
         for other in self.connectors.values():
             r = other.reservation
             if other is not c and r is not None and r.reservation_id == reservation_id:
                 other.reservation = None  # the same id moves here
                 other.cancel_timer("reservation")
                 self.after_reply(self.changed, other)
-        status = c.status
-        if status == "Faulted":
-            return {"status": "Faulted"}
-        if status == "Unavailable":
-            return {"status": "Unavailable"}
-        if status != "Available" and not (same and status == "Reserved"):
-            return {"status": "Occupied"}
         expiry = parse_time(payload["expiryDate"]).timestamp()
         c.reservation = Reservation(
             reservation_id, payload["idTag"], payload.get("parentIdTag"), expiry
@@ -284,12 +308,8 @@ class StationCommands(_Base):
         return {"status": status}
 
     def on_ClearChargingProfile(self, payload: dict[str, Any]) -> dict[str, Any]:
-        status = self.profiles.clear(
-            payload.get("id"),
-            payload.get("connectorId"),
-            payload.get("chargingProfilePurpose"),
-            payload.get("stackLevel"),
-        )
+        criteria = ("id", "connectorId", "chargingProfilePurpose", "stackLevel")
+        status = self.profiles.clear(*(payload.get(name) for name in criteria))
         if status == "Accepted":
             self.save()
             self.after_reply(self._limits_changed)
@@ -308,9 +328,9 @@ class StationCommands(_Base):
         if c is not None and c.transaction is not None:
             start = datetime.fromtimestamp(c.transaction.start, UTC)
         specs = {i: x.spec for i, x in self.connectors.items()}
-        now = self.now_dt()
+        duration = payload["duration"]
         schedule = self.profiles.composite(
-            connector_id, payload["duration"], unit, now, start, specs
+            connector_id, duration, unit, self.now_dt(), start, specs
         )
         if schedule is None:
             return {"status": "Rejected"}
@@ -326,9 +346,9 @@ class StationCommands(_Base):
     def on_TriggerMessage(self, payload: dict[str, Any]) -> dict[str, Any]:
         message = payload["requestedMessage"]
         connector_id = payload.get("connectorId")
-        if connector_id is not None and connector_id not in self.connectors:
-            if not (connector_id == 0 and message == "StatusNotification"):
-                return {"status": "Rejected"}
+        known = {*self.connectors, 0} if message == "StatusNotification" else set(self.connectors)
+        if message in ("StatusNotification", "MeterValues") and connector_id not in (None, *known):
+            return {"status": "Rejected"}  # other messages ignore the connectorId (5.17)
         send: Callable[[], None]
         if message == "BootNotification":
             send = self._boot
@@ -342,10 +362,8 @@ class StationCommands(_Base):
         elif message == "MeterValues":
             targets = [self.connectors[connector_id]] if connector_id else self.connectors.values()
             send = lambda: self._trigger_meter_values(list(targets))  # noqa: E731
-        elif message == "DiagnosticsStatusNotification":
-            send = lambda: self._notify("DiagnosticsStatusNotification", self.diagnostics_status)  # noqa: E731
-        elif message == "FirmwareStatusNotification":
-            send = lambda: self._notify("FirmwareStatusNotification", self.firmware_status)  # noqa: E731
+        elif message in (DIAGNOSTICS, FIRMWARE):
+            send = lambda: self._notify(message, self._progress_status(message))  # noqa: E731
         else:
             return {"status": "NotImplemented"}
         self.after_reply(send)
@@ -356,6 +374,11 @@ class StationCommands(_Base):
             self.advance(c)
             self.send_meter_values(c, "Trigger")
 
+    def _progress_status(self, action: str) -> str:
+        """The status a triggered C{action} reports: Idle unless busy (OCPP 1.6 4.4, 4.5)."""
+        status = self.diagnostics_status if action == DIAGNOSTICS else self.firmware_status
+        return status if status in BUSY else "Idle"
+
     def _notify(self, action: str, status: str) -> None:
         if self.session is not None:
             self.send(action, {"status": status}).addErrback(self._call_failed, action)
@@ -365,40 +388,36 @@ class StationCommands(_Base):
     def on_GetDiagnostics(self, payload: dict[str, Any]) -> dict[str, Any]:
         stamp = self.timestamp().replace(":", "").replace("-", "")[:15]
         file_name = f"diagnostics-{self.identity}-{stamp}.log"[:255]
-        self._progress("diagnostics", ["Uploading", "Uploaded"], 0.0)
+        self._progress(DIAGNOSTICS, ["Uploading", "Uploaded"], 0.0)
         return {"fileName": file_name}
 
     def on_UpdateFirmware(self, payload: dict[str, Any]) -> dict[str, Any]:
         wait = max(parse_time(payload["retrieveDate"]).timestamp() - self.now(), 0.0)
         steps = ["Downloading", "Downloaded", "Installing", "Installed"]
         version = posixpath.basename(urlsplit(payload["location"]).path) or "firmware"
-        self._progress("firmware", steps, wait, version.rsplit(".", 1)[0][:50])
+        self._progress(FIRMWARE, steps, wait, version.rsplit(".", 1)[0][:50])
         return {}
 
     def _progress(
-        self, kind: str, steps: list[str], first_delay: float, version: str | None = None
+        self, action: str, steps: list[str], first_delay: float, version: str | None = None
     ) -> None:
-        action = (
-            "DiagnosticsStatusNotification"
-            if kind == "diagnostics"
-            else "FirmwareStatusNotification"
-        )
+        """Report C{steps} with C{action} (the timer's name too); install C{version} at the end."""
 
         def step(i: int) -> None:
             status = steps[i]
-            if kind == "diagnostics":
+            if action == DIAGNOSTICS:
                 self.diagnostics_status = status
             else:
                 self.firmware_status = status
             self._notify(action, status)
             if i + 1 < len(steps):
-                self.later(kind, PROGRESS_STEP, step, i + 1)
+                self.later(action, PROGRESS_STEP, step, i + 1)
             elif version is not None:
                 self.firmware_version = version
                 self.save()
-                self.later(kind, PROGRESS_STEP, self._reset, "HardReset")
+                self.later(action, PROGRESS_STEP, self._reset, "Reboot")  # not a Reset command
 
-        self.later(kind, max(first_delay, 0.0) or 0.0, step, 0)
+        self.later(action, max(first_delay, 0.0), step, 0)
 
 
 def _not_implemented(action: str) -> dict[str, Any]:

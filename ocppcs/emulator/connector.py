@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_chargepoint -*-
+# -*- test-case-name: tests.emulator.test_charging -*-
 """
 The state of one connector of an emulated station, and the part of it that
 is saved across restarts.
@@ -7,8 +7,10 @@ Status (OCPP 1.6 ChargePointStatus) follows from the facts kept here:
 
     fault set                       -> Faulted
     Inoperative (no transaction)    -> Unavailable
-    transaction                     -> Charging, SuspendedEV (vehicle full)
-                                       or SuspendedEVSE (limit 0)
+    transaction                     -> Charging, SuspendedEV (vehicle full,
+                                       or unplugged when
+                                       StopTransactionOnEVSideDisconnect
+                                       is false) or SuspendedEVSE (limit 0)
     plugged, no transaction         -> Finishing after a transaction,
                                        else Preparing
     authorized idTag waiting        -> Preparing
@@ -134,7 +136,7 @@ class Connector:
         if self.fault is not None:
             return "Faulted"
         if self.transaction is not None:
-            if self.vehicle is not None and self.vehicle.full:
+            if self.vehicle is None or self.vehicle.full:
                 return "SuspendedEV"
             if self.limit_w is not None and self.limit_w <= 0:
                 return "SuspendedEVSE"

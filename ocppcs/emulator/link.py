@@ -36,6 +36,8 @@ from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 SUBPROTOCOL = "ocpp1.6"
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
+#: Seconds a closing handshake may take before the connection is dropped.
+CLOSE_WAIT = 2.0
 
 
 def _no_frames(record: Any) -> None:
@@ -98,6 +100,13 @@ class StationClientProtocol(WebSocketClientProtocol):
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         """Fail pending calls and tell the station (once)."""
         session, self.session = self.session, None
+        if session is None and self.link.running:
+            self._log.warn(
+                "{identity}: no WebSocket connection to {url}: {reason}",
+                identity=self.link.station.identity,
+                url=self.link.station.url,
+                reason=reason or f"closed ({code})",
+            )
         if session is not None:
             session.connection_lost(f"closed ({code})")
             try:
@@ -141,14 +150,21 @@ class StationLink:
         self._rng = rng or random.Random()
         self._delay = FIRST_DELAY
         self._protocol: StationClientProtocol | None = None
+        self._pending: StationClientProtocol | None = None
         self._connecting: Deferred | None = None
         self._retry: Any = None
+        self._force: Any = None
         self._running = False
         self._closed_waiters: list[Deferred] = []
         self._quick = False
         self.attempts = 0
         self.connections = 0
         station.link = self
+
+    @property
+    def running(self) -> bool:
+        """Whether the link keeps the station connected (between start and stop)."""
+        return self._running
 
     @property
     def connected(self) -> bool:
@@ -166,13 +182,15 @@ class StationLink:
         self._cancel_retry()
         if self._connecting is not None:
             self._connecting.cancel()
-        protocol = self._protocol
+        protocol = self._protocol or self._pending
         if protocol is None:
             return succeed(None)
         d: Deferred[None] = Deferred()
         self._closed_waiters.append(d)
-        protocol.sendClose(1001, "station stopping")
-        self.clock.callLater(2.0, self._force_close, protocol)
+        if protocol is self._protocol:
+            self._close(protocol, "station stopping")
+        else:
+            protocol.transport.abortConnection()  # still in the opening handshake
         return d
 
     def reconnect(self) -> None:
@@ -181,13 +199,21 @@ class StationLink:
         self._quick = True
         protocol = self._protocol
         if protocol is not None:
-            protocol.sendClose(1000, "rebooting")
-            self.clock.callLater(2.0, self._force_close, protocol)
+            self._close(protocol, "rebooting")
+        elif self._pending is not None:
+            self._pending.transport.abortConnection()  # connects again once closed
         elif self._running and self._connecting is None:
             self._cancel_retry()
             self._connect()
 
+    def _close(self, protocol: StationClientProtocol, reason: str) -> None:
+        # Autobahn lets an application send only 1000 or 3000-4999 (not 1001).
+        protocol.sendClose(1000, reason)
+        if self._force is None or not self._force.active():
+            self._force = self.clock.callLater(CLOSE_WAIT, self._force_close, protocol)
+
     def _force_close(self, protocol: StationClientProtocol) -> None:
+        self._force = None
         if protocol is self._protocol and protocol.transport is not None:
             protocol.transport.abortConnection()
 
@@ -232,6 +258,7 @@ class StationLink:
 
     def _connected(self, protocol: StationClientProtocol) -> None:
         self._connecting = None
+        self._pending = protocol
 
     def _failed(self, failure: Failure) -> None:
         self._connecting = None
@@ -246,14 +273,20 @@ class StationLink:
 
     def opened(self, protocol: StationClientProtocol) -> None:
         """A connection is open (called by the protocol)."""
+        self._pending = None
         self._protocol = protocol
         self._delay = FIRST_DELAY
         self.connections += 1
 
     def closed(self, protocol: StationClientProtocol) -> None:
         """A connection (or an attempt at one) ended (called by the protocol)."""
+        if self._pending is protocol:
+            self._pending = None
         if self._protocol is protocol:
             self._protocol = None
+            if self._force is not None and self._force.active():
+                self._force.cancel()
+            self._force = None
         waiters, self._closed_waiters = self._closed_waiters, []
         for d in waiters:
             d.callback(None)

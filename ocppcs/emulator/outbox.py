@@ -90,7 +90,8 @@ class Outbox:
         self._retry_interval = retry_interval
         self._entries: deque[Message] = deque()
         self._send: Send | None = None
-        self._busy = False
+        self._in_flight: Message | None = None
+        self._sends = 0  # numbers each send, to tell a stale reply
         self._retry: Any = None
 
     @property
@@ -151,14 +152,26 @@ class Outbox:
         self.pump()
 
     def go_offline(self) -> None:
-        """The station lost its connection: keep only the transaction messages."""
+        """
+        The station lost its connection: keep only the transaction messages.
+        A message in flight is sent again after the next boot, whatever
+        becomes of the old connection's call.
+        """
         self._send = None
+        flight, self._in_flight = self._in_flight, None
+        if flight is not None:
+            flight.attempts -= 1  # a lost connection is not a failed attempt
         self._cancel_retry()
         self._entries = deque(m for m in self._entries if m.kept)
 
     def pump(self) -> None:
         """Send the next message if the station may."""
-        if self._send is None or self._busy or self._retry is not None or not self._entries:
+        if (
+            self._send is None
+            or self._in_flight is not None
+            or self._retry is not None
+            or not self._entries
+        ):
             return
         head = self._entries[0]
         if head.stored is not None:
@@ -168,14 +181,23 @@ class Outbox:
             self._drop(head, "its transaction has no transactionId")
             self.pump()
             return
-        self._busy = True
+        self._in_flight = head
+        self._sends += 1
         head.attempts += 1
         d = self._send(head.action, payload)
-        d.addCallbacks(self._sent, self._failed, (head,), None, (head,))
+        d.addCallbacks(self._sent, self._failed, (head, self._sends), None, (head, self._sends))
 
-    def _sent(self, reply: dict[str, Any], message: Message) -> None:
-        self._busy = False
-        self._remove(message)
+    def _current(self, message: Message, send: int) -> bool:
+        """Whether this send is the one in flight (not one of a connection since gone)."""
+        if message is not self._in_flight or send != self._sends:
+            return False
+        self._in_flight = None
+        return True
+
+    def _sent(self, reply: dict[str, Any], message: Message, send: int) -> None:
+        if not self._current(message, send):
+            return  # the connection it went out on is gone; it is sent again
+        self._unqueue(message)
         try:
             self._answered(message, reply)
         except Exception:
@@ -184,11 +206,14 @@ class Outbox:
                 identity=self.identity,
                 action=message.action,
             )
+        self._forget(message)  # after the answer is handled (and its effects saved)
         self.pump()
 
-    def _failed(self, failure: Failure, message: Message) -> None:
-        self._busy = False
+    def _failed(self, failure: Failure, message: Message, send: int) -> None:
+        if not self._current(message, send):
+            return
         if failure.check(StationDisconnected):
+            message.attempts -= 1  # not the central system's failure
             return  # sent again after the next boot
         error = failure.getErrorMessage()
         if not message.kept or message.attempts >= max(self._attempts(), 1):
@@ -226,9 +251,24 @@ class Outbox:
         self._remove(message)
 
     def _remove(self, message: Message) -> None:
+        self._unqueue(message)
+        self._forget(message)
+
+    def _unqueue(self, message: Message) -> None:
         try:
             self._entries.remove(message)
         except ValueError:
             pass
+
+    def _forget(self, message: Message) -> None:
         if message.kept and message.row_id is not None:
-            self._store.remove(message.row_id)
+            d = self._store.remove(message.row_id)
+            d.addErrback(self._remove_failed, message)
+
+    def _remove_failed(self, failure: Failure, message: Message) -> None:
+        self._log.failure(
+            "{identity}: could not remove {action} from the store",
+            failure,
+            identity=self.identity,
+            action=message.action,
+        )

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_chargepoint -*-
+# -*- test-case-name: tests.emulator.test_station -*-
 """
 An emulated OCPP 1.6 charge point: its connection life, boot, heartbeat,
 status reports, meter sampling and what it saves.
@@ -9,8 +9,9 @@ is gone. Charging flows live in L{ocppcs.emulator.charging}, the answers to
 the central system's 19 commands in L{ocppcs.emulator.commands}.
 
     connected --BootNotification--> Accepted --> StatusNotification 0..n,
-        heartbeat every interval, meter values every MeterValueSampleInterval,
-        queued transaction messages sent in order
+        heartbeat every interval, queued transaction messages sent in order
+    meter values of transactions every MeterValueSampleInterval, connected
+        or not (kept while offline, like every transaction message)
     Pending / Rejected --> BootNotification again after the interval
     CALLERROR / timeout --> BootNotification again after BOOT_RETRY seconds
 """
@@ -109,6 +110,7 @@ class EmulatedStation(ChargingFlows, StationCommands):
             connector.restore(saved_connectors.get(str(spec.id), {}))
             self.connectors[spec.id] = connector
         self.operative0 = bool(state.get("operative0", True))
+        self.scheduled0: bool | None = state.get("scheduled0")
         self.transaction_ids: dict[str, int] = dict(state.get("transactionIds", {}))
         self.firmware_version: str | None = state.get("firmwareVersion")
         self.diagnostics_status = "Idle"
@@ -130,6 +132,7 @@ class EmulatedStation(ChargingFlows, StationCommands):
         for entry in saved.outbox:
             self.outbox.restore(_message(entry))
         self._power_loss()
+        self.schedule_sampling()
 
     # --- time -----------------------------------------------------------------------------
 
@@ -190,7 +193,7 @@ class EmulatedStation(ChargingFlows, StationCommands):
         """The link is gone: stop reporting, keep transaction messages for later."""
         self.session = None
         self.boot_status = ""
-        for name in ("boot", "heartbeat", "sample"):
+        for name in ("boot", "heartbeat"):
             self.cancel(name)
         self.outbox.go_offline()
 
@@ -253,7 +256,6 @@ class EmulatedStation(ChargingFlows, StationCommands):
             self.heartbeat_interval = interval
         self.outbox.go_online(self.send)
         self.schedule_heartbeat()
-        self.schedule_sampling()
         self.report_all_statuses()
 
     def _boot_failed(self, failure: Failure, session: OcppSession) -> None:
@@ -323,22 +325,22 @@ class EmulatedStation(ChargingFlows, StationCommands):
     # --- meter values ---------------------------------------------------------------------
 
     def schedule_sampling(self) -> None:
-        """(Re)start periodic MeterValues at C{MeterValueSampleInterval}."""
+        """
+        (Re)start periodic MeterValues at C{MeterValueSampleInterval}. They run
+        whether connected or not: a transaction's values are kept offline.
+        """
         interval = self.keys.get_int("MeterValueSampleInterval", 60)
-        if interval > 0 and self.online:
+        if interval > 0:
             self.later("sample", interval, self.sample)
         else:
             self.cancel("sample")
 
     def sample(self) -> None:
         """Send MeterValues for every connector in a transaction."""
-        charging = [c for c in self.connectors.values() if c.transaction is not None]
-        for c in charging:
-            self.advance(c)
-        if charging:
-            self.save()
-        for c in charging:
-            self.send_meter_values(c, "Sample.Periodic")
+        for c in self.connectors.values():
+            if c.transaction is not None:
+                self.advance(c)
+                self.send_meter_values(c, "Sample.Periodic")
         self.schedule_sampling()
 
     def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
@@ -354,11 +356,16 @@ class EmulatedStation(ChargingFlows, StationCommands):
         return {"timestamp": self.timestamp(), "sampledValue": values}
 
     def send_meter_values(self, c: Connector, context: str) -> None:
-        """Queue MeterValues of C{c} (kept when it belongs to a transaction)."""
+        """
+        Queue MeterValues of C{c} (kept when it belongs to a transaction). The
+        register is saved first, so that a restarted station never reports
+        less than it did.
+        """
         value = self.meter_value(c, context, self.keys.get_list("MeterValuesSampledData"))
         payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
         tx = c.transaction
         if tx is not None:
+            self.save()
             self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
         else:
             self.outbox.put("MeterValues", payload)
@@ -391,6 +398,7 @@ class EmulatedStation(ChargingFlows, StationCommands):
             "profiles": self.profiles.to_json(),
             "connectors": {str(i): c.to_json() for i, c in self.connectors.items()},
             "operative0": self.operative0,
+            "scheduled0": self.scheduled0,
             "transactionIds": self.transaction_ids,
             "firmwareVersion": self.firmware_version,
         }

@@ -41,7 +41,9 @@ class MemoryStore:
         self.states[identity] = json.loads(json.dumps(state))
         return succeed(None)
 
-    def add(self, identity: str, action: str, payload: dict[str, Any], local_tx: str) -> Deferred[int]:
+    def add(
+        self, identity: str, action: str, payload: dict[str, Any], local_tx: str
+    ) -> Deferred[int]:
         row = self._next
         self._next += 1
         self.rows[row] = (identity, action, json.loads(json.dumps(payload)), local_tx)
@@ -185,12 +187,84 @@ def make_rig(
         clock.advance(T0)
     store = store or MemoryStore()
     config = config or load_station(CONF / folder)
-    station = EmulatedStation(
-        config, clock, store, store.saved(config.identity)  # type: ignore[arg-type]
-    )
+    saved = store.saved(config.identity)
+    station = EmulatedStation(config, clock, store, saved)  # type: ignore[arg-type]
     central = FakeCentral(clock)
     rig = Rig(station, clock, store, central)
     if connect:
         station.connected(central)  # type: ignore[arg-type]
         clock.advance(0)
     return rig
+
+
+@dataclass
+class FakeLink:
+    """
+    Stands in for a station's link (L{ocppcs.emulator.station.Link}): counts
+    the reconnects the station asks for and then runs C{then}, if given.
+    """
+
+    then: Callable[[], None] | None = None
+    reconnects: int = 0
+
+    def reconnect(self) -> None:
+        self.reconnects += 1
+        if self.then is not None:
+            self.then()
+
+
+def attach_link(rig: Rig, reboot: bool = False) -> FakeLink:
+    """
+    Give the rig's station a L{FakeLink}; with C{reboot}, each reconnect also
+    drops the session and connects again (so the station boots again).
+    """
+    link = FakeLink(rig.reconnect if reboot else None)
+    rig.station.link = link
+    return link
+
+
+def command_in_order(
+    rig: Rig, action: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """
+    Send a central-system command like L{Rig.command}.
+
+    @return: the reply, and the actions the station called meanwhile in
+        order, with C{"<action>.conf"} where its reply went out (before the
+        follow-ups run).
+    """
+    SCHEMAS.validate_request(action, payload)
+    before = len(rig.central.calls)
+    d = rig.station.receive_call(rig.central, Call("id", action, payload))  # type: ignore[arg-type]
+    results: list[Any] = []
+    d.addBoth(results.append)
+    assert results, f"{action} did not answer at once"
+    reply = results[0]
+    if not isinstance(reply, dict):
+        reply.raiseException()
+    SCHEMAS.validate_response(action, reply)
+    replied = len(rig.central.calls)
+    rig.clock.advance(0)
+    actions = rig.central.actions()
+    return reply, [*actions[before:replied], f"{action}.conf", *actions[replied:]]
+
+
+def start_charging(rig: Rig, connector_id: int = 1, id_tag: str = "TAG-1") -> int:
+    """Plug a vehicle in and present C{id_tag}; return the transactionId the central system gave."""
+    rig.station.plug_in(connector_id)
+    rig.station.present_id_tag(connector_id, id_tag)
+    rig.clock.advance(0)
+    tx = rig.station.connectors[connector_id].transaction
+    assert tx is not None and tx.transaction_id is not None, "the transaction did not start"
+    return tx.transaction_id
+
+
+def restart_rig(rig: Rig, connect: bool = True) -> Rig:
+    """
+    The emulator restarts: the old station stops (its timers cancelled) and
+    a new one is built from what the store kept, on the same clock and
+    store, with a new central system (connected and booted when C{connect}).
+    """
+    rig.station.shutdown()
+    rig.station.disconnected()
+    return make_rig(config=rig.station.config, store=rig.store, clock=rig.clock, connect=connect)
