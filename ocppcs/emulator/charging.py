@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.python.failure import Failure
 
+from ocppcs.emulator.authorization import Authorization
 from ocppcs.emulator.connector import Connector, Transaction
 from ocppcs.emulator.outbox import Message
 from ocppcs.emulator.physics import ChargingSession
@@ -81,7 +81,7 @@ class UnknownConnector(LocalActionError):
     """The station has no such connector."""
 
 
-class ChargingFlows(_Base):
+class ChargingFlows(Authorization, _Base):
     """Charging sessions; mixed into L{ocppcs.emulator.station.EmulatedStation}."""
 
     # --- lookup ---------------------------------------------------------------------------
@@ -201,46 +201,6 @@ class ChargingFlows(_Base):
         c.vehicle = None
         c.cancel_timer("finishing")
         self.changed(c)
-
-    # --- authorization --------------------------------------------------------------------
-
-    def authorize(self, id_tag: str) -> Deferred[dict[str, Any]]:
-        """Find C{id_tag}'s idTagInfo: locally, or by Authorize; fires with it."""
-        now = self.now_dt()
-        local = None
-        if self.keys.get_bool("LocalAuthListEnabled", True):
-            local = self.auth.lookup_list(id_tag, now)
-        if local is None and self.keys.get_bool("AuthorizationCacheEnabled", True):
-            local = self.auth.lookup_cache(id_tag, now)
-        if not self.online:
-            return succeed(self._offline_authorization(local))
-        if local is not None and self.keys.get_bool("LocalPreAuthorize", False):
-            if local.get("status") == "Accepted":
-                return succeed(local)
-        d = self.send("Authorize", {"idTag": id_tag})
-
-        def answered(reply: dict[str, Any]) -> dict[str, Any]:
-            info = reply["idTagInfo"]
-            self.remember(id_tag, info)
-            return info
-
-        def failed(failure: Failure) -> dict[str, Any]:
-            self._call_failed(failure, "Authorize")
-            return self._offline_authorization(local)
-
-        return d.addCallbacks(answered, failed)
-
-    def _offline_authorization(self, local: dict[str, Any] | None) -> dict[str, Any]:
-        if local is not None and self.keys.get_bool("LocalAuthorizeOffline", True):
-            return local
-        if self.keys.get_bool("AllowOfflineTxForUnknownId", False):
-            return {"status": "Accepted"}
-        return {"status": "Invalid"}
-
-    def remember(self, id_tag: str, info: dict[str, Any]) -> None:
-        """Cache an idTagInfo the central system sent."""
-        if self.keys.get_bool("AuthorizationCacheEnabled", True):
-            self.auth.remember(id_tag, info)
 
     # --- transactions ---------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from ocppcs.emulator.persist import EmulatorStore, OutboxEntry, SavedStation
 from ocppcs.emulator.physics import sampled_values
 from ocppcs.emulator.smartcharging import ChargingProfiles
 from ocppcs.emulator.stationconfig import StationConfig, station_url
+from ocppcs.emulator.view import StationView
 from ocppcs.isotime import iso_time
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
@@ -53,7 +54,7 @@ class Link(Protocol):
         """Drop the connection (if any) and connect again at once."""
 
 
-class EmulatedStation(ChargingFlows, StationCommands):
+class EmulatedStation(ChargingFlows, StationCommands, StationView):
     """
     One emulated charge point.
 
@@ -408,55 +409,6 @@ class EmulatedStation(ChargingFlows, StationCommands):
 
     def _save_failed(self, failure: Failure) -> None:
         self._log.failure("{identity}: could not save state", failure, identity=self.identity)
-
-    # --- view -----------------------------------------------------------------------------
-
-    def snapshot(self) -> dict[str, Any]:
-        """What the station is doing, for the REST API."""
-        return {
-            "identity": self.identity,
-            "url": self.url,
-            "connected": self.session is not None,
-            "bootStatus": self.boot_status or None,
-            "status": self.status0(),
-            "firmwareStatus": self.firmware_status,
-            "diagnosticsStatus": self.diagnostics_status,
-            "queued": len(self.outbox.kept()),
-            "connectors": [self.connector_view(c) for c in self.connectors.values()],
-        }
-
-    def connector_view(self, c: Connector) -> dict[str, Any]:
-        """One connector, for the REST API."""
-        tx = c.transaction
-        vehicle = c.vehicle
-        return {
-            "connectorId": c.id,
-            "status": c.status,
-            "errorCode": c.error_code,
-            "type": c.spec.current_type,
-            "interface": c.spec.interface,
-            "maxPowerW": c.spec.max_power_w,
-            "plugged": c.plugged,
-            "registerWh": round(c.register_wh),
-            "powerW": round(vehicle.power_w, 1) if vehicle is not None and tx else 0.0,
-            "soc": round(vehicle.soc_percent, 1) if vehicle is not None else None,
-            "limitW": c.limit_w,
-            "transaction": None
-            if tx is None
-            else {
-                "transactionId": tx.transaction_id or self.transaction_ids.get(tx.local_id),
-                "idTag": tx.id_tag,
-                "meterStart": tx.meter_start,
-                "start": iso_time(tx.start),
-            },
-            "reservation": None
-            if c.reservation is None
-            else {
-                "reservationId": c.reservation.reservation_id,
-                "idTag": c.reservation.id_tag,
-                "expiryDate": iso_time(c.reservation.expiry),
-            },
-        }
 
 
 def _units(names: list[str]) -> tuple[str, ...]:

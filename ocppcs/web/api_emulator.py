@@ -12,7 +12,9 @@ standing at the station would (C{[emulator] enable = true}).
     POST /api/v1/Emulator/Station/{identity}/ClearFault   {"connectorId"}
 
 Unknown stations and connectors are 404, an action the connector's state
-does not allow (plugging into a Faulted connector, ...) 409.
+does not allow (plugging into a Faulted connector, ...) 409; a body that
+does not fit (connectorId below 1, an idTag of more than 20 characters, an
+errorCode that is not an OCPP 1.6 one, info of more than 50) 400.
 """
 
 from __future__ import annotations
@@ -21,11 +23,15 @@ from typing import Any
 
 from twisted.web.iweb import IRequest
 
-from ocppcs.emulator.charging import LocalActionError, UnknownConnector
+from ocppcs.emulator.charging import ERROR_CODES, LocalActionError, UnknownConnector
 from ocppcs.web.api_base import ApiBase, app
 from ocppcs.web.http import ApiError, check_members, json_body, query_args, read_object
 
 _CONNECTOR = frozenset({"connectorId"})
+#: The errorCodes a fault may have (C{NoError} is no fault).
+_FAULTS = ERROR_CODES - {"NoError"}
+#: The longest C{info} of a StatusNotification (CiString50).
+_MAX_INFO = 50
 
 
 class EmulatorRoutes(ApiBase):
@@ -48,6 +54,8 @@ class EmulatorRoutes(ApiBase):
         connector_id = body["connectorId"]
         if not isinstance(connector_id, int) or isinstance(connector_id, bool):
             raise ApiError(400, "connectorId must be an integer")
+        if connector_id < 1:
+            raise ApiError(400, "connectorId must be at least 1")
         for name in allowed - _CONNECTOR:
             if name in body and not isinstance(body[name], str):
                 raise ApiError(400, f"{name} must be a string")
@@ -115,6 +123,10 @@ class EmulatorRoutes(ApiBase):
             frozenset({"connectorId", "errorCode", "info"}),
             frozenset({"connectorId", "errorCode"}),
         )
+        if body["errorCode"] not in _FAULTS:
+            raise ApiError(400, f"errorCode must be one of {', '.join(sorted(_FAULTS))}")
+        if len(body.get("info") or "") > _MAX_INFO:
+            raise ApiError(400, f"info must be at most {_MAX_INFO} characters")
         return await self._act(
             request,
             lambda: station.set_fault(body["connectorId"], body["errorCode"], body.get("info")),

@@ -50,3 +50,23 @@ def test_newest_status_across_batches(conn: sqlite3.Connection) -> None:
     assert _newest(conn) == (0, "Unavailable")
     _status(conn, (2, "Charging"))
     assert _newest(conn) == (2, "Charging")
+
+
+def test_reservations_past_expiry_are_listed_expired(conn: sqlite3.Connection) -> None:
+    """A Reserved reservation past its expiryDate (any UTC offset) is Expired; others stay."""
+    rows = [
+        (1, "2026-11-25T09:00:00Z"),  # past
+        (2, "2026-11-25T11:30:00+02:00"),  # 09:30Z, past
+        (3, "2026-11-25T12:00:00Z"),  # future
+    ]
+    for rid, expiry in rows:
+        conn.execute(
+            "INSERT INTO reservation (id, identity, connector_id, id_tag, expiry_date)"
+            " VALUES (?, 'S1', 1, 'T', ?)",
+            (rid, expiry),
+        )
+    conn.execute("UPDATE reservation SET status = 'Cancelled' WHERE id = 1")
+    _, page = reads.reservation_page(conn, None, None, None, 10, 0, "2026-11-25T10:00:00.000Z")
+    status = {r["id"]: r["status"] for r in page}
+    assert status == {1: "Cancelled", 2: "Expired", 3: "Reserved"}
+    assert {r["id"]: r["date_stop"] for r in page}[2] == "2026-11-25T11:30:00+02:00"

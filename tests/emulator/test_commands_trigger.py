@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ocppcs.emulator.commands import PROGRESS_STEP
+from ocppcs.emulator.maintenance import PROGRESS_STEP
 from ocppcs.isotime import iso_time
 from tests.emulator.harness import (
     T0,

@@ -19,7 +19,14 @@ from treq.client import HTTPClient
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.web.client import Agent, HTTPConnectionPool
 
-from ocppcs.config import ApiConfig, CentralConfig, Config, EmbeddedConfig, ServerConfig
+from ocppcs.config import (
+    ApiConfig,
+    CentralConfig,
+    Config,
+    EmbeddedConfig,
+    EmulatorConfig,
+    ServerConfig,
+)
 from ocppcs.service import CentralSystemService, build_central_system
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation
@@ -128,11 +135,13 @@ async def start_web_central(
     data: Path,
     server: dict[str, Any] | None = None,
     api: dict[str, Any] | None = None,
+    emulator: dict[str, Any] | None = None,
     **central: Any,
 ) -> WebCentral:
     """
-    Start a central system storing in C{data}; C{server} and C{api} set keys
-    of those sections, keyword arguments set C{[central]} keys.
+    Start a central system storing in C{data}; C{server}, C{api} and
+    C{emulator} set keys of those sections, keyword arguments set
+    C{[central]} keys.
     """
     from twisted.internet import reactor
 
@@ -143,6 +152,7 @@ async def start_web_central(
         central=dataclasses.replace(CentralConfig(), **central),
         embedded=EmbeddedConfig(path=str(data / "ocppcs.sqlite3")),
         api=dataclasses.replace(ApiConfig(), **(api or {})),
+        emulator=dataclasses.replace(EmulatorConfig(), **(emulator or {})),
     )
     service = build_central_system(config, reactor)
     service.startService()

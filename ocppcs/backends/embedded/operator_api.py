@@ -239,7 +239,9 @@ class OperatorApi:
         offset: int,
     ) -> Deferred:
         """See L{IOperatorStore.reservation_page}."""
-        return self.store.run(reads.reservation_page, identity, date_from, date_to, limit, offset)
+        return self.store.run(
+            reads.reservation_page, identity, date_from, date_to, limit, offset, self._now()
+        )
 
     def id_tag_page(self, status: str | None, limit: int, offset: int) -> Deferred:
         """See L{IOperatorStore.id_tag_page}."""

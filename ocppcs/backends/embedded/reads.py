@@ -177,6 +177,13 @@ def transaction_detail(conn: sqlite3.Connection, transaction_id: int) -> dict[st
     return txn
 
 
+#: Reservations whose expiryDate has passed become Expired (and end at their expiry).
+_EXPIRE_RESERVATIONS = (
+    "UPDATE reservation SET status = 'Expired', ended = coalesce(ended, expiry_date)"
+    " WHERE status = 'Reserved' AND julianday(expiry_date) < julianday(?)"
+)
+
+
 def reservation_page(
     conn: sqlite3.Connection,
     identity: str | None,
@@ -184,11 +191,15 @@ def reservation_page(
     date_to: str | None,
     limit: int,
     offset: int,
+    now: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """
     Reservations, newest first, of one station or all, made in
     C{[date_from, date_to)}; C{date_stop} is when it ended (or was used).
+    Reservations past their expiryDate at C{now} are marked Expired first.
     """
+    if now is not None:
+        conn.execute(_EXPIRE_RESERVATIONS, (now,))
     where, args = _date_filters("r.created", date_from, date_to)
     if identity is not None:
         where.insert(0, "r.identity = ?")
