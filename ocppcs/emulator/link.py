@@ -7,7 +7,10 @@ with reconnects.
         open  --> OcppSession (inbound: the central system's 19 commands,
                   outbound: the station's 10 actions) --> station.connected
         close --> station.disconnected --> connect again after a backoff
-                  (1 s doubling to 30 s, with jitter)
+                  (1 s doubling to 30 s, with jitter; back to 1 s only after
+                  a connection that stayed open STABLE_AFTER seconds, so a
+                  central system that closes every connection at once is
+                  not called ever faster)
     reconnect() drops the connection and connects again at once (Reset).
 
 Pings: Autobahn's auto-ping at the station's C{WebSocketPingInterval}; a
@@ -36,6 +39,8 @@ from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 SUBPROTOCOL = "ocpp1.6"
 FIRST_DELAY = 1.0
 MAX_DELAY = 30.0
+#: Seconds a connection must stay open for the backoff to start again from FIRST_DELAY.
+STABLE_AFTER = MAX_DELAY
 #: Seconds a closing handshake may take before the connection is dropped.
 CLOSE_WAIT = 2.0
 
@@ -85,7 +90,10 @@ class StationClientProtocol(WebSocketClientProtocol):
             self._log.failure("{identity}: bug on connect", identity=station.identity)
 
     def _send_frame(self, data: bytes) -> None:
-        self.sendMessage(data, isBinary=False)
+        # Once a close has begun (either side) Autobahn raises on send; the
+        # frame is dropped instead, and onClose soon fails what is in flight.
+        if self.state == self.STATE_OPEN:
+            self.sendMessage(data, isBinary=False)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """Hand each frame to the session."""
@@ -149,6 +157,7 @@ class StationLink:
         self.call_timeout = call_timeout
         self._rng = rng or random.Random()
         self._delay = FIRST_DELAY
+        self._opened_at = 0.0
         self._protocol: StationClientProtocol | None = None
         self._pending: StationClientProtocol | None = None
         self._connecting: Deferred | None = None
@@ -275,7 +284,7 @@ class StationLink:
         """A connection is open (called by the protocol)."""
         self._pending = None
         self._protocol = protocol
-        self._delay = FIRST_DELAY
+        self._opened_at = self.clock.seconds()
         self.connections += 1
 
     def closed(self, protocol: StationClientProtocol) -> None:
@@ -284,6 +293,8 @@ class StationLink:
             self._pending = None
         if self._protocol is protocol:
             self._protocol = None
+            if self.clock.seconds() - self._opened_at >= STABLE_AFTER:
+                self._delay = FIRST_DELAY
             if self._force is not None and self._force.active():
                 self._force.cancel()
             self._force = None
