@@ -39,6 +39,7 @@ class Message:
     @ivar local_tx: the station's id of the transaction it belongs to, or C{""}.
     @ivar kept: stored and retried until answered (transaction messages).
     @ivar row_id: its outbox row, once stored.
+    @ivar gone: answered or dropped (its row is removed once it exists).
     """
 
     action: str
@@ -47,8 +48,13 @@ class Message:
     kept: bool = False
     row_id: int | None = None
     attempts: int = 0
+    gone: bool = False
     stored: Deferred | None = field(default=None, repr=False)
 
+
+#: The most MeterValues of transactions kept while offline; older ones are dropped
+#: first (Start/StopTransaction never are). 1,000 is 2.8 h of 10 s samples.
+MAX_METER_VALUES = 1000
 
 #: Fills in what a message needs at send time (the transactionId); None drops it.
 Prepare = Callable[[Message], "dict[str, Any] | None"]
@@ -74,12 +80,15 @@ class Outbox:
         answered: Answered,
         attempts: Callable[[], int],
         retry_interval: Callable[[], float],
+        max_meter_values: int = MAX_METER_VALUES,
     ) -> None:
         """
         @param prepare: completes a message's payload just before it is sent.
         @param answered: told each reply, before the next message goes out.
         @param attempts: how often a kept message is tried (C{TransactionMessageAttempts}).
         @param retry_interval: seconds between tries (C{TransactionMessageRetryInterval}).
+        @param max_meter_values: the most transaction MeterValues kept; the
+            oldest go first when more arrive.
         """
         self.identity = identity
         self._clock = clock
@@ -93,6 +102,8 @@ class Outbox:
         self._in_flight: Message | None = None
         self._sends = 0  # numbers each send, to tell a stale reply
         self._retry: Any = None
+        self._max_meter_values = max_meter_values
+        self.meter_values_dropped = 0
 
     @property
     def online(self) -> bool:
@@ -122,6 +133,8 @@ class Outbox:
         if not kept and self._send is None:
             return None
         message = Message(action, payload, local_tx, kept)
+        if kept and action == "MeterValues":
+            self._make_room_for_meter_values()
         if kept:
             message.stored = self._store.add(self.identity, action, payload, local_tx)
             message.stored.addCallbacks(
@@ -131,9 +144,30 @@ class Outbox:
         self.pump()
         return message
 
+    def _make_room_for_meter_values(self) -> None:
+        queued = [m for m in self._entries if m.kept and m.action == "MeterValues"]
+        excess = len(queued) - self._max_meter_values + 1
+        for message in queued:
+            if excess <= 0:
+                return
+            if message is self._in_flight:
+                continue
+            if self.meter_values_dropped == 0:
+                self._log.warn(
+                    "{identity}: more than {limit} MeterValues queued; dropping the oldest",
+                    identity=self.identity,
+                    limit=self._max_meter_values,
+                )
+            self.meter_values_dropped += 1
+            self._remove(message)
+            excess -= 1
+
     def _stored(self, row_id: int, message: Message) -> None:
         message.row_id = row_id
         message.stored = None
+        if message.gone:
+            self._forget(message)  # dropped while it was being stored
+            return
         self.pump()
 
     def _store_failed(self, failure: Failure, message: Message) -> None:
@@ -251,6 +285,7 @@ class Outbox:
         self._remove(message)
 
     def _remove(self, message: Message) -> None:
+        message.gone = True
         self._unqueue(message)
         self._forget(message)
 

@@ -28,169 +28,31 @@ Composition at one instant, for connector C{c > 0}::
 from __future__ import annotations
 
 import copy
-import math
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
-from itertools import pairwise
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from ocppcs.emulator.schedules import (  # noqa: F401 - parse_time, format_time re-exported
+    CP_MAX,
+    PURPOSES,
+    RECURRENCE,
+    SAME_PERIOD,
+    TX,
+    TX_DEFAULT,
+    as_utc,
+    breakpoints,
+    check_profile,
+    first_valid,
+    format_time,
+    is_valid_at,
+    occurrences,
+    parse_time,
+    period_at,
+    phases_of,
+    profile_time,
+    watts_per,
+)
 from ocppcs.emulator.spec import ConnectorSpec
-
-CP_MAX = "ChargePointMaxProfile"
-TX_DEFAULT = "TxDefaultProfile"
-TX = "TxProfile"
-_PURPOSES = (CP_MAX, TX_DEFAULT, TX)
-_SAME = ("limit", "numberPhases")
-_RECURRENCE = {"Daily": timedelta(days=1), "Weekly": timedelta(weeks=1)}
-
-
-def parse_time(text: str) -> datetime:
-    """
-    Read an ISO 8601 time as OCPP sends it.
-
-    @param text: e.g. C{"2026-01-05T10:00:00Z"} or C{"2026-01-05T12:00:00+02:00"};
-        a time without an offset is taken as UTC.
-    @return: the time, aware, in UTC.
-    @raise ValueError: C{text} is not an ISO 8601 time.
-    """
-    return _utc(datetime.fromisoformat(text))
-
-
-def format_time(dt: datetime) -> str:
-    """
-    Write a time as OCPP text.
-
-    @param dt: the time; a naive one is taken as UTC.
-    @return: UTC with milliseconds and a C{Z}, e.g. C{"2026-01-05T10:00:00.000Z"}.
-    """
-    dt = _utc(dt)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{dt.microsecond // 1000:03d}Z"
-
-
-def _utc(dt: datetime) -> datetime:
-    """C{dt} in UTC; a naive C{dt} is taken as UTC."""
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
-
-
-def _time(profile: dict[str, Any], key: str) -> datetime | None:
-    """The time at C{key} of C{profile}, or C{None} when absent."""
-    text = profile.get(key)
-    return None if text is None else parse_time(text)
-
-
-def _valid(profile: dict[str, Any], t: datetime) -> bool:
-    """Whether C{t} is within C{profile}'s C{validFrom}/C{validTo}."""
-    valid_from, valid_to = _time(profile, "validFrom"), _time(profile, "validTo")
-    return (valid_from is None or valid_from <= t) and (valid_to is None or t < valid_to)
-
-
-def _occurrences(
-    profile: dict[str, Any], t_from: datetime, t_to: datetime, origin: datetime
-) -> Iterator[tuple[datetime, datetime | None]]:
-    """
-    The runs of C{profile}'s schedule that may overlap C{[t_from, t_to]}.
-
-    @param origin: where a Relative schedule starts (transaction start or now).
-    @return: C{(start, end)} pairs, C{end} C{None} for an endless run.
-    """
-    schedule = profile["chargingSchedule"]
-    duration = schedule.get("duration")
-    start = _time(schedule, "startSchedule")
-    step = _RECURRENCE.get(profile.get("recurrencyKind", ""))
-    if profile["chargingProfileKind"] == "Recurring" and start is not None and step is not None:
-        n = max(0, math.floor((t_from - start) / step))
-        while start + n * step <= t_to:
-            begin = start + n * step
-            end = begin + step
-            if duration is not None:
-                end = min(end, begin + timedelta(seconds=duration))
-            yield begin, end
-            n += 1
-        return
-    if profile["chargingProfileKind"] != "Absolute" or start is None:
-        start = origin
-    yield start, None if duration is None else start + timedelta(seconds=duration)
-
-
-def _period_at(profile: dict[str, Any], t: datetime, origin: datetime) -> dict[str, Any] | None:
-    """The C{chargingSchedulePeriod} of C{profile} in force at C{t}, if any."""
-    if not _valid(profile, t):
-        return None
-    for begin, end in _occurrences(profile, t, t, origin):
-        if begin <= t and (end is None or t < end):
-            offset = (t - begin).total_seconds()
-            periods = profile["chargingSchedule"]["chargingSchedulePeriod"]
-            return [p for p in periods if p["startPeriod"] <= offset][-1]
-    return None
-
-
-def _breakpoints(
-    profile: dict[str, Any], t_from: datetime, t_to: datetime, origin: datetime
-) -> set[datetime]:
-    """The instants in C{(t_from, t_to)} at which C{profile}'s limit may change."""
-    points = {_time(profile, "validFrom"), _time(profile, "validTo")}
-    periods = profile["chargingSchedule"]["chargingSchedulePeriod"]
-    for begin, end in _occurrences(profile, t_from, t_to, origin):
-        points.add(end)
-        points.update(begin + timedelta(seconds=p["startPeriod"]) for p in periods)
-    return {p for p in points if p is not None and t_from < p < t_to}
-
-
-def _phases(period: dict[str, Any], spec: ConnectorSpec) -> int:
-    """The AC phases a period charges on: its C{numberPhases} (3 if absent), capped by C{spec}."""
-    return max(1, min(period.get("numberPhases", 3), spec.phases))
-
-
-def _watts_per(unit: str, phases: int, spec: ConnectorSpec) -> float:
-    """W per one C{unit} on C{spec}: 1 for W, V for DC A, V x phases for AC A."""
-    if unit == "W":
-        return 1.0
-    return spec.voltage_v * (1 if spec.current_type == "DC" else phases)
-
-
-def _first(
-    profiles: list[dict[str, Any]], t: datetime, origin: datetime, spec: ConnectorSpec
-) -> tuple[float, int] | None:
-    """
-    The limit at C{t} of the first of C{profiles} with a period then.
-
-    @return: C{(watts, phases)}, or C{None} when none of them applies at C{t}.
-    """
-    for profile in profiles:
-        period = _period_at(profile, t, origin)
-        if period is not None:
-            phases = _phases(period, spec)
-            unit = profile["chargingSchedule"]["chargingRateUnit"]
-            return period["limit"] * _watts_per(unit, phases, spec), phases
-    return None
-
-
-def _check(profile: dict[str, Any], max_stack_level: int, units: Sequence[str], n: int) -> bool:
-    """Whether C{profile} is well-formed within the station's limits (not where it goes)."""
-    try:
-        schedule = profile["chargingSchedule"]
-        periods = schedule["chargingSchedulePeriod"]
-        starts = [p["startPeriod"] for p in periods]
-        valid_from, valid_to = _time(profile, "validFrom"), _time(profile, "validTo")
-        _time(schedule, "startSchedule")
-        recurring = profile["chargingProfileKind"] == "Recurring"
-        return (
-            profile["chargingProfilePurpose"] in _PURPOSES
-            and 0 <= profile["stackLevel"] <= max_stack_level
-            and profile["chargingProfileKind"] in ("Absolute", "Relative", "Recurring")
-            and (not recurring or profile.get("recurrencyKind") in _RECURRENCE)
-            and (not recurring or "startSchedule" in schedule)
-            and (valid_from is None or valid_to is None or valid_from < valid_to)
-            and schedule["chargingRateUnit"] in units
-            and 0 < len(periods) <= n
-            and starts[0] == 0
-            and all(a < b for a, b in pairwise(starts))
-            and all(p["limit"] >= 0 for p in periods)
-        )
-    except (KeyError, TypeError, ValueError):
-        return False
 
 
 class ChargingProfiles:
@@ -240,7 +102,9 @@ class ChargingProfiles:
         """
         if connector_id not in self._known:
             return "Rejected"
-        if not _check(profile, self._max_stack_level, self._allowed_units, self._max_periods):
+        if not check_profile(
+            profile, self._max_stack_level, self._allowed_units, self._max_periods
+        ):
             return "Rejected"
         purpose = profile["chargingProfilePurpose"]
         if purpose == CP_MAX and connector_id != 0:
@@ -329,10 +193,10 @@ class ChargingProfiles:
         """The composite limit at C{t} as C{(watts, phases)}; C{None} when no profile applies."""
         chosen = None
         for group in self._layers(connector_id, active):
-            chosen = _first(group, t, origin, spec)
+            chosen = first_valid(group, t, origin, spec)
             if chosen is not None:
                 break
-        cap = _first(self._on(0, CP_MAX), t, origin, spec)
+        cap = first_valid(self._on(0, CP_MAX), t, origin, spec)
         limits = [limit for limit in (chosen, cap) if limit is not None]
         return min(limits, key=lambda limit: limit[0]) if limits else None
 
@@ -365,14 +229,14 @@ class ChargingProfiles:
         if unit not in self._allowed_units:
             return None
         max_w = sum(s.max_power_w for s in specs) if connector_id == 0 else spec.max_power_w
-        now = _utc(now)
+        now = as_utc(now)
         end = now + timedelta(seconds=max(duration, 0))
         active = transaction_start is not None
-        origin = _utc(transaction_start) if transaction_start is not None else now
+        origin = as_utc(transaction_start) if transaction_start is not None else now
         relevant = [p for group in self._layers(connector_id, active) for p in group]
         points = {now}
         for profile in relevant + self._on(0, CP_MAX):
-            points |= _breakpoints(profile, now, end, origin)
+            points |= breakpoints(profile, now, end, origin)
         by_start: dict[int, dict[str, Any]] = {}
         for point in sorted(points):
             offset = round((point - now).total_seconds())
@@ -384,14 +248,16 @@ class ChargingProfiles:
             )
             period: dict[str, Any] = {
                 "startPeriod": offset,
-                "limit": round(watts / _watts_per(unit, phases, spec), 1),
+                "limit": round(watts / watts_per(unit, phases, spec), 1),
             }
             if spec.current_type == "AC":
                 period["numberPhases"] = phases
             by_start[offset] = period
         periods: list[dict[str, Any]] = []
         for period in by_start.values():
-            if not periods or [periods[-1].get(k) for k in _SAME] != [period.get(k) for k in _SAME]:
+            if not periods or [periods[-1].get(k) for k in SAME_PERIOD] != [
+                period.get(k) for k in SAME_PERIOD
+            ]:
                 periods.append(period)
         return {
             "duration": duration,
@@ -416,8 +282,8 @@ class ChargingProfiles:
         """
         if connector_id not in self._known:
             return None
-        now = _utc(now)
-        origin = _utc(transaction_start) if transaction_start is not None else now
+        now = as_utc(now)
+        origin = as_utc(transaction_start) if transaction_start is not None else now
         found = self._limit_at(connector_id, now, origin, transaction_start is not None, spec)
         return None if found is None else found[0]
 
@@ -440,7 +306,7 @@ class ChargingProfiles:
             entries,
             key=lambda e: (
                 e["connectorId"],
-                _PURPOSES.index(e["csChargingProfiles"]["chargingProfilePurpose"]),
+                PURPOSES.index(e["csChargingProfiles"]["chargingProfilePurpose"]),
                 e["csChargingProfiles"]["stackLevel"],
             ),
         )

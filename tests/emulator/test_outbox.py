@@ -308,3 +308,55 @@ def test_late_reply_of_old_connection_ignored() -> None:
     assert answered == [] and len(wire.sent) == 2
     wire.answer({"transactionId": 2})
     assert answered == [("StartTransaction", {"transactionId": 2})]
+
+
+def _capped(store: MemoryStore, limit: int) -> Outbox:
+    outbox = make_outbox(store)[0]
+    outbox._max_meter_values = limit
+    return outbox
+
+
+def test_offline_meter_values_are_capped_oldest_first() -> None:
+    """
+    Offline, at most max_meter_values transaction MeterValues are kept: the
+    oldest go (with their rows), StartTransaction and StopTransaction never do.
+    """
+    store = MemoryStore()
+    outbox = _capped(store, 3)
+    outbox.put("StartTransaction", {"n": 0}, "tx", kept=True)
+    for n in range(1, 6):
+        outbox.put("MeterValues", {"n": n}, "tx", kept=True)
+    outbox.put("StopTransaction", {"n": 6}, "tx", kept=True)
+    kept = [(m.action, m.payload["n"]) for m in outbox.kept()]
+    assert kept == [
+        ("StartTransaction", 0),
+        ("MeterValues", 3),
+        ("MeterValues", 4),
+        ("MeterValues", 5),
+        ("StopTransaction", 6),
+    ]
+    assert sorted(p["n"] for _, _, p, _ in store.rows.values()) == [0, 3, 4, 5, 6]
+    assert outbox.meter_values_dropped == 2
+
+
+def test_meter_value_dropped_before_it_is_stored_leaves_no_row() -> None:
+    """A MeterValues dropped while its row is still being written has the row removed after."""
+    store = SlowStore()
+    outbox = _capped(store, 1)
+    outbox.put("MeterValues", {"n": 1}, "tx", kept=True)
+    outbox.put("MeterValues", {"n": 2}, "tx", kept=True)
+    store.finish()
+    assert [m.payload["n"] for m in outbox.kept()] == [2]
+    assert [p["n"] for _, _, p, _ in store.rows.values()] == [2]
+
+
+def test_meter_values_in_flight_are_not_dropped() -> None:
+    """The MeterValues being sent stays; the next oldest goes instead."""
+    outbox, _, _, _ = make_outbox()
+    outbox._max_meter_values = 2
+    wire = Wire()
+    outbox.go_online(wire)
+    for n in range(1, 4):
+        outbox.put("MeterValues", {"n": n}, "tx", kept=True)
+    assert [p["n"] for _, p, _ in wire.sent] == [1]
+    assert [m.payload["n"] for m in outbox.kept()] == [1, 3]
