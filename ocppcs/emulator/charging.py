@@ -5,13 +5,19 @@ authorization, StartTransaction / StopTransaction and the meter.
 
     plug in ----------------+--> Preparing --(idTag authorized)--> StartTransaction
     idTag (authorized) -----+                                     -> Charging
+    RemoteStartTransaction --> Preparing --(authorized)--> StartTransaction
+        (plugging in meanwhile starts nothing: the authorization decides)
     Charging --(vehicle full)--> SuspendedEV; --(limit 0)--> SuspendedEVSE
+    StartTransaction.conf idTag not Accepted --> StopTransaction (DeAuthorized),
+        or SuspendedEVSE until it ends when StopTransactionOnInvalidId is false
     stop (Local, Remote, EVDisconnected, DeAuthorized, ...) --> StopTransaction
         --> Finishing while the vehicle is plugged (FinishingTimeout) --> Available
 
 Authorization (OCPP 1.6 3.4/3.5): the local list and the cache answer when
 C{LocalPreAuthorize} is set or the station is offline (C{LocalAuthorizeOffline},
-C{AllowOfflineTxForUnknownId}); otherwise the station sends Authorize.
+C{AllowOfflineTxForUnknownId}); otherwise the station sends Authorize. An
+authorization answered late counts only if the connector is still free, in
+service and not reserved for another idTag (L{ocppcs.emulator.authorization}).
 """
 
 from __future__ import annotations
@@ -109,12 +115,12 @@ class ChargingFlows(Authorization, _Base):
         c.plugged = True
         c.finishing = False
         c.vehicle = ChargingSession(c.spec, self.rng)
-        tag = c.waiting_tag
-        if tag is not None:
-            c.waiting_tag = None
+        tag, parent = c.waiting_tag, c.waiting_parent
+        if tag is not None:  # authorized before; a remote start decides itself
+            c.waiting_tag = c.waiting_parent = None
             c.cancel_timer("waiting")
             self.changed(c)
-            self.start_transaction(c, tag)
+            self.start_transaction(c, tag, parent)
         else:
             self.changed(c)
         return self.connector_view(c)
@@ -149,19 +155,22 @@ class ChargingFlows(Authorization, _Base):
             return succeed({"status": "Accepted", "connector": self.connector_view(c)})
         if c.fault is not None or not c.operative:
             raise LocalActionError(f"connector {connector_id} is {c.status}")
-        if c.reservation is not None and c.reservation.id_tag != id_tag:
-            raise LocalActionError(f"connector {connector_id} is reserved for another idTag")
+        if c.remote_tag is not None:
+            raise LocalActionError(f"connector {connector_id} is held for a remote start")
+        refused = self.reservation_refuses(c, id_tag)
+        if refused is not None:
+            raise LocalActionError(refused)
         d = self.authorize(id_tag)
 
         def authorized(info: dict[str, Any]) -> dict[str, Any]:
-            if info.get("status") == "Accepted" and c.transaction is None:
+            if self.may_start(c, id_tag, info):
+                parent = info.get("parentIdTag")
                 if c.plugged:
-                    self.start_transaction(c, id_tag)
+                    self.start_transaction(c, id_tag, parent)
                 else:
-                    c.waiting_tag = id_tag
+                    c.waiting_tag, c.waiting_parent = id_tag, parent
                     timeout = self.keys.get_int("ConnectionTimeOut", 60)
-                    c.cancel_timer("waiting")
-                    c.timers["waiting"] = self.clock.callLater(timeout, self._plug_timeout, c)
+                    self.connector_later(c, "waiting", timeout, self._plug_timeout, c)
                     self.changed(c)
             return {"status": info.get("status"), "connector": self.connector_view(c)}
 
@@ -189,9 +198,8 @@ class ChargingFlows(Authorization, _Base):
         return self.connector_view(c)
 
     def _plug_timeout(self, c: Connector) -> None:
-        c.timers.pop("waiting", None)
         if c.waiting_tag is not None and not c.plugged:
-            c.waiting_tag = None
+            c.waiting_tag = c.waiting_parent = None
             self.changed(c)
 
     def _leave(self, c: Connector) -> None:
@@ -204,20 +212,22 @@ class ChargingFlows(Authorization, _Base):
 
     # --- transactions ---------------------------------------------------------------------
 
-    def start_transaction(self, c: Connector, id_tag: str) -> None:
-        """Start charging on C{c} for C{id_tag} (already authorized)."""
+    def start_transaction(
+        self, c: Connector, id_tag: str, parent_id_tag: str | None = None
+    ) -> None:
+        """
+        Start charging on C{c} for C{id_tag} (already authorized, with
+        C{parent_id_tag} in its idTagInfo); the reservation that admits it
+        (of C{c} or of the station) is consumed.
+        """
         if c.vehicle is None:
             c.vehicle = ChargingSession(c.spec, self.rng)
         c.plugged = True
         c.finishing = False
         c.cancel_timer("finishing")
-        reservation = c.reservation
-        c.reservation = None
-        c.cancel_timer("reservation")
         now = self.now()
         tx = Transaction(uuid.uuid4().hex, id_tag, _wh(c.register_wh), now)
-        if reservation is not None:
-            tx.reservation_id = reservation.reservation_id
+        tx.reservation_id = self.claim_reservation(c, id_tag, parent_id_tag)
         c.transaction = tx
         c.last_advance = now
         self.update_limit(c, report=False)
@@ -243,9 +253,26 @@ class ChargingFlows(Authorization, _Base):
         if c is not None and c.transaction is not None:
             c.transaction.transaction_id = transaction_id
         self.save()
-        if c is not None and info.get("status") != "Accepted":
+        if c is not None and c.transaction is not None and info.get("status") != "Accepted":
             if self.keys.get_bool("StopTransactionOnInvalidId", True):
                 self.stop_transaction(c, "DeAuthorized")
+            else:
+                self._deauthorize(c)
+
+    def _deauthorize(self, c: Connector) -> None:
+        """Energy delivery stops (SuspendedEVSE); the transaction lasts until it ends."""
+        tx = c.transaction
+        if tx is None or tx.deauthorized:
+            return
+        self.advance(c)  # the energy so far
+        tx.deauthorized = True
+        self._log.info(
+            "{identity}: connector {connector} deauthorized, energy delivery stopped",
+            identity=self.identity,
+            connector=c.id,
+        )
+        self.update_limit(c)
+        self.save()
 
     def stop_transaction(
         self, c: Connector, reason: str, id_tag: str | None = None, unplug: bool = False
@@ -293,8 +320,7 @@ class ChargingFlows(Authorization, _Base):
             c.finishing = True
             self.changed(c)
             timeout = self.keys.get_int("FinishingTimeout", 5)
-            c.cancel_timer("finishing")
-            c.timers["finishing"] = self.clock.callLater(timeout, self._finished, c)
+            self.connector_later(c, "finishing", timeout, self._finished, c)
 
     def _apply_scheduled0(self) -> bool:
         """Apply a Scheduled availability of connector 0 once no transaction runs."""
@@ -305,7 +331,6 @@ class ChargingFlows(Authorization, _Base):
         return changed
 
     def _finished(self, c: Connector) -> None:
-        c.timers.pop("finishing", None)
         if c.finishing and c.transaction is None and c.plugged:
             self._leave(c)
 
@@ -338,10 +363,16 @@ class ChargingFlows(Authorization, _Base):
     # --- meter ----------------------------------------------------------------------------
 
     def update_limit(self, c: Connector, report: bool = True) -> None:
-        """Recompute the charging-profile limit of C{c}; report a status change."""
+        """
+        Recompute the limit of C{c} (its charging profiles; 0 while its
+        transaction is deauthorized); report a status change.
+        """
         tx = c.transaction
         start = _dt(tx.start) if tx is not None else None
-        c.limit_w = self.profiles.limit_watts(c.id, self.now_dt(), start, c.spec)
+        if tx is not None and tx.deauthorized:
+            c.limit_w = 0.0
+        else:
+            c.limit_w = self.profiles.limit_watts(c.id, self.now_dt(), start, c.spec)
         if report:
             self.changed(c)
 
@@ -354,28 +385,6 @@ class ChargingFlows(Authorization, _Base):
             return
         c.register_wh += max(c.vehicle.advance(seconds, c.limit_w), 0.0)
         self.update_limit(c)
-
-    def keep_reservation(self, c: Connector) -> None:
-        """Expire C{c}'s reservation at its expiry date."""
-        reservation = c.reservation
-        if reservation is None:
-            return
-        c.cancel_timer("reservation")
-        c.timers["reservation"] = self.clock.callLater(
-            max(reservation.expiry - self.now(), 0.0), self._reservation_expired, c
-        )
-
-    def _reservation_expired(self, c: Connector) -> None:
-        c.timers.pop("reservation", None)
-        if c.reservation is not None:
-            self._log.info(
-                "{identity}: reservation {id} expired",
-                identity=self.identity,
-                id=c.reservation.reservation_id,
-            )
-            c.reservation = None
-            self.save()
-            self.changed(c)
 
 
 def _dt(ts: float) -> datetime:

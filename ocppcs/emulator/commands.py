@@ -12,7 +12,8 @@ asks for, a reboot) is sent after it, via C{after_reply}.
     ClearCache              the authorization cache
     UnlockConnector         stops a transaction (UnlockCommand), unplugs
     RemoteStart/Stop        as a driver would, through authorization
-    ReserveNow/Cancel...    connector reservations with expiry
+    ReserveNow/Cancel...    reservations with expiry, of a connector or (with
+                            ReserveConnectorZeroSupported) of the station
     SendLocalList/GetLocal  the local authorization list
     Set/Clear/GetComposite  charging profiles (L{ocppcs.emulator.smartcharging})
     TriggerMessage          sends the requested message
@@ -27,7 +28,7 @@ import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Connector, Reservation
@@ -72,7 +73,8 @@ class StationCommands(MaintenanceCommands, _Base):
     def _reset(self, reason: str) -> None:
         for c in self.connectors.values():
             self.stop_transaction(c, reason)
-            c.waiting_tag = None
+            c.waiting_tag = c.waiting_parent = c.remote_tag = None
+            c.cancel_timer("waiting")
         self._reboot_when_sent(self.now() + RESET_WAIT)
 
     def _reboot_when_sent(self, deadline: float) -> None:
@@ -125,6 +127,8 @@ class StationCommands(MaintenanceCommands, _Base):
                 self.after_reply(self.schedule_heartbeat)
             elif key == "MeterValueSampleInterval":
                 self.after_reply(self.schedule_sampling)
+            elif key in ("ClockAlignedDataInterval", "MeterValuesAlignedData"):
+                self.after_reply(self.schedule_aligned)
         return {"status": status}
 
     def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -158,20 +162,30 @@ class StationCommands(MaintenanceCommands, _Base):
             free = [c for c in self.connectors.values() if self._can_start(c, id_tag)]
             if not free:
                 return {"status": "Rejected"}
-            c = next((x for x in free if x.plugged), free[0])
+            c = min(free, key=lambda x: self._preference(x, id_tag))
         profile = payload.get("chargingProfile")
         if profile is not None and not self._fits_new_transaction(c, profile):
             return {"status": "Rejected"}
-        c.waiting_tag = id_tag  # holds the connector until authorized
+        c.remote_tag = id_tag  # holds the connector until authorized
         self.after_reply(self._remote_start, c, id_tag, profile)
         return {"status": "Accepted"}
 
     def _can_start(self, c: Connector, id_tag: str) -> bool:
         if c.transaction is not None or c.fault is not None or not c.operative:
             return False
-        if c.waiting_tag is not None or c.finishing:
+        if c.waiting_tag is not None or c.remote_tag is not None or c.finishing:
             return False
-        return c.reservation is None or c.reservation.id_tag == id_tag
+        return self.reservation_refuses(c, id_tag) is None
+
+    def _preference(self, c: Connector, id_tag: str) -> tuple[bool, bool, bool]:
+        """
+        How a RemoteStartTransaction without connectorId ranks C{c} (lowest
+        first): the idTag's own reservation, then a connector no parentIdTag
+        check may refuse, then one with a vehicle plugged in.
+        """
+        own = c.reservation is not None and c.reservation.id_tag == id_tag
+        uncertain = self.reservation_refuses(c, id_tag, {"status": "Accepted"}) is not None
+        return (not own, uncertain, not c.plugged)
 
     def _fits_new_transaction(self, c: Connector, profile: dict[str, Any]) -> bool:
         """Whether C{profile} is a valid TxProfile for a transaction not started yet."""
@@ -182,22 +196,26 @@ class StationCommands(MaintenanceCommands, _Base):
 
     def _remote_start(self, c: Connector, id_tag: str, profile: dict[str, Any] | None) -> None:
         self.changed(c)  # Preparing
-        if self.keys.get_bool("AuthorizeRemoteTxRequests", True):
+        # a reservation for another idTag admits this one only by the parentIdTag
+        # of its idTagInfo: then it is authorized whatever AuthorizeRemoteTxRequests says
+        needs_parent = self.reservation_refuses(c, id_tag, {"status": "Accepted"}) is not None
+        d: Deferred[dict[str, Any]]
+        if needs_parent or self.keys.get_bool("AuthorizeRemoteTxRequests", True):
             d = self.authorize(id_tag)
         else:
-            d = Deferred()
-            d.callback({"status": "Accepted"})
+            d = succeed({"status": "Accepted"})
 
         def authorized(info: dict[str, Any]) -> None:
-            c.waiting_tag = None
-            usable = c.transaction is None and c.fault is None and c.operative
-            if info.get("status") != "Accepted" or not usable:
+            if c.remote_tag != id_tag:
+                return  # given up meanwhile (Reset)
+            c.remote_tag = None
+            if not self.may_start(c, id_tag, info):
                 self.changed(c)
                 return
             if profile is not None:  # in force from the start of the transaction
                 self.profiles.set(c.id, profile, NEW_TRANSACTION)
             c.plugged = True  # the driver who asked plugs in
-            self.start_transaction(c, id_tag)
+            self.start_transaction(c, id_tag, info.get("parentIdTag"))
 
         d.addCallback(authorized).addErrback(self._call_failed, "RemoteStartTransaction")
 
@@ -224,44 +242,75 @@ class StationCommands(MaintenanceCommands, _Base):
 
     def on_ReserveNow(self, payload: dict[str, Any]) -> dict[str, Any]:
         connector_id = payload["connectorId"]
-        reservation_id = payload["reservationId"]
+        expiry = parse_time(payload["expiryDate"]).timestamp()
+        reservation = Reservation(
+            payload["reservationId"], payload["idTag"], payload.get("parentIdTag"), expiry
+        )
         if connector_id == 0:
-            if not self.keys.get_bool("ReserveConnectorZeroSupported", False):
-                return {"status": "Rejected"}
-            free = [c for c in self.connectors.values() if c.status == "Available"]
-            if not free:
-                return {"status": "Occupied"}
-            c = free[0]
-        else:
-            found = self.connectors.get(connector_id)
-            if found is None:
-                return {"status": "Rejected"}
-            c = found
-        same = c.reservation is not None and c.reservation.reservation_id == reservation_id
+            return {"status": self._reserve_station(reservation)}
+        c = self.connectors.get(connector_id)
+        if c is None:
+            return {"status": "Rejected"}
+        same = _reserved_as(c, reservation.reservation_id)
         status = c.status
         if status in ("Faulted", "Unavailable"):
             return {"status": status}
         if status != "Available" and not (same and status == "Reserved"):
             return {"status": "Occupied"}
-        for other in self.connectors.values():
-            r = other.reservation
-            if other is not c and r is not None and r.reservation_id == reservation_id:
-                other.reservation = None  # the same id moves here
-                other.cancel_timer("reservation")
-                self.after_reply(self.changed, other)
-        expiry = parse_time(payload["expiryDate"]).timestamp()
-        c.reservation = Reservation(
-            reservation_id, payload["idTag"], payload.get("parentIdTag"), expiry
-        )
+        r0 = self.reservation0
+        if r0 is not None and r0.reservation_id != reservation.reservation_id and not same:
+            if not any(x is not c and x.status == "Available" for x in self.connectors.values()):
+                return {"status": "Occupied"}  # the last connector the station's reservation has
+        self._drop_reservation(reservation.reservation_id, c)
+        c.reservation = reservation
         self.keep_reservation(c)
         self.save()
         self.after_reply(self.changed, c)
         return {"status": "Accepted"}
 
-    def on_CancelReservation(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def _reserve_station(self, reservation: Reservation) -> str:
+        """
+        ReserveNow for connector 0: the station keeps a connector Available
+        for the idTag, whichever it takes (one such reservation at a time).
+        """
+        if not self.keys.get_bool("ReserveConnectorZeroSupported", False):
+            return "Rejected"
+        rid = reservation.reservation_id
+        r0 = self.reservation0
+        if r0 is not None and r0.reservation_id != rid:
+            return "Occupied"
+        # a connector with the same reservation is free: the reservation moves from it
+        statuses = [
+            "Available" if _reserved_as(c, rid) else c.status for c in self.connectors.values()
+        ]
+        if "Available" not in statuses:
+            for refusal in ("Faulted", "Unavailable"):
+                if all(s == refusal for s in statuses):
+                    return refusal
+            return "Occupied"
+        self._drop_reservation(rid, None)
+        self.reserve_station(reservation)
+        return "Accepted"
+
+    def _drop_reservation(self, reservation_id: int, kept: Connector | None) -> None:
+        """A reservation with this id elsewhere than on C{kept} is replaced: drop it."""
         for c in self.connectors.values():
-            r = c.reservation
-            if r is not None and r.reservation_id == payload["reservationId"]:
+            if c is not kept and _reserved_as(c, reservation_id):
+                c.reservation = None
+                c.cancel_timer("reservation")
+                self.after_reply(self.changed, c)
+        r0 = self.reservation0
+        if kept is not None and r0 is not None and r0.reservation_id == reservation_id:
+            self.drop_reservation0()
+
+    def on_CancelReservation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        reservation_id = payload["reservationId"]
+        r0 = self.reservation0
+        if r0 is not None and r0.reservation_id == reservation_id:
+            self.drop_reservation0()
+            return {"status": "Accepted"}
+        for c in self.connectors.values():
+            if _reserved_as(c, reservation_id):
                 c.reservation = None
                 c.cancel_timer("reservation")
                 self.save()
@@ -285,6 +334,11 @@ class StationCommands(MaintenanceCommands, _Base):
         if not self.keys.get_bool("LocalAuthListEnabled", True):
             return {"listVersion": -1}
         return {"listVersion": self.auth.list_version}
+
+
+def _reserved_as(c: Connector, reservation_id: int) -> bool:
+    """Whether C{c} holds the reservation with this id."""
+    return c.reservation is not None and c.reservation.reservation_id == reservation_id
 
 
 def _not_implemented(action: str) -> dict[str, Any]:

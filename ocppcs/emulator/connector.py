@@ -13,7 +13,9 @@ Status (OCPP 1.6 ChargePointStatus) follows from the facts kept here:
                                        is false) or SuspendedEVSE (limit 0)
     plugged, no transaction         -> Finishing after a transaction,
                                        else Preparing
-    authorized idTag waiting        -> Preparing
+    authorized idTag waiting, or a
+    RemoteStartTransaction being
+    authorized                      -> Preparing
     reserved                        -> Reserved
     otherwise                       -> Available
 """
@@ -35,6 +37,9 @@ class Transaction:
     @ivar local_id: the station's own id, known before the central system's.
     @ivar transaction_id: the central system's id, once StartTransaction is answered.
     @ivar start: seconds since the epoch when it started.
+    @ivar deauthorized: the central system did not accept the idTag in its
+        StartTransaction.conf and C{StopTransactionOnInvalidId} is false: the
+        transaction goes on without energy (SuspendedEVSE) until it ends.
     """
 
     local_id: str
@@ -43,6 +48,7 @@ class Transaction:
     start: float
     reservation_id: int | None = None
     transaction_id: int | None = None
+    deauthorized: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """What is saved."""
@@ -53,6 +59,7 @@ class Transaction:
             "start": self.start,
             "reservationId": self.reservation_id,
             "transactionId": self.transaction_id,
+            "deauthorized": self.deauthorized,
         }
 
     @classmethod
@@ -65,17 +72,31 @@ class Transaction:
             float(data["start"]),
             data.get("reservationId"),
             data.get("transactionId"),
+            bool(data.get("deauthorized", False)),
         )
 
 
 @dataclass(slots=True)
 class Reservation:
-    """A ReserveNow in force on a connector; C{expiry} in seconds since the epoch."""
+    """
+    A ReserveNow in force on a connector, or on the station (connector 0);
+    C{expiry} in seconds since the epoch.
+    """
 
     reservation_id: int
     id_tag: str
     parent_id_tag: str | None
     expiry: float
+
+    def admits(self, id_tag: str, parent_id_tag: str | None) -> bool:
+        """
+        Whether the reservation lets C{id_tag} charge (OCPP 1.6 5.13): it is
+        the reserved idTag, or its C{parent_id_tag} (from its idTagInfo) is
+        the reservation's parentIdTag.
+        """
+        if id_tag == self.id_tag:
+            return True
+        return self.parent_id_tag is not None and parent_id_tag == self.parent_id_tag
 
     def to_json(self) -> dict[str, Any]:
         """What is saved."""
@@ -106,6 +127,10 @@ class Connector:
     @ivar reported: the status last sent in a StatusNotification.
     @ivar finishing: the last transaction ended and the vehicle is still plugged.
     @ivar waiting_tag: an idTag authorized locally, waiting for the vehicle.
+    @ivar waiting_parent: the parentIdTag of L{waiting_tag}'s idTagInfo.
+    @ivar remote_tag: the idTag of a RemoteStartTransaction being authorized;
+        it holds the connector, and the transaction starts (or not) when the
+        authorization is known, whether a vehicle is plugged in meanwhile or not.
     @ivar last_advance: when the meter was last brought up to date.
     """
 
@@ -120,6 +145,8 @@ class Connector:
     fault: tuple[str, str | None] | None = None
     finishing: bool = False
     waiting_tag: str | None = None
+    waiting_parent: str | None = None
+    remote_tag: str | None = None
     limit_w: float | None = None
     last_advance: float = 0.0
     reported: str = ""
@@ -145,7 +172,7 @@ class Connector:
             return "Unavailable"
         if self.plugged:
             return "Finishing" if self.finishing else "Preparing"
-        if self.waiting_tag is not None:
+        if self.waiting_tag is not None or self.remote_tag is not None:
             return "Preparing"
         if self.reservation is not None:
             return "Reserved"

@@ -12,16 +12,18 @@ ChangeConfiguration answers, in this order of checks::
 
     NotSupported    the key is neither in the file nor in KNOWN_KEYS
     Rejected        the key is read-only, or the value does not fit the key
-                    (type, range, allowed values, at most 500 characters)
+                    (type, range, allowed values, at most 500 characters;
+                    measurands the emulated meter doesn't measure)
     RebootRequired  the key is only used when the station connects:
-                    CentralSystemURL, StationIdentity, WebSocketPingInterval
+                    CentralSystemURL, WebSocketPingInterval
     Accepted        anything else; the new value is used from now on
 
 The value is stored for Accepted and RebootRequired (so GetConfiguration
 shows it and L{ConfigurationKeys.overrides} lists it), never otherwise.
 
 A key the OCPP specification makes read-only (R in section 9, e.g.
-NumberOfConnectors) stays read-only whatever the file says; the file may make
+NumberOfConnectors) stays read-only whatever the file says, and so does
+StationIdentity (the station's state is kept under it); the file may make
 any other key read-only. Keys the file has that L{KNOWN_KEYS} doesn't know
 (e.g. ChargePointVendor) are free text keys, read-only as the file says.
 """
@@ -33,6 +35,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from ocppcs.emulator.physics import SUPPORTED_MEASURANDS
 
 KeyType = Literal["int", "bool", "csl", "string"]
 
@@ -141,7 +145,9 @@ def _bool(default: bool | None, **kw: Any) -> KeySpec:
 
 
 def _measurands(default: str) -> KeySpec:
-    return KeySpec("csl", default=default, allowed=MEASURANDS)
+    # Only what the emulated meter measures: a measurand it can't report is
+    # Rejected (OCPP 1.6 9.1), not accepted and then sent as nothing.
+    return KeySpec("csl", default=default, allowed=SUPPORTED_MEASURANDS)
 
 
 _RO = {"readonly": True}
@@ -202,7 +208,7 @@ KNOWN_KEYS: Mapping[str, KeySpec] = {
     "MaxChargingProfilesInstalled": _int(20, lo=1, hi=None, **_RO),
     # The emulator's own (as the original's conf/cp files)
     "CentralSystemURL": KeySpec("string", reboot=True, check=check_ws_url),
-    "StationIdentity": KeySpec("string", reboot=True, check=check_identity),
+    "StationIdentity": KeySpec("string", readonly=True, check=check_identity),
     # Seconds a connector stays Finishing after the EV leaves, then Available.
     "FinishingTimeout": _int(5),
     # The status a connector takes after an accepted StartTransaction.

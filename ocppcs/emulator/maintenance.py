@@ -101,14 +101,12 @@ class MaintenanceCommands(_Base):
             return {"status": "Rejected"}  # other messages ignore the connectorId (5.17)
         send: Callable[[], None]
         if message == "BootNotification":
-            send = self._boot
+            send = self.trigger_boot
         elif message == "Heartbeat":
-            send = self.heartbeat
+            send = lambda: self.deliver("Heartbeat", {})  # noqa: E731
         elif message == "StatusNotification":
-            if connector_id is None:
-                send = self.report_all_statuses
-            else:
-                send = lambda: self.report_status(connector_id, True)  # noqa: E731
+            ids = [0, *self.connectors] if connector_id is None else [connector_id]
+            send = lambda: self._trigger_statuses(ids)  # noqa: E731
         elif message == "MeterValues":
             targets = [self.connectors[connector_id]] if connector_id else self.connectors.values()
             send = lambda: self._trigger_meter_values(list(targets))  # noqa: E731
@@ -119,10 +117,21 @@ class MaintenanceCommands(_Base):
         self.after_reply(send)
         return {"status": "Accepted"}
 
+    def _trigger_statuses(self, connector_ids: list[int]) -> None:
+        for connector_id in connector_ids:
+            if connector_id:
+                self.connectors[connector_id].reported = self.connectors[connector_id].status
+            self.deliver("StatusNotification", self.status_payload(connector_id))
+
     def _trigger_meter_values(self, targets: list[Connector]) -> None:
+        """Transaction values are kept (sent once Accepted); others go now, even while Pending."""
         for c in targets:
             self.advance(c)
-            self.send_meter_values(c, "Trigger")
+            if c.transaction is not None:
+                self.send_meter_values(c, "Trigger")
+            else:
+                value = self.meter_value(c, "Trigger", self.keys.get_list("MeterValuesSampledData"))
+                self.deliver("MeterValues", {"connectorId": c.id, "meterValue": [value]})
 
     def _progress_status(self, action: str) -> str:
         """The status a triggered C{action} reports: Idle unless busy (OCPP 1.6 4.4, 4.5)."""

@@ -27,7 +27,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ocppcs.callerrors import StationDisconnected
+from ocppcs.callerrors import InvalidCommand, StationDisconnected
 from ocppcs.emulator.persist import EmulatorStore
 
 
@@ -246,6 +246,17 @@ class Outbox:
     def _failed(self, failure: Failure, message: Message, send: int) -> None:
         if not self._current(message, send):
             return
+        if failure.check(InvalidCommand):
+            # Our own message failed its schema: sending it again won't help.
+            self._log.error(
+                "{identity}: {action} fails its schema ({error}); dropped",
+                identity=self.identity,
+                action=message.action,
+                error=failure.getErrorMessage(),
+            )
+            self._remove(message)
+            self.pump()
+            return
         if failure.check(StationDisconnected):
             message.attempts -= 1  # not the central system's failure
             return  # sent again after the next boot
@@ -254,6 +265,8 @@ class Outbox:
             self._drop(message, error)
             self.pump()
             return
+        # OCPP 1.6 4.10: wait TransactionMessageRetryInterval times the tries so far.
+        delay = self._retry_interval() * message.attempts
         self._log.warn(
             "{identity}: {action} failed ({error}); try {attempt} of {attempts} in {delay}s",
             identity=self.identity,
@@ -261,9 +274,9 @@ class Outbox:
             error=error,
             attempt=message.attempts + 1,
             attempts=self._attempts(),
-            delay=self._retry_interval(),
+            delay=delay,
         )
-        self._retry = self._clock.callLater(self._retry_interval(), self._retry_now)
+        self._retry = self._clock.callLater(delay, self._retry_now)
 
     def _retry_now(self) -> None:
         self._retry = None

@@ -23,33 +23,42 @@ Composition at one instant, for connector C{c > 0}::
       else TxDefaultProfile on 0 (highest valid stackLevel)
     min(that, ChargePointMaxProfile on 0 (highest valid stackLevel))
     nothing at all -> the connector's maximum
+
+The ChargePointMaxProfile limits the station as a whole: the station takes
+each connector's own limit (L{ChargingProfiles.connector_limit_watts}) and
+splits the station's (L{ChargingProfiles.station_limit_watts}) across its
+connectors with L{share_station_limit}. A Relative ChargePointMaxProfile,
+belonging to no transaction, is read as starting at the instant it is looked
+at, so its first period holds for as long as it is valid.
+L{ChargingProfiles.next_change} says when to look again.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from ocppcs.emulator.schedules import (  # noqa: F401 - parse_time, format_time re-exported
+from ocppcs.emulator.schedules import (  # noqa: F401 - parse_time, share_station_limit re-exported
     CP_MAX,
     PURPOSES,
-    RECURRENCE,
     SAME_PERIOD,
     TX,
     TX_DEFAULT,
     as_utc,
     breakpoints,
     check_profile,
+    first_change,
+    first_period,
     first_valid,
+    fixed_points,
     format_time,
-    is_valid_at,
-    occurrences,
+    in_watts,
+    is_recurring,
     parse_time,
-    period_at,
-    phases_of,
-    profile_time,
+    period_key,
+    share_station_limit,
     watts_per,
 )
 from ocppcs.emulator.spec import ConnectorSpec
@@ -187,15 +196,21 @@ class ChargingProfiles:
             layers.append(self._on(0, TX_DEFAULT))
         return layers
 
+    def _tx_period(
+        self, connector_id: int, t: datetime, origin: datetime, active: bool
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The C{(unit, period)} of the connector's own profiles at C{t}, as L{first_period}."""
+        for group in self._layers(connector_id, active):
+            found = first_period(group, t, origin)
+            if found is not None:
+                return found
+        return None
+
     def _limit_at(
         self, connector_id: int, t: datetime, origin: datetime, active: bool, spec: ConnectorSpec
     ) -> tuple[float, int] | None:
         """The composite limit at C{t} as C{(watts, phases)}; C{None} when no profile applies."""
-        chosen = None
-        for group in self._layers(connector_id, active):
-            chosen = first_valid(group, t, origin, spec)
-            if chosen is not None:
-                break
+        chosen = in_watts(self._tx_period(connector_id, t, origin, active), spec)
         cap = first_valid(self._on(0, CP_MAX), t, origin, spec)
         limits = [limit for limit in (chosen, cap) if limit is not None]
         return min(limits, key=lambda limit: limit[0]) if limits else None
@@ -274,18 +289,102 @@ class ChargingProfiles:
         spec: ConnectorSpec,
     ) -> float | None:
         """
-        The composite limit at C{now}, for the charging model.
+        The lower of L{connector_limit_watts} and L{station_limit_watts} at C{now}.
+
+        The station limit is the whole station's: a station with more than one
+        connector charging must share it among them (L{share_station_limit})
+        rather than let each draw up to this.
 
         @param transaction_start: when the running transaction began; C{None} when none runs.
         @param spec: the connector's physical spec (for A to W).
-        @return: the limit in W, or C{None} when no profile applies.
+        @return: the limit in W, or C{None} when no profile applies or the connector is unknown.
+        """
+        if connector_id not in self._known:
+            return None
+        own = self.connector_limit_watts(connector_id, now, transaction_start, spec)
+        limits = [w for w in (own, self.station_limit_watts(now, spec)) if w is not None]
+        return min(limits) if limits else None
+
+    def connector_limit_watts(
+        self,
+        connector_id: int,
+        now: datetime,
+        transaction_start: datetime | None,
+        spec: ConnectorSpec,
+    ) -> float | None:
+        """
+        The connector's own limit at C{now}: its TxProfile, else TxDefaultProfile
+        (its own, else connector 0's), without the ChargePointMaxProfile.
+
+        @param transaction_start: when the running transaction began (a Relative
+            schedule starts then); C{None} when none runs: no TxProfile applies and
+            a Relative schedule starts at C{now}.
+        @param spec: the connector's physical spec (for A to W).
+        @return: the limit in W, or C{None} when no profile applies or the connector is unknown.
         """
         if connector_id not in self._known:
             return None
         now = as_utc(now)
+        active = transaction_start is not None
         origin = as_utc(transaction_start) if transaction_start is not None else now
-        found = self._limit_at(connector_id, now, origin, transaction_start is not None, spec)
+        found = in_watts(self._tx_period(connector_id, now, origin, active), spec)
         return None if found is None else found[0]
+
+    def station_limit_watts(self, now: datetime, spec: ConnectorSpec) -> float | None:
+        """
+        The whole station's limit at C{now}: its ChargePointMaxProfile (a Relative
+        one starting at C{now}).
+
+        @param spec: the spec to turn A into W with, normally the first connector's.
+        @return: the limit in W, or C{None} when no ChargePointMaxProfile applies.
+        """
+        now = as_utc(now)
+        found = first_valid(self._on(0, CP_MAX), now, now, spec)
+        return None if found is None else found[0]
+
+    def next_change(
+        self, now: datetime, transaction_starts: Mapping[int, datetime | None]
+    ) -> datetime | None:
+        """
+        When L{connector_limit_watts} of a connector or L{station_limit_watts}
+        next changes: the first instant after C{now} at which one of them
+        differs from its value at C{now}, for any spec.
+
+        @param transaction_starts: the start of the transaction running on each
+            connector, by id; a connector left out, or C{None}, has none.
+        @return: that instant, strictly after C{now}; C{None} when, the profiles
+            staying as they are, no limit ever changes.
+        """
+        now = as_utc(now)
+        origins: dict[int, datetime | None] = {}
+        for c in self._connector_ids:
+            start = transaction_starts.get(c)
+            origins[c] = None if start is None else as_utc(start)
+        watched: list[tuple[dict[str, Any], datetime | None]] = [
+            (p, None) for p in self._on(0, CP_MAX)
+        ]
+        for c, origin in origins.items():
+            watched += [(p, origin) for g in self._layers(c, origin is not None) for p in g]
+
+        def state(t: datetime) -> Hashable:
+            own = tuple(
+                period_key(self._tx_period(c, t, origin or t, origin is not None))
+                for c, origin in origins.items()
+            )
+            return own, period_key(first_period(self._on(0, CP_MAX), t, t))
+
+        def repeats(lo: datetime, hi: datetime) -> set[datetime]:
+            return {
+                point
+                for profile, origin in watched
+                if is_recurring(profile)
+                for point in breakpoints(profile, lo, hi, origin or lo)
+            }
+
+        fixed = {
+            point for profile, origin in watched for point in fixed_points(profile, now, origin)
+        }
+        return first_change(now, state, fixed, repeats)
 
     def to_json(self) -> list[dict[str, Any]]:
         """

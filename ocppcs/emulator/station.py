@@ -43,6 +43,8 @@ from ocppcs.isotime import iso_time
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
 
+REGISTER = "Energy.Active.Import.Register"
+
 #: Seconds before a BootNotification that failed (CALLERROR, timeout) is sent again.
 BOOT_RETRY = 30.0
 
@@ -112,6 +114,8 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
             self.connectors[spec.id] = connector
         self.operative0 = bool(state.get("operative0", True))
         self.scheduled0: bool | None = state.get("scheduled0")
+        #: When the last run saved its state (a PowerLoss stop happened then).
+        self.last_seen: float | None = state.get("lastSeen")
         self.transaction_ids: dict[str, int] = dict(state.get("transactionIds", {}))
         self.firmware_version: str | None = state.get("firmwareVersion")
         self.diagnostics_status = "Idle"
@@ -132,8 +136,10 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
         )
         for entry in saved.outbox:
             self.outbox.restore(_message(entry))
+        self.restore_reservation0(state.get("reservation0"))
         self._power_loss()
         self.schedule_sampling()
+        self.schedule_aligned()
 
     # --- time -----------------------------------------------------------------------------
 
@@ -169,7 +175,7 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
 
     def after_reply(self, fn: Any, *args: Any) -> None:
         """Run C{fn} once the reply to the command being answered is on its way."""
-        self.clock.callLater(0, fn, *args)
+        self.clock.callLater(0, self._fire, "after reply", fn, args)
 
     # --- connection -----------------------------------------------------------------------
 
@@ -232,18 +238,29 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
             payload["firmwareVersion"] = self.firmware_version
         return payload
 
-    def _boot(self) -> None:
+    def _boot(self, triggered: bool = False) -> None:
         session = self.session
         if session is None:
             return
         d = session.call("BootNotification", self.boot_payload())
-        d.addCallbacks(self._booted, self._boot_failed, (session,), None, (session,))
+        args = (session, triggered)
+        d.addCallbacks(self._booted, self._boot_failed, args, None, args)
 
-    def _booted(self, reply: dict[str, Any], session: OcppSession) -> None:
+    def trigger_boot(self) -> None:
+        """Send a BootNotification the central system asked for (TriggerMessage)."""
+        self._boot(triggered=True)
+
+    def _booted(self, reply: dict[str, Any], session: OcppSession, triggered: bool) -> None:
         if session is not self.session:
             return
-        self.boot_status = reply["status"]
         interval = float(reply["interval"])
+        if triggered and self.online:
+            # Already Accepted: only a new heartbeat interval can follow from it.
+            if reply["status"] == "Accepted" and interval > 0:
+                self._heartbeat_from_boot(interval)
+            return
+        self.cancel("boot")
+        self.boot_status = reply["status"]
         self._log.info(
             "{identity}: boot {status}, interval {interval}s",
             identity=self.identity,
@@ -254,12 +271,12 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
             self.later("boot", interval if interval > 0 else BOOT_RETRY, self._boot)
             return
         if interval > 0:
-            self.heartbeat_interval = interval
+            self._heartbeat_from_boot(interval)
         self.outbox.go_online(self.send)
         self.schedule_heartbeat()
         self.report_all_statuses()
 
-    def _boot_failed(self, failure: Failure, session: OcppSession) -> None:
+    def _boot_failed(self, failure: Failure, session: OcppSession, triggered: bool) -> None:
         if session is not self.session:
             return
         self._log.warn(
@@ -267,7 +284,15 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
             identity=self.identity,
             error=failure.getErrorMessage(),
         )
-        self.later("boot", BOOT_RETRY, self._boot)
+        if not (triggered and self.online):
+            self.later("boot", BOOT_RETRY, self._boot)
+
+    def _heartbeat_from_boot(self, interval: float) -> None:
+        """Use the interval of an Accepted boot; HeartbeatInterval shows it (OCPP 1.6 4.2)."""
+        self.heartbeat_interval = interval
+        if self.keys.get_int("HeartbeatInterval", 0) != int(interval):
+            self.keys.change("HeartbeatInterval", str(int(interval)))
+            self.save()
 
     def schedule_heartbeat(self) -> None:
         """(Re)start the heartbeat at the current interval."""
@@ -281,6 +306,16 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
         if self.online:
             self.send("Heartbeat", {}).addErrback(self._call_failed, "Heartbeat")
         self.schedule_heartbeat()
+
+    def deliver(self, action: str, payload: dict[str, Any]) -> None:
+        """
+        Send a message the central system asked for (TriggerMessage): in
+        order through the outbox once Accepted, straight away while Pending.
+        """
+        if self.online:
+            self.outbox.put(action, payload)
+        elif self.session is not None:
+            self.send(action, payload).addErrback(self._call_failed, action)
 
     def _call_failed(self, failure: Failure, action: str) -> None:
         self._log.warn(
@@ -298,15 +333,21 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
 
     def report_status(self, connector_id: int, force: bool = False) -> None:
         """Send a StatusNotification if the status changed (or C{force})."""
+        if connector_id != 0:
+            c = self.connectors[connector_id]
+            if c.status == c.reported and not force:
+                return
+            c.reported = c.status
+        self.outbox.put("StatusNotification", self.status_payload(connector_id))
+
+    def status_payload(self, connector_id: int) -> dict[str, Any]:
+        """The StatusNotification of connector C{connector_id} (0: the station) now."""
         if connector_id == 0:
             status, error, info = self.status0(), "NoError", None
         else:
             c = self.connectors[connector_id]
             status, error = c.status, c.error_code
             info = c.fault[1] if c.fault is not None else None
-            if status == c.reported and not force:
-                return
-            c.reported = status
         payload: dict[str, Any] = {
             "connectorId": connector_id,
             "errorCode": error,
@@ -315,7 +356,7 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
         }
         if info:
             payload["info"] = info[:50]
-        self.outbox.put("StatusNotification", payload)
+        return payload
 
     def report_all_statuses(self) -> None:
         """A StatusNotification for connector 0 and every connector."""
@@ -344,16 +385,42 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
                 self.send_meter_values(c, "Sample.Periodic")
         self.schedule_sampling()
 
+    def schedule_aligned(self) -> None:
+        """
+        (Re)start clock-aligned MeterValues (context Sample.Clock) every
+        C{ClockAlignedDataInterval} seconds from midnight UTC, with the
+        measurands of C{MeterValuesAlignedData}, for every connector.
+        """
+        interval = self.keys.get_int("ClockAlignedDataInterval", 0)
+        if interval <= 0 or not self.keys.get_list("MeterValuesAlignedData"):
+            self.cancel("aligned")
+            return
+        now = self.now()
+        since_midnight = now % 86400
+        wait = interval - since_midnight % interval
+        self.later("aligned", wait, self.sample_aligned)
+
+    def sample_aligned(self) -> None:
+        """Send clock-aligned MeterValues for every connector."""
+        measurands = self.keys.get_list("MeterValuesAlignedData")
+        for c in self.connectors.values():
+            self.advance(c)
+            value = self.meter_value(c, "Sample.Clock", measurands)
+            payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
+            tx = c.transaction
+            if tx is not None:
+                self.save()
+                self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
+            else:
+                self.outbox.put("MeterValues", payload)
+        self.schedule_aligned()
+
     def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
         """One MeterValue of connector C{c} now."""
-        values = sampled_values(
-            measurands or ["Energy.Active.Import.Register"],
-            c.spec,
-            c.register_wh,
-            c.vehicle if c.transaction is not None else None,
-            c.limit_w,
-            context=context,
-        )
+        vehicle = c.vehicle if c.transaction is not None else None
+        values = sampled_values(measurands, c.spec, c.register_wh, vehicle, c.limit_w, context)
+        if not values:  # nothing asked for that this connector has (SoC on AC): the register
+            values = sampled_values([REGISTER], c.spec, c.register_wh, vehicle, None, context)
         return {"timestamp": self.timestamp(), "sampledValue": values}
 
     def send_meter_values(self, c: Connector, context: str) -> None:
@@ -399,7 +466,9 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
             "profiles": self.profiles.to_json(),
             "connectors": {str(i): c.to_json() for i, c in self.connectors.items()},
             "operative0": self.operative0,
+            "lastSeen": self.now(),
             "scheduled0": self.scheduled0,
+            "reservation0": self.reservation0_state(),
             "transactionIds": self.transaction_ids,
             "firmwareVersion": self.firmware_version,
         }

@@ -108,7 +108,7 @@ def test_change_reboot_required() -> None:
     keys = make()
     assert keys.change("CentralSystemURL", "wss://cs.example.com/ocpp") == "RebootRequired"
     assert keys.get("CentralSystemURL") == "wss://cs.example.com/ocpp"
-    assert keys.change("StationIdentity", "EM-B1") == "RebootRequired"
+    assert keys.change("StationIdentity", "EM-B1") == "Rejected"  # the state is kept under it
     assert keys.change("WebSocketPingInterval", "0") == "RebootRequired"
     assert keys.get("WebSocketPingInterval") == "0"
 
@@ -262,3 +262,11 @@ def test_checks() -> None:
     assert check_value("HeartbeatInterval", "x") == "must be a whole number"
     assert check_value("SomethingFree", "x") is None
     assert "Colour" in (check_value("StopTxnSampledData", "Colour") or "")
+
+
+def test_measurands_the_meter_does_not_measure_are_rejected() -> None:
+    """A measurand valid in OCPP 1.6 but not emulated (Frequency) is Rejected in every *Data key."""
+    keys = make()
+    for key in ("MeterValuesSampledData", "MeterValuesAlignedData", "StopTxnSampledData"):
+        assert keys.change(key, "Energy.Active.Import.Register,Frequency") == "Rejected"
+        assert keys.change(key, "Energy.Active.Import.Register,SoC") == "Accepted"

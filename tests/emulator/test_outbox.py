@@ -12,7 +12,12 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 
-from ocppcs.callerrors import CallTimeout, StationCallError, StationDisconnected
+from ocppcs.callerrors import (
+    CallTimeout,
+    InvalidCommand,
+    StationCallError,
+    StationDisconnected,
+)
 from ocppcs.emulator.outbox import Message, Outbox
 from tests.emulator.harness import MemoryStore
 
@@ -95,9 +100,10 @@ def timeout(action: str = "StopTransaction") -> CallTimeout:
 
 def test_kept_message_retried_then_dropped() -> None:
     """
-    A transaction message that times out is tried again every retry
-    interval, TransactionMessageAttempts times in all, then dropped (and its
-    row removed); the next message goes then.
+    A transaction message that times out is tried again after the retry
+    interval times the tries so far (60 s, then 120 s; OCPP 1.6 4.10),
+    TransactionMessageAttempts times in all, then dropped (and its row
+    removed); the next message goes then.
     """
     outbox, clock, store, _ = make_outbox()
     wire = Wire()
@@ -109,7 +115,9 @@ def test_kept_message_retried_then_dropped() -> None:
     assert wire.actions() == ["StopTransaction"]
     clock.advance(1)
     wire.fail(StationCallError(CP, "StopTransaction", "InternalError", "", {}))
-    clock.advance(60)
+    clock.advance(119)
+    assert wire.actions() == ["StopTransaction"] * 2
+    clock.advance(1)
     assert wire.actions() == ["StopTransaction"] * 3
     assert len(store.rows) == 1
     wire.fail(timeout())
@@ -360,3 +368,15 @@ def test_meter_values_in_flight_are_not_dropped() -> None:
         outbox.put("MeterValues", {"n": n}, "tx", kept=True)
     assert [p["n"] for _, p, _ in wire.sent] == [1]
     assert [m.payload["n"] for m in outbox.kept()] == [1, 3]
+
+
+def test_invalid_message_dropped_at_once() -> None:
+    """A message our own schema check refuses (InvalidCommand) is dropped, not retried."""
+    outbox, clock, store, _ = make_outbox()
+    wire = Wire()
+    outbox.go_online(wire)
+    outbox.put("MeterValues", {"n": 1}, "tx", kept=True)
+    outbox.put("StopTransaction", {"n": 2}, "tx", kept=True)
+    wire.fail(InvalidCommand(CP, "MeterValues", "[] is too short", "$.meterValue[0]"))
+    assert wire.actions() == ["MeterValues", "StopTransaction"]
+    assert [p["n"] for _, _, p, _ in store.rows.values()] == [2]
