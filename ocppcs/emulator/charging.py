@@ -23,13 +23,13 @@ service and not reserved for another idTag (L{ocppcs.emulator.authorization}).
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred, succeed
 
 from ocppcs.emulator.authorization import Authorization
 from ocppcs.emulator.connector import Connector, Transaction
+from ocppcs.emulator.limits import PowerLimits
 from ocppcs.emulator.outbox import Message
 from ocppcs.emulator.physics import ChargingSession
 from ocppcs.isotime import iso_time
@@ -87,7 +87,7 @@ class UnknownConnector(LocalActionError):
     """The station has no such connector."""
 
 
-class ChargingFlows(Authorization, _Base):
+class ChargingFlows(Authorization, PowerLimits, _Base):
     """Charging sessions; mixed into L{ocppcs.emulator.station.EmulatedStation}."""
 
     # --- lookup ---------------------------------------------------------------------------
@@ -275,15 +275,26 @@ class ChargingFlows(Authorization, _Base):
         self.save()
 
     def stop_transaction(
-        self, c: Connector, reason: str, id_tag: str | None = None, unplug: bool = False
+        self,
+        c: Connector,
+        reason: str,
+        id_tag: str | None = None,
+        unplug: bool = False,
+        at: float | None = None,
     ) -> None:
-        """Stop C{c}'s transaction with C{reason}."""
+        """
+        Stop C{c}'s transaction with C{reason}.
+
+        @param at: when it stopped, if not now (seconds since the epoch).
+        """
         tx = c.transaction
         if tx is None:
             return
         self.advance(c)
         stop_measurands = self.keys.get_list("StopTxnSampledData")
         end = self.meter_value(c, "Transaction.End", stop_measurands)
+        stopped = self.timestamp() if at is None else iso_time(at)
+        end["timestamp"] = stopped
         begin = {
             "timestamp": iso_time(tx.start),
             "sampledValue": [
@@ -297,7 +308,7 @@ class ChargingFlows(Authorization, _Base):
         }
         payload: dict[str, Any] = {
             "meterStop": _wh(c.register_wh),
-            "timestamp": self.timestamp(),
+            "timestamp": stopped,
             "reason": reason if reason in STOP_REASONS else "Other",
             "transactionData": [begin, end],
         }
@@ -321,6 +332,7 @@ class ChargingFlows(Authorization, _Base):
             self.changed(c)
             timeout = self.keys.get_int("FinishingTimeout", 5)
             self.connector_later(c, "finishing", timeout, self._finished, c)
+        self.update_limits()  # the others may take what this one drew
 
     def _apply_scheduled0(self) -> bool:
         """Apply a Scheduled availability of connector 0 once no transaction runs."""
@@ -356,39 +368,11 @@ class ChargingFlows(Authorization, _Base):
                 c.plugged = True
                 c.vehicle = ChargingSession(c.spec, self.rng)
                 c.last_advance = self.now()  # no energy flowed while the power was off
-                self.stop_transaction(c, "PowerLoss", unplug=True)
+                # It ended when the last run was last seen, not now.
+                at = max(self.last_seen or self.now(), c.transaction.start)
+                self.stop_transaction(c, "PowerLoss", unplug=True, at=at)
             if c.reservation is not None:
                 self.keep_reservation(c)
-
-    # --- meter ----------------------------------------------------------------------------
-
-    def update_limit(self, c: Connector, report: bool = True) -> None:
-        """
-        Recompute the limit of C{c} (its charging profiles; 0 while its
-        transaction is deauthorized); report a status change.
-        """
-        tx = c.transaction
-        start = _dt(tx.start) if tx is not None else None
-        if tx is not None and tx.deauthorized:
-            c.limit_w = 0.0
-        else:
-            c.limit_w = self.profiles.limit_watts(c.id, self.now_dt(), start, c.spec)
-        if report:
-            self.changed(c)
-
-    def advance(self, c: Connector) -> None:
-        """Bring C{c}'s meter up to now (the register only grows)."""
-        now = self.now()
-        seconds = now - c.last_advance
-        c.last_advance = now
-        if c.transaction is None or c.vehicle is None or seconds <= 0:
-            return
-        c.register_wh += max(c.vehicle.advance(seconds, c.limit_w), 0.0)
-        self.update_limit(c)
-
-
-def _dt(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, UTC)
 
 
 def _wh(register_wh: float) -> int:

@@ -66,9 +66,7 @@ class MaintenanceCommands(_Base):
         return {"status": status}
 
     def _limits_changed(self) -> None:
-        for c in self.connectors.values():
-            self.advance(c)  # energy so far at the old limit
-            self.update_limit(c)
+        self.update_limits()  # the meters first run up to now at the old limits
 
     def on_GetCompositeSchedule(self, payload: dict[str, Any]) -> dict[str, Any]:
         connector_id = payload["connectorId"]

@@ -379,9 +379,9 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
 
     def sample(self) -> None:
         """Send MeterValues for every connector in a transaction."""
+        self.update_limits()  # meters up to now; vehicles take less as they fill
         for c in self.connectors.values():
             if c.transaction is not None:
-                self.advance(c)
                 self.send_meter_values(c, "Sample.Periodic")
         self.schedule_sampling()
 
@@ -403,8 +403,8 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
     def sample_aligned(self) -> None:
         """Send clock-aligned MeterValues for every connector."""
         measurands = self.keys.get_list("MeterValuesAlignedData")
+        self.update_limits()
         for c in self.connectors.values():
-            self.advance(c)
             value = self.meter_value(c, "Sample.Clock", measurands)
             payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
             tx = c.transaction
