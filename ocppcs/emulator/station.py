@@ -33,17 +33,15 @@ from ocppcs.emulator.commands import StationCommands
 from ocppcs.emulator.connector import Connector
 from ocppcs.emulator.keys import ConfigurationKeys
 from ocppcs.emulator.localauth import LocalAuthorization
+from ocppcs.emulator.metering import MeterReports
 from ocppcs.emulator.outbox import Message, Outbox
 from ocppcs.emulator.persist import EmulatorStore, OutboxEntry, SavedStation
-from ocppcs.emulator.physics import sampled_values
 from ocppcs.emulator.smartcharging import ChargingProfiles
 from ocppcs.emulator.stationconfig import StationConfig, station_url
 from ocppcs.emulator.view import StationView
 from ocppcs.isotime import iso_time
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
-
-REGISTER = "Energy.Active.Import.Register"
 
 #: Seconds before a BootNotification that failed (CALLERROR, timeout) is sent again.
 BOOT_RETRY = 30.0
@@ -56,7 +54,7 @@ class Link(Protocol):
         """Drop the connection (if any) and connect again at once."""
 
 
-class EmulatedStation(ChargingFlows, StationCommands, StationView):
+class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView):
     """
     One emulated charge point.
 
@@ -363,80 +361,6 @@ class EmulatedStation(ChargingFlows, StationCommands, StationView):
         self.report_status(0, force=True)
         for connector_id in self.connectors:
             self.report_status(connector_id, force=True)
-
-    # --- meter values ---------------------------------------------------------------------
-
-    def schedule_sampling(self) -> None:
-        """
-        (Re)start periodic MeterValues at C{MeterValueSampleInterval}. They run
-        whether connected or not: a transaction's values are kept offline.
-        """
-        interval = self.keys.get_int("MeterValueSampleInterval", 60)
-        if interval > 0:
-            self.later("sample", interval, self.sample)
-        else:
-            self.cancel("sample")
-
-    def sample(self) -> None:
-        """Send MeterValues for every connector in a transaction."""
-        self.update_limits()  # meters up to now; vehicles take less as they fill
-        for c in self.connectors.values():
-            if c.transaction is not None:
-                self.send_meter_values(c, "Sample.Periodic")
-        self.schedule_sampling()
-
-    def schedule_aligned(self) -> None:
-        """
-        (Re)start clock-aligned MeterValues (context Sample.Clock) every
-        C{ClockAlignedDataInterval} seconds from midnight UTC, with the
-        measurands of C{MeterValuesAlignedData}, for every connector.
-        """
-        interval = self.keys.get_int("ClockAlignedDataInterval", 0)
-        if interval <= 0 or not self.keys.get_list("MeterValuesAlignedData"):
-            self.cancel("aligned")
-            return
-        now = self.now()
-        since_midnight = now % 86400
-        wait = interval - since_midnight % interval
-        self.later("aligned", wait, self.sample_aligned)
-
-    def sample_aligned(self) -> None:
-        """Send clock-aligned MeterValues for every connector."""
-        measurands = self.keys.get_list("MeterValuesAlignedData")
-        self.update_limits()
-        for c in self.connectors.values():
-            value = self.meter_value(c, "Sample.Clock", measurands)
-            payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
-            tx = c.transaction
-            if tx is not None:
-                self.save()
-                self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
-            else:
-                self.outbox.put("MeterValues", payload)
-        self.schedule_aligned()
-
-    def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
-        """One MeterValue of connector C{c} now."""
-        vehicle = c.vehicle if c.transaction is not None else None
-        values = sampled_values(measurands, c.spec, c.register_wh, vehicle, c.limit_w, context)
-        if not values:  # nothing asked for that this connector has (SoC on AC): the register
-            values = sampled_values([REGISTER], c.spec, c.register_wh, vehicle, None, context)
-        return {"timestamp": self.timestamp(), "sampledValue": values}
-
-    def send_meter_values(self, c: Connector, context: str) -> None:
-        """
-        Queue MeterValues of C{c} (kept when it belongs to a transaction). The
-        register is saved first, so that a restarted station never reports
-        less than it did.
-        """
-        value = self.meter_value(c, context, self.keys.get_list("MeterValuesSampledData"))
-        payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
-        tx = c.transaction
-        if tx is not None:
-            self.save()
-            self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
-        else:
-            self.outbox.put("MeterValues", payload)
 
     # --- outbox hooks ---------------------------------------------------------------------
 
