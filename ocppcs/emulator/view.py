@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ocppcs.emulator.connector import Connector
+from ocppcs.emulator.connector import Connector, Reservation
 from ocppcs.isotime import iso_time
 
 if TYPE_CHECKING:
@@ -28,6 +28,7 @@ class StationView(_Base):
             "firmwareStatus": self.firmware_status,
             "diagnosticsStatus": self.diagnostics_status,
             "queued": len(self.outbox.kept()),
+            "reservation": _reservation(self.reservation0),
             "connectors": [self.connector_view(c) for c in self.connectors.values()],
         }
 
@@ -55,11 +56,11 @@ class StationView(_Base):
                 "meterStart": tx.meter_start,
                 "start": iso_time(tx.start),
             },
-            "reservation": None
-            if c.reservation is None
-            else {
-                "reservationId": c.reservation.reservation_id,
-                "idTag": c.reservation.id_tag,
-                "expiryDate": iso_time(c.reservation.expiry),
-            },
+            "reservation": _reservation(c.reservation),
         }
+
+
+def _reservation(r: Reservation | None) -> dict[str, Any] | None:
+    if r is None:
+        return None
+    return {"reservationId": r.reservation_id, "idTag": r.id_tag, "expiryDate": iso_time(r.expiry)}

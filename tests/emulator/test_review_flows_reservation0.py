@@ -59,10 +59,14 @@ def test_reserved_tag_takes_any_connector() -> None:
     rig.central.clear()
     assert reserve(rig, 0, 1, "X") == "Accepted"
     assert "Reserved" not in rig.statuses()
+    view = rig.station.snapshot()
+    assert view["reservation"]["reservationId"] == 1 and view["reservation"]["idTag"] == "X"
+    assert [c["reservation"] for c in view["connectors"]] == [None, None]
     start_charging(rig, 2, "X")
     [start] = rig.central.sent("StartTransaction")
     assert (start["connectorId"], start["reservationId"]) == (2, 1)
     assert rig.station.reservation0 is None
+    assert rig.station.snapshot()["reservation"] is None
     start_charging(rig, 1, "Y")
     assert "reservationId" not in rig.central.sent("StartTransaction")[1]
 
