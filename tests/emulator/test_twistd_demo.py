@@ -21,7 +21,8 @@ from tests.integration.conftest import aio
 from tests.integration.test_restart import LISTENING, spawn
 
 ROOT = Path(__file__).parents[2]
-STARTED = re.compile(rb"Emulator: 4 stations started, 0 skipped")
+STARTED = re.compile(rb"Emulator: 4 stations started, 1 skipped")
+SKIPPED = re.compile(rb"Emulated station skipped: \S*CP9/configuration.json: connectorId\[0\]\.voltage: ")
 EXAMPLES = {"EM-A0000001", "EM-A0000002", "EM-A0000003", "EM-A0000004"}
 
 
@@ -49,13 +50,23 @@ async def _online(api: str) -> set[str]:
 
 @pytest_twisted.ensureDeferred
 async def test_demo_configuration_brings_the_example_stations_online(tmp_path: Path) -> None:
-    """The shipped configuration runs the central system and its four emulated stations."""
+    """
+    The shipped configuration runs the central system and its four emulated
+    stations; a fifth station with a bad file is reported (file and field)
+    and skipped, and the others run all the same.
+    """
     shutil.copytree(ROOT / "conf", tmp_path / "conf")
+    bad = tmp_path / "conf" / "cp" / "CP9"
+    bad.mkdir()
+    (bad / "configuration.json").write_text(
+        '{"connectorId": [{"id": 1, "voltage": "XX"}], "configurationKey": []}'
+    )
     args = ("--config", "conf/ocppcs.conf", "--listen", "tcp:0:interface=127.0.0.1")
     twistd = await aio(spawn(tmp_path, *args))
     try:
         port = int((await aio(twistd.wait_for_output(LISTENING))).group(1))
         await aio(twistd.wait_for_output(STARTED))
+        await aio(twistd.wait_for_output(SKIPPED))
         api = f"http://127.0.0.1:{port}/api/v1"
         assert await _online(api) == EXAMPLES
         emulated = await _get(f"{api}/Emulator/StationList")
