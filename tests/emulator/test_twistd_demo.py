@@ -22,7 +22,9 @@ from tests.integration.test_restart import LISTENING, spawn
 
 ROOT = Path(__file__).parents[2]
 STARTED = re.compile(rb"Emulator: 4 stations started, 1 skipped")
-SKIPPED = re.compile(rb"Emulated station skipped: \S*CP9/configuration.json: connectorId\[0\]\.voltage: ")
+SKIPPED = re.compile(
+    rb"Emulated station skipped: \S*CP9/configuration.json: connectorId\[0\]\.voltage: "
+)
 EXAMPLES = {"EM-A0000001", "EM-A0000002", "EM-A0000003", "EM-A0000004"}
 
 
