@@ -208,6 +208,9 @@ class EmulatorConfig:
     @ivar central: whether the central system (listeners, backend) runs too;
         C{False} runs the emulator alone against another central system.
     @ivar state: the SQLite file where emulated stations keep their state.
+    @ivar transfers: how stations move diagnostics and firmware files:
+        C{"simulated"} (nothing moves, every transfer succeeds) or
+        C{"network"} (HTTP(S) and FTP to the location the central system gives).
     """
 
     enable: bool = False
@@ -215,6 +218,7 @@ class EmulatorConfig:
     url: str = ""
     central: bool = True
     state: str = "data/emulator.sqlite3"
+    transfers: str = "simulated"
 
 
 @dataclass(frozen=True)
@@ -282,6 +286,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "url": _ws_url,
             "central": _bool,
             "state": _path,
+            "transfers": _choice("simulated", "network"),
         },
     ),
 }

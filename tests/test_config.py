@@ -51,15 +51,20 @@ def test_values_are_parsed() -> None:
 def test_emulator_defaults() -> None:
     """Without an [emulator] section the emulator is off and the central system runs."""
     assert load_config(None).emulator == EmulatorConfig(
-        enable=False, path="conf/cp", url="", central=True, state="data/emulator.sqlite3"
+        enable=False,
+        path="conf/cp",
+        url="",
+        central=True,
+        state="data/emulator.sqlite3",
+        transfers="simulated",
     )
 
 
 def test_emulator_values_are_parsed() -> None:
-    """[emulator] takes booleans, paths and a ws:// or wss:// URL."""
+    """[emulator] takes booleans, paths, a ws:// or wss:// URL and a kind of transfers."""
     config = parse_config(
         "[emulator]\nenable = yes\npath = /srv/cp\nurl = wss://cs.example.com:9221/ocpp\n"
-        "central = off\nstate = /var/lib/ocppcs/emu.db\n"
+        "central = off\nstate = /var/lib/ocppcs/emu.db\ntransfers = Network\n"
     )
     assert config.emulator == EmulatorConfig(
         enable=True,
@@ -67,7 +72,9 @@ def test_emulator_values_are_parsed() -> None:
         url="wss://cs.example.com:9221/ocpp",
         central=False,
         state="/var/lib/ocppcs/emu.db",
+        transfers="network",
     )
+    assert parse_config("[emulator]\ntransfers = simulated\n").emulator.transfers == "simulated"
     assert parse_config("[emulator]\nurl = ws://127.0.0.1:9220/ocpp/\n").emulator.url == (
         "ws://127.0.0.1:9220/ocpp/"
     )
@@ -96,6 +103,8 @@ def test_emulator_values_are_parsed() -> None:
         ("[emulator]\nstate =\n", "emulator.state"),
         ("[emulator]\ncentral = false\n", "emulator.central"),
         ("[emulator]\nport = 1\n", "emulator.port"),
+        ("[emulator]\ntransfers = carrier-pigeon\n", "emulator.transfers"),
+        ("[emulator]\ntransfers =\n", "emulator.transfers"),
     ],
 )
 def test_errors_name_section_and_key(text: str, where: str) -> None:

@@ -25,6 +25,7 @@ from ocppcs.emulator.link import StationLink
 from ocppcs.emulator.persist import EmulatorStore
 from ocppcs.emulator.station import EmulatedStation
 from ocppcs.emulator.stationconfig import StationConfig, StationConfigError, load_stations
+from ocppcs.emulator.transfers import make_transfers
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 
@@ -37,6 +38,8 @@ class EmulatorService(Service):
     @ivar links: their connections by identity.
     @ivar errors: the station folders that could not be loaded.
     @ivar ready: fires once every station has been started.
+    @ivar transfers: how every station moves diagnostics and firmware
+        (C{[emulator] transfers}).
     """
 
     _log = Logger()
@@ -66,6 +69,7 @@ class EmulatorService(Service):
         self._given = stations
         self._url = url or config.url
         self.store = EmulatorStore(reactor, config.state)
+        self.transfers = make_transfers(config.transfers, reactor)
         self.schemas = SchemaSet()
         self.stations: dict[str, EmulatedStation] = {}
         self.links: dict[str, StationLink] = {}
@@ -104,6 +108,7 @@ class EmulatorService(Service):
                 saved.get(config.identity),
                 url=url,
                 rng=random.Random(f"{config.identity}"),
+                transfers=self.transfers,
             )
             self.stations[config.identity] = station
             link = StationLink(

@@ -38,6 +38,7 @@ from ocppcs.emulator.outbox import Message, Outbox
 from ocppcs.emulator.persist import EmulatorStore, OutboxEntry, SavedStation
 from ocppcs.emulator.smartcharging import ChargingProfiles
 from ocppcs.emulator.stationconfig import StationConfig, station_url
+from ocppcs.emulator.transfers import SimulatedTransfers, Transfers
 from ocppcs.emulator.view import StationView
 from ocppcs.isotime import iso_time
 from ocppcs.ocppj.frames import Call
@@ -73,6 +74,7 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView)
         saved: SavedStation | None = None,
         url: str = "",
         rng: random.Random | None = None,
+        transfers: Transfers | None = None,
     ) -> None:
         """
         @param config: the station's C{configuration.json}.
@@ -81,6 +83,8 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView)
         @param saved: what the station stored before a restart.
         @param url: a central system URL replacing the configured one.
         @param rng: randomness for the vehicles (seeded for repeatable runs).
+        @param transfers: how diagnostics are uploaded and firmware is
+            downloaded (default: simulated, nothing moves).
         """
         saved = saved or SavedStation({}, [])
         state = saved.state
@@ -90,6 +94,7 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView)
         self.store = store
         self.rng = rng or random.Random(config.identity)
         self.url_override = url
+        self.transfers: Transfers = transfers or SimulatedTransfers()
         self.keys = ConfigurationKeys(config.keys, len(config.connectors), state.get("keys"))
         self.auth = LocalAuthorization(
             max_list_length=self.keys.get_int("LocalAuthListMaxLength", 1000),

@@ -19,6 +19,7 @@ from ocppcs.callerrors import StationDisconnected
 from ocppcs.emulator.persist import OutboxEntry, SavedStation
 from ocppcs.emulator.station import EmulatedStation
 from ocppcs.emulator.stationconfig import StationConfig, load_station
+from ocppcs.emulator.transfers import Transfers
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.schemas import SchemaSet
 
@@ -180,15 +181,19 @@ def make_rig(
     store: MemoryStore | None = None,
     clock: Clock | None = None,
     connect: bool = True,
+    transfers: Transfers | None = None,
 ) -> Rig:
-    """A station from C{conf/cp/<folder>} (or C{config}), connected and booted."""
+    """
+    A station from C{conf/cp/<folder>} (or C{config}), connected and booted,
+    moving files with C{transfers} (default: simulated).
+    """
     if clock is None:
         clock = Clock()
         clock.advance(T0)
     store = store or MemoryStore()
     config = config or load_station(CONF / folder)
     saved = store.saved(config.identity)
-    station = EmulatedStation(config, clock, store, saved)  # type: ignore[arg-type]
+    station = EmulatedStation(config, clock, store, saved, transfers=transfers)  # type: ignore[arg-type]
     central = FakeCentral(clock)
     rig = Rig(station, clock, store, central)
     if connect:

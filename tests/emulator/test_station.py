@@ -198,6 +198,7 @@ def test_snapshot() -> None:
         "firmwareStatus",
         "diagnosticsStatus",
         "queued",
+        "reservation",
         "connectors",
     }
     assert snap["identity"] == "EM-A0000001"
@@ -205,6 +206,7 @@ def test_snapshot() -> None:
     assert (snap["connected"], snap["bootStatus"]) == (True, "Accepted")
     assert snap["status"] == "Available"
     assert snap["queued"] == 0
+    assert snap["reservation"] is None
     (view,) = snap["connectors"]
     assert view["status"] == "Charging" and view["type"] == "DC" and view["plugged"]
     assert view["registerWh"] == 833 and view["powerW"] == 50000.0
