@@ -68,14 +68,7 @@ class MeterReports(_Base):
         measurands = self.keys.get_list("MeterValuesAlignedData")
         self.update_limits()
         for c in self.connectors.values():
-            value = self.meter_value(c, "Sample.Clock", measurands)
-            payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
-            tx = c.transaction
-            if tx is not None:
-                self.save()
-                self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
-            else:
-                self.outbox.put("MeterValues", payload)
+            self._queue_meter_values(c, self.meter_value(c, "Sample.Clock", measurands))
         self.schedule_aligned()
 
     def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
@@ -93,6 +86,9 @@ class MeterReports(_Base):
         less than it did.
         """
         value = self.meter_value(c, context, self.keys.get_list("MeterValuesSampledData"))
+        self._queue_meter_values(c, value)
+
+    def _queue_meter_values(self, c: Connector, value: dict[str, Any]) -> None:
         payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
         tx = c.transaction
         if tx is not None:
