@@ -18,6 +18,9 @@ the end), send-to-reply and queued-to-reply latency of MeterValues (p50 /
 p99 / max), the emulator's CPU (its reactor process, and with its store
 worker) and RSS, and the central system's CPU and RSS.
 
+The timings and the count of log warnings are taken by the probes of
+C{emulator_load_probes.py}, next to this file.
+
 Usage (from the repository root)::
 
     .venv/bin/python bench/emulator_load.py                    # 1,000 stations, 60 s
@@ -37,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +49,7 @@ epollreactor.install()
 
 from twisted.internet import reactor, task  # noqa: E402
 from twisted.internet.defer import Deferred, ensureDeferred  # noqa: E402
-from twisted.logger import (  # noqa: E402
-    LogLevel,
-    formatEvent,
-    globalLogBeginner,
-    textFileLogObserver,
-)
+from twisted.logger import globalLogBeginner, textFileLogObserver  # noqa: E402
 from twisted.python.failure import Failure  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -60,12 +57,12 @@ ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 
-from loadgen import ProcWatch, percentile  # noqa: E402
+from emulator_load_probes import Timings, Warnings  # noqa: E402
+from loadgen_measure import ProcWatch, percentile  # noqa: E402
 from run import port_open, stop_server  # noqa: E402
 
 from ocppcs.config import EmulatorConfig  # noqa: E402
 from ocppcs.emulator.charging import LocalActionError  # noqa: E402
-from ocppcs.emulator.outbox import Message, Outbox  # noqa: E402
 from ocppcs.emulator.service import EmulatorService  # noqa: E402
 from ocppcs.emulator.station import EmulatedStation  # noqa: E402
 from ocppcs.emulator.stationconfig import StationConfig, load_station  # noqa: E402
@@ -94,78 +91,6 @@ def station_configs(folder: Path, count: int, interval: int, prefix: str) -> lis
     (station / "configuration.json").write_text(json.dumps(data), encoding="utf-8")
     base = load_station(station)
     return [dataclasses.replace(base, identity=f"{prefix}{n:05d}") for n in range(count)]
-
-
-class Timings:
-    """
-    MeterValues send-to-reply and queued-to-reply times, by wrapping
-    L{EmulatedStation.send}, L{Outbox.put} and L{EmulatedStation._answered}
-    (installed before the stations are built, which bind them).
-    """
-
-    def __init__(self) -> None:
-        self.recording = False
-        self.rtt_ns: list[int] = []
-        self.queued_ns: list[int] = []
-        self.replies: Counter[str] = Counter()
-        self.failures: Counter[str] = Counter()
-        self._queued: dict[int, int] = {}
-
-    def install(self) -> None:
-        send, put, answered = EmulatedStation.send, Outbox.put, EmulatedStation._answered
-        clock = time.perf_counter_ns
-
-        def timed_send(station: EmulatedStation, action: str, payload: dict[str, Any]) -> Any:
-            t0 = clock()
-            d = send(station, action, payload)
-            d.addCallbacks(self._replied, self._failed, (action, t0), None, (action,))
-            return d
-
-        def timed_put(outbox: Outbox, action: str, *args: Any, **kwargs: Any) -> Any:
-            message = put(outbox, action, *args, **kwargs)
-            if message is not None and action == "MeterValues":
-                self._queued[id(message)] = clock()
-            return message
-
-        def timed_answered(
-            station: EmulatedStation, message: Message, reply: dict[str, Any]
-        ) -> None:
-            t0 = self._queued.pop(id(message), None)
-            if t0 is not None and self.recording:
-                self.queued_ns.append(clock() - t0)
-            answered(station, message, reply)
-
-        EmulatedStation.send = timed_send  # type: ignore[method-assign]
-        Outbox.put = timed_put  # type: ignore[method-assign]
-        EmulatedStation._answered = timed_answered  # type: ignore[method-assign]
-
-    def _replied(self, reply: Any, action: str, t0: int) -> Any:
-        if self.recording:
-            self.replies[action] += 1
-            if action == "MeterValues":
-                self.rtt_ns.append(time.perf_counter_ns() - t0)
-        return reply
-
-    def _failed(self, failure: Failure, action: str) -> Failure:
-        if self.recording:
-            self.failures[f"{action}: {failure.getErrorMessage()[:60]}"] += 1
-        return failure
-
-
-class Warnings:
-    """Counts the emulator's log events of level warn and above; keeps a few."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.first: list[str] = []
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        if event.get("log_level", LogLevel.info) >= LogLevel.warn:
-            self.count += 1
-            if len(self.first) < 3:
-                failure = event.get("log_failure")
-                text = formatEvent(event) + (failure.getTraceback() if failure else "")
-                self.first.append(text[-1500:])
 
 
 def sleep(seconds: float) -> Deferred[None]:
