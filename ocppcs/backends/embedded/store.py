@@ -10,7 +10,8 @@ in flight to the worker at a time, and whatever arrives meanwhile is sent, as
 one pickle, as the next batch as soon as the worker answers (or, when the
 worker is idle, once per reactor iteration). The worker runs a batch as one
 transaction and commits once, so a L{Deferred} fires only once the COMMIT that
-contains its work has returned.
+contains its work has returned. The work queued and the batch in flight are
+kept by a L{BatchQueue} (L{ocppcs.backends.embedded.batches}).
 
 Hot-path writes that need no reads (meter values, connector status, last
 seen) go through L{SQLiteStore.bulk}: each batch carries all rows of a kind as
@@ -40,13 +41,9 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ocppcs.backends.embedded.batches import BatchQueue
 from ocppcs.backends.embedded.errors import StoreJobError, StoreStartError, StoreStopped
-from ocppcs.backends.embedded.process import (
-    WorkerProtocol,
-    deliver_answer,
-    describe_exit,
-    encode_batch,
-)
+from ocppcs.backends.embedded.process import WorkerProtocol, deliver_answer, describe_exit
 from ocppcs.backends.embedded.schema import BULK_SQL, CENTRAL_SCHEMA, prune_log
 
 __all__ = ["SQLiteStore", "StoreJobError", "StoreStartError", "StoreStopped"]
@@ -110,13 +107,8 @@ class SQLiteStore:
         self._log_flush_delay = log_flush_delay
         self._restart_delay = self._backoff = restart_delay
         self._schema = schema
-        # Work not sent yet: jobs and their Deferreds, bulk rows by kind, log rows.
-        self._calls: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self._call_ds: list[Deferred] = []
-        self._bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
-        self._logs: list[Any] = []
-        # The batch in flight: its job Deferreds and bulk Deferreds by kind.
-        self._inflight: tuple[list[Deferred], dict[str, list[Deferred]]] | None = None
+        # Work not sent yet (jobs, bulk rows by kind, log rows) and the batch in flight.
+        self._queue = BatchQueue()
         self._worker: WorkerProtocol | None = None
         self._flush_scheduled = False
         self._log_timer: Any = None
@@ -191,9 +183,7 @@ class SQLiteStore:
         """
         if not self._running:
             return fail(StoreStopped(f"the store {self.path} is not running"))
-        d: Deferred = Deferred()
-        self._calls.append((fn, args))
-        self._call_ds.append(d)
+        d = self._queue.add_call(fn, args)
         self._schedule()
         return d
 
@@ -211,13 +201,7 @@ class SQLiteStore:
             raise KeyError(kind)
         if not self._running:
             return fail(StoreStopped(f"the store {self.path} is not running"))
-        d: Deferred = Deferred()
-        entry = self._bulk.get(kind)
-        if entry is None:
-            self._bulk[kind] = (list(rows), [d])
-        else:
-            entry[0].extend(rows)
-            entry[1].append(d)
+        d = self._queue.add_bulk(kind, rows)
         self._schedule()
         return d
 
@@ -230,7 +214,7 @@ class SQLiteStore:
             action, raw)}, C{ts} in seconds since the epoch.
         """
         if self._running:
-            self._logs.append(row)
+            self._queue.logs.append(row)
             self._schedule()
 
     def flush(self) -> None:
@@ -258,7 +242,7 @@ class SQLiteStore:
     def _schedule(self) -> None:
         # Work goes to an idle worker once per reactor iteration, not once per
         # call; while a batch is in flight, its answer sends the next one.
-        if not self._flush_scheduled and self._inflight is None:
+        if not self._flush_scheduled and self._queue.inflight is None:
             self._flush_scheduled = True
             self._reactor.callLater(0, self._flush_tick)
 
@@ -272,12 +256,12 @@ class SQLiteStore:
 
     def _advance(self, logs_now: bool = False) -> None:
         # Send the next batch, or the stop message, if the worker is idle.
-        worker = self._worker
-        if worker is None or not worker.ready or worker.stopping or self._inflight is not None:
+        worker, queue = self._worker, self._queue
+        if worker is None or not worker.ready or worker.stopping or queue.inflight is not None:
             return
-        if self._calls or self._bulk or (self._logs and (logs_now or self._stopping)):
+        if queue.calls or queue.bulk or (queue.logs and (logs_now or self._stopping)):
             self._send()
-        elif self._logs:
+        elif queue.logs:
             if self._log_timer is None:
                 self._log_timer = self._reactor.callLater(self._log_flush_delay, self._logs_due)
         elif self._stopping:
@@ -288,11 +272,7 @@ class SQLiteStore:
         if self._log_timer is not None and self._log_timer.active():
             self._log_timer.cancel()
         self._log_timer = None
-        calls, call_ds, self._calls, self._call_ds = self._calls, self._call_ds, [], []
-        bulk, self._bulk = self._bulk, {}
-        logs, self._logs = self._logs, []
-        blob, call_ds, bulk_ds, rejected = encode_batch(calls, call_ds, bulk, logs)
-        self._inflight = (call_ds, bulk_ds)
+        blob, rejected = self._queue.take()
         self._worker.send(blob)
         for d, failure in rejected:
             d.errback(failure)
@@ -322,20 +302,20 @@ class SQLiteStore:
             self._advance()
         elif message[0] == "error":
             worker.error = message[1]  # the worker exits next: see _ended
-        elif self._inflight is not None:
-            self._batch_done(message, *self._inflight)
+        elif self._queue.inflight is not None:
+            self._batch_done(message, *self._queue.inflight)
 
     def _batch_done(
         self, message: tuple[Any, ...], call_ds: list[Deferred], bulk_ds: dict[str, list[Deferred]]
     ) -> None:
-        self._inflight = None
+        self._queue.inflight = None
         # Keep the worker busy: the next batch goes before the replies of this one.
         self._advance()
         if message[0] == "done":
             self.commits += 1
             self.jobs_done += len(call_ds)
         deliver_answer(message, call_ds, bulk_ds)
-        if self._inflight is None:
+        if self._queue.inflight is None:
             self._advance()
 
     def _ended(self, worker: WorkerProtocol, reason: Failure) -> None:
@@ -361,7 +341,7 @@ class SQLiteStore:
                 f"the store worker for {self.path} died ({status}); work in flight may or may"
                 " not have been committed"
             )
-        self._fail_all(error, keep_logs=not self._stopping)
+        self._queue.fail_all(error, keep_logs=not self._stopping)
         self._maybe_stopped()
 
     def _start_failed(self, error: BaseException | None, what: str) -> None:
@@ -379,7 +359,7 @@ class SQLiteStore:
             self._restart_later(
                 "Restarting the store worker for {path} failed: {error}", error=message
             )
-        self._fail_all(exc, keep_logs=not first and not self._stopping)
+        self._queue.fail_all(exc, keep_logs=not first and not self._stopping)
         if first:
             self.ready.errback(Failure(exc))
         self._maybe_stopped()
@@ -394,19 +374,5 @@ class SQLiteStore:
         if self._stopping and self._stopped is not None and not self._stopped.called:
             if self._log_timer is not None and self._log_timer.active():
                 self._log_timer.cancel()
-            self._fail_all(StoreStopped(f"the store {self.path} stopped"))
+            self._queue.fail_all(StoreStopped(f"the store {self.path} stopped"))
             self._stopped.callback(None)
-
-    def _fail_all(self, error: BaseException, keep_logs: bool = False) -> None:
-        # Fail every Deferred in flight or queued (the buffers are emptied first).
-        taken = list(self._call_ds)
-        if self._inflight is not None:
-            taken.extend(self._inflight[0])
-            taken.extend(d for ds in self._inflight[1].values() for d in ds)
-        taken.extend(d for _, ds in self._bulk.values() for d in ds)
-        self._inflight, self._calls, self._call_ds, self._bulk = None, [], [], {}
-        if not keep_logs:
-            self._logs = []
-        failure = Failure(error)
-        for d in taken:
-            d.errback(failure)
