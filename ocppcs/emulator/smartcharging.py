@@ -30,20 +30,21 @@ splits the station's (L{ChargingProfiles.station_limit_watts}) across its
 connectors with L{share_station_limit}. A Relative ChargePointMaxProfile,
 belonging to no transaction, is read as starting at the instant it is looked
 at, so its first period holds for as long as it is valid.
-L{ChargingProfiles.next_change} says when to look again.
+L{ChargingProfiles.next_change} says when to look again. The composite
+schedule itself is built by L{ocppcs.emulator.composite}.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Hashable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from ocppcs.emulator.schedules import (  # noqa: F401 - parse_time, share_station_limit re-exported
+from ocppcs.emulator.composite import composite_schedule
+from ocppcs.emulator.schedules import (  # noqa: F401 - format_time, parse_time, share_station_limit re-exported
     CP_MAX,
     PURPOSES,
-    SAME_PERIOD,
     TX,
     TX_DEFAULT,
     as_utc,
@@ -59,7 +60,6 @@ from ocppcs.emulator.schedules import (  # noqa: F401 - parse_time, share_statio
     parse_time,
     period_key,
     share_station_limit,
-    watts_per,
 )
 from ocppcs.emulator.spec import ConnectorSpec
 
@@ -245,41 +245,19 @@ class ChargingProfiles:
             return None
         max_w = sum(s.max_power_w for s in specs) if connector_id == 0 else spec.max_power_w
         now = as_utc(now)
-        end = now + timedelta(seconds=max(duration, 0))
         active = transaction_start is not None
         origin = as_utc(transaction_start) if transaction_start is not None else now
         relevant = [p for group in self._layers(connector_id, active) for p in group]
-        points = {now}
-        for profile in relevant + self._on(0, CP_MAX):
-            points |= breakpoints(profile, now, end, origin)
-        by_start: dict[int, dict[str, Any]] = {}
-        for point in sorted(points):
-            offset = round((point - now).total_seconds())
-            if point != now and offset >= duration:
-                continue
-            watts, phases = self._limit_at(connector_id, point, origin, active, spec) or (
-                max_w,
-                max(spec.phases, 1),
-            )
-            period: dict[str, Any] = {
-                "startPeriod": offset,
-                "limit": round(watts / watts_per(unit, phases, spec), 1),
-            }
-            if spec.current_type == "AC":
-                period["numberPhases"] = phases
-            by_start[offset] = period
-        periods: list[dict[str, Any]] = []
-        for period in by_start.values():
-            if not periods or [periods[-1].get(k) for k in SAME_PERIOD] != [
-                period.get(k) for k in SAME_PERIOD
-            ]:
-                periods.append(period)
-        return {
-            "duration": duration,
-            "startSchedule": format_time(now),
-            "chargingRateUnit": unit,
-            "chargingSchedulePeriod": periods,
-        }
+        return composite_schedule(
+            relevant + self._on(0, CP_MAX),
+            lambda t: self._limit_at(connector_id, t, origin, active, spec),
+            now,
+            duration,
+            origin,
+            unit,
+            spec,
+            max_w,
+        )
 
     def limit_watts(
         self,

@@ -1,19 +1,16 @@
 # -*- test-case-name: tests.emulator.test_station -*-
 """
-An emulated OCPP 1.6 charge point: its connection life, boot, heartbeat,
-status reports, meter sampling and what it saves.
+An emulated OCPP 1.6 charge point: its timers, connection life, status
+reports, outbox hooks and what it saves.
 
 The station does not know about WebSockets: a link (L{ocppcs.emulator.link})
 hands it an L{OcppSession} when connected and tells it when the connection
-is gone. Charging flows live in L{ocppcs.emulator.charging}, the answers to
-the central system's 19 commands in L{ocppcs.emulator.commands}.
-
-    connected --BootNotification--> Accepted --> StatusNotification 0..n,
-        heartbeat every interval, queued transaction messages sent in order
-    meter values of transactions every MeterValueSampleInterval, connected
-        or not (kept while offline, like every transaction message)
-    Pending / Rejected --> BootNotification again after the interval
-    CALLERROR / timeout --> BootNotification again after BOOT_RETRY seconds
+is gone. Boot and heartbeat live in L{ocppcs.emulator.boot} (which defines
+L{BOOT_RETRY}, re-exported here), charging flows in
+L{ocppcs.emulator.charging}, the answers to the central system's 19
+commands in L{ocppcs.emulator.commands}, meter values in
+L{ocppcs.emulator.metering}. Transaction messages (meter values included)
+are kept while offline and sent in order once Accepted again.
 """
 
 from __future__ import annotations
@@ -28,6 +25,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.callerrors import StationDisconnected
+from ocppcs.emulator.boot import BOOT_RETRY, BootAndHeartbeat  # noqa: F401 - re-exported
 from ocppcs.emulator.charging import ChargingFlows
 from ocppcs.emulator.commands import StationCommands
 from ocppcs.emulator.connector import Connector
@@ -44,9 +42,6 @@ from ocppcs.isotime import iso_time
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
 
-#: Seconds before a BootNotification that failed (CALLERROR, timeout) is sent again.
-BOOT_RETRY = 30.0
-
 
 class Link(Protocol):
     """What carries a station's connection (L{ocppcs.emulator.link.StationLink})."""
@@ -55,7 +50,7 @@ class Link(Protocol):
         """Drop the connection (if any) and connect again at once."""
 
 
-class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView):
+class EmulatedStation(ChargingFlows, StationCommands, MeterReports, BootAndHeartbeat, StationView):
     """
     One emulated charge point.
 
@@ -231,84 +226,6 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, StationView)
     def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
         """Answer a command of the central system (the session's receiver)."""
         return self.answer(call.action, call.payload)
-
-    # --- boot and heartbeat ---------------------------------------------------------------
-
-    def boot_payload(self) -> dict[str, Any]:
-        """The BootNotification request."""
-        payload = dict(self.config.boot)
-        if self.firmware_version:
-            payload["firmwareVersion"] = self.firmware_version
-        return payload
-
-    def _boot(self, triggered: bool = False) -> None:
-        session = self.session
-        if session is None:
-            return
-        d = session.call("BootNotification", self.boot_payload())
-        args = (session, triggered)
-        d.addCallbacks(self._booted, self._boot_failed, args, None, args)
-
-    def trigger_boot(self) -> None:
-        """Send a BootNotification the central system asked for (TriggerMessage)."""
-        self._boot(triggered=True)
-
-    def _booted(self, reply: dict[str, Any], session: OcppSession, triggered: bool) -> None:
-        if session is not self.session:
-            return
-        interval = float(reply["interval"])
-        if triggered and self.online:
-            # Already Accepted: only a new heartbeat interval can follow from it.
-            if reply["status"] == "Accepted" and interval > 0:
-                self._heartbeat_from_boot(interval)
-            return
-        self.cancel("boot")
-        self.boot_status = reply["status"]
-        self._log.info(
-            "{identity}: boot {status}, interval {interval}s",
-            identity=self.identity,
-            status=self.boot_status,
-            interval=interval,
-        )
-        if self.boot_status != "Accepted":
-            self.later("boot", interval if interval > 0 else BOOT_RETRY, self._boot)
-            return
-        if interval > 0:
-            self._heartbeat_from_boot(interval)
-        self.outbox.go_online(self.send)
-        self.schedule_heartbeat()
-        self.report_all_statuses()
-
-    def _boot_failed(self, failure: Failure, session: OcppSession, triggered: bool) -> None:
-        if session is not self.session:
-            return
-        self._log.warn(
-            "{identity}: BootNotification failed: {error}",
-            identity=self.identity,
-            error=failure.getErrorMessage(),
-        )
-        if not (triggered and self.online):
-            self.later("boot", BOOT_RETRY, self._boot)
-
-    def _heartbeat_from_boot(self, interval: float) -> None:
-        """Use the interval of an Accepted boot; HeartbeatInterval shows it (OCPP 1.6 4.2)."""
-        self.heartbeat_interval = interval
-        if self.keys.get_int("HeartbeatInterval", 0) != int(interval):
-            self.keys.change("HeartbeatInterval", str(int(interval)))
-            self.save()
-
-    def schedule_heartbeat(self) -> None:
-        """(Re)start the heartbeat at the current interval."""
-        if self.heartbeat_interval > 0 and self.online:
-            self.later("heartbeat", self.heartbeat_interval, self.heartbeat)
-        else:
-            self.cancel("heartbeat")
-
-    def heartbeat(self) -> None:
-        """Send a Heartbeat and schedule the next one."""
-        if self.online:
-            self.send("Heartbeat", {}).addErrback(self._call_failed, "Heartbeat")
-        self.schedule_heartbeat()
 
     def deliver(self, action: str, payload: dict[str, Any]) -> None:
         """
