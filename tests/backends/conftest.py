@@ -1,0 +1,72 @@
+"""
+Fixtures for the embedded backend and store tests: factories of started
+L{EmbeddedBackend}s and L{SQLiteStore}s on the test's temporary folder (all
+stopped at teardown), and the log events emitted during a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.logger import globalLogPublisher
+
+from ocppcs.backends.embedded.backend import EmbeddedBackend
+from ocppcs.backends.embedded.store import SQLiteStore
+from ocppcs.config import CentralConfig, EmbeddedConfig
+
+
+def _reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+@pytest_twisted.async_yield_fixture
+async def make_backend(
+    tmp_path: Path,
+) -> AsyncIterator[Callable[..., Awaitable[EmbeddedBackend]]]:
+    """A factory of started backends on C{tmp_path}, all stopped afterwards."""
+    backends: list[EmbeddedBackend] = []
+
+    async def make(
+        path: str | None = None, embedded: dict[str, Any] | None = None, **central: Any
+    ) -> EmbeddedBackend:
+        config = EmbeddedConfig(path=path or str(tmp_path / "db.sqlite3"), **(embedded or {}))
+        backend = EmbeddedBackend(_reactor(), CentralConfig(**central), config)
+        backends.append(backend)
+        await backend.startService()
+        return backend
+
+    yield make
+    for backend in backends:
+        if backend.running:
+            await backend.stopService()
+
+
+@pytest_twisted.async_yield_fixture
+async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[SQLiteStore]]]:
+    """A factory of started stores on C{tmp_path}, all stopped afterwards."""
+    stores: list[SQLiteStore] = []
+
+    async def make(path: Path | None = None, **kwargs: Any) -> SQLiteStore:
+        store = SQLiteStore(_reactor(), path or tmp_path / "db.sqlite3", **kwargs)
+        stores.append(store)
+        await store.start()
+        return store
+
+    yield make
+    for store in stores:
+        await store.stop()
+
+
+@pytest.fixture
+def events() -> Iterator[list[dict[str, Any]]]:
+    """The log events emitted during the test."""
+    seen: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(seen.append)
+    yield seen
+    globalLogPublisher.removeObserver(seen.append)
