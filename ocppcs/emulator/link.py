@@ -98,12 +98,8 @@ class StationClientProtocol(WebSocketClientProtocol):
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         """Hand each frame to the session."""
         session = self.session
-        if session is None:
-            return
-        if isBinary:
-            session.binary_received()
-        else:
-            session.text_received(payload)
+        if session is not None:
+            session.message_received(payload, isBinary)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         """Fail pending calls and tell the station (once)."""

@@ -151,6 +151,13 @@ class OcppSession:
         except Exception:
             self._log.failure("Bug handling a frame from {identity}", identity=self.identity)
 
+    def message_received(self, payload: bytes, is_binary: bool) -> None:
+        """Handle one WebSocket message (what C{onMessage} gets). Never raises."""
+        if is_binary:
+            self.binary_received()
+        else:
+            self.text_received(payload)
+
     def binary_received(self) -> None:
         """Handle a binary frame: OCPP-J uses text frames only."""
         self._record("in", 0, frames.UNKNOWN_ID, "", b"<binary frame>")

@@ -180,12 +180,8 @@ class OcppServerProtocol(WebSocketServerProtocol):
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         session = self._session
-        if session is None:
-            return
-        if isBinary:
-            session.binary_received()
-        else:
-            session.text_received(payload)
+        if session is not None:
+            session.message_received(payload, isBinary)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         session = self._session
