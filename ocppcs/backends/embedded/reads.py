@@ -117,18 +117,24 @@ def remove_station(
     return "unregistered", is_accepted(conn, identity, open_registration)
 
 
-def _date_filters(
-    column: str, date_from: str | None, date_to: str | None
-) -> tuple[list[str], list[Any]]:
+def _station_and_dates(
+    table: str, column: str, identity: str | None, date_from: str | None, date_to: str | None
+) -> tuple[str, list[Any]]:
+    """
+    The WHERE clause and arguments of the lists filtered by station and by
+    C{[date_from, date_to)} of C{table.column}.
+    """
     where: list[str] = []
     args: list[Any] = []
-    if date_from is not None:
-        where.append(f"{column} >= ?")
-        args.append(date_from)
-    if date_to is not None:
-        where.append(f"{column} < ?")
-        args.append(date_to)
-    return where, args
+    for condition, value in (
+        (f"{table}.identity = ?", identity),
+        (f"{table}.{column} >= ?", date_from),
+        (f"{table}.{column} < ?", date_to),
+    ):
+        if value is not None:
+            where.append(condition)
+            args.append(value)
+    return _where(where), args
 
 
 def transaction_page(
@@ -143,11 +149,7 @@ def transaction_page(
     Transactions, newest first, of one station or all, started in
     C{[date_from, date_to)} (start timestamps compared as text).
     """
-    where, args = _date_filters("t.start_timestamp", date_from, date_to)
-    if identity is not None:
-        where.insert(0, "t.identity = ?")
-        args.insert(0, identity)
-    clause = _where(where)
+    clause, args = _station_and_dates("t", "start_timestamp", identity, date_from, date_to)
     total = _count(conn, "txn AS t", clause, args)
     rows = conn.execute(
         f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s ON s.identity = t.identity"
@@ -200,11 +202,7 @@ def reservation_page(
     """
     if now is not None:
         conn.execute(_EXPIRE_RESERVATIONS, (now,))
-    where, args = _date_filters("r.created", date_from, date_to)
-    if identity is not None:
-        where.insert(0, "r.identity = ?")
-        args.insert(0, identity)
-    clause = _where(where)
+    clause, args = _station_and_dates("r", "created", identity, date_from, date_to)
     total = _count(conn, "reservation AS r", clause, args)
     rows = conn.execute(
         "SELECT r.*, s.charge_point_serial AS serial_number,"
