@@ -17,12 +17,7 @@ from twisted.logger import globalLogPublisher
 from ocppcs.backends.embedded.backend import EmbeddedBackend
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.config import CentralConfig, EmbeddedConfig
-
-
-def _reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
+from tests.backends.storetools import running_reactor
 
 
 @pytest_twisted.async_yield_fixture
@@ -36,7 +31,7 @@ async def make_backend(
         path: str | None = None, embedded: dict[str, Any] | None = None, **central: Any
     ) -> EmbeddedBackend:
         config = EmbeddedConfig(path=path or str(tmp_path / "db.sqlite3"), **(embedded or {}))
-        backend = EmbeddedBackend(_reactor(), CentralConfig(**central), config)
+        backend = EmbeddedBackend(running_reactor(), CentralConfig(**central), config)
         backends.append(backend)
         await backend.startService()
         return backend
@@ -53,7 +48,7 @@ async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[SQ
     stores: list[SQLiteStore] = []
 
     async def make(path: Path | None = None, **kwargs: Any) -> SQLiteStore:
-        store = SQLiteStore(_reactor(), path or tmp_path / "db.sqlite3", **kwargs)
+        store = SQLiteStore(running_reactor(), path or tmp_path / "db.sqlite3", **kwargs)
         stores.append(store)
         await store.start()
         return store

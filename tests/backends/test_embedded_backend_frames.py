@@ -16,12 +16,7 @@ from typing import Any
 import pytest_twisted
 
 from ocppcs.backends.interface import FrameRecord
-
-
-def _reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
+from tests.backends.storetools import running_reactor
 
 
 @pytest_twisted.ensureDeferred
@@ -75,7 +70,7 @@ async def test_store_bench_runs(capsys: Any) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     await module._bench(
-        _reactor(), Namespace(calls=300, stations=10, synchronous="normal", frames=True)
+        running_reactor(), Namespace(calls=300, stations=10, synchronous="normal", frames=True)
     )
     out = capsys.readouterr().out
     assert "300 calls from 10 stations" in out and "calls/s" in out

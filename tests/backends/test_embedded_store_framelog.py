@@ -11,25 +11,9 @@ from typing import Any
 
 import pytest_twisted
 from twisted.internet import task
-from twisted.internet.defer import Deferred
 
 from tests.backends import jobs
-
-
-def _reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
-
-
-def _sleep(seconds: float) -> Deferred:
-    """Fires after C{seconds} on the reactor."""
-    return task.deferLater(_reactor(), seconds, lambda: None)
-
-
-def _log_row(n: int, ts: float | None = None) -> tuple[Any, ...]:
-    """A frame-log row with uniqueId C{n}, received at C{ts} (default: now)."""
-    return (time.time() if ts is None else ts, "CS1", "in", 2, str(n), "Heartbeat", "[2]")
+from tests.backends.storetools import log_row, sleep
 
 
 @pytest_twisted.ensureDeferred
@@ -46,13 +30,13 @@ async def test_append_log_flushed_alone(make_store: Any) -> None:
     """Frame-log rows with no job to go with are written after C{log_flush_delay}."""
     store = await make_store(log_flush_delay=0.05)
     commits = store.commits
-    store.append_log(_log_row(1))
-    await _sleep(0.02)
+    store.append_log(log_row(1))
+    await sleep(0.02)
     assert store.commits == commits
     for _ in range(100):
         if store.commits > commits:
             break
-        await _sleep(0.02)
+        await sleep(0.02)
     assert store.commits == commits + 1
     assert await store.run(jobs.scalar, "SELECT count(*) FROM frame_log") == 1
 
@@ -62,7 +46,7 @@ async def test_prune_by_rows(make_store: Any) -> None:
     """Pruning keeps the newest C{log_max_rows} rows."""
     store = await make_store(log_max_rows=10, prune_interval=0)
     for n in range(25):
-        store.append_log(_log_row(n))
+        store.append_log(log_row(n))
     assert await store.prune_log() == 15
     ids = await store.run(jobs.query, "SELECT unique_id FROM frame_log")
     assert [r[0] for r in ids] == [str(n) for n in range(15, 25)]
@@ -74,9 +58,9 @@ async def test_prune_by_age(make_store: Any) -> None:
     store = await make_store(log_max_age=60, prune_interval=0)
     now = time.time()
     for n in range(5):
-        store.append_log(_log_row(n, now - 120))
+        store.append_log(log_row(n, now - 120))
     for n in range(5, 8):
-        store.append_log(_log_row(n, now - 10))
+        store.append_log(log_row(n, now - 10))
     assert await store.prune_log() == 5
     ids = await store.run(jobs.query, "SELECT unique_id FROM frame_log")
     assert [r[0] for r in ids] == ["5", "6", "7"]
@@ -87,7 +71,7 @@ async def test_prune_no_limits(make_store: Any) -> None:
     """With both limits at 0 nothing is pruned."""
     store = await make_store(log_max_rows=0, log_max_age=0)
     for n in range(5):
-        store.append_log(_log_row(n, 1.0))
+        store.append_log(log_row(n, 1.0))
     assert await store.prune_log() == 0
 
 
@@ -97,7 +81,7 @@ async def test_prune_timer(make_store: Any) -> None:
     clock = task.Clock()
     store = await make_store(log_max_rows=3, prune_interval=5, clock=clock)
     for n in range(10):
-        store.append_log(_log_row(n))
+        store.append_log(log_row(n))
     await store.run(jobs.noop)
     clock.advance(4)
     count = "SELECT count(*) FROM frame_log"

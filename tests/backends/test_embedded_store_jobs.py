@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,24 +20,9 @@ from twisted.internet.defer import Deferred
 
 from ocppcs.backends.embedded.store import SQLiteStore, StoreJobError, StoreStartError, StoreStopped
 from tests.backends import jobs
+from tests.backends.storetools import log_row, sleep
 
 INSERT_TAG = "INSERT INTO id_tag (id_tag, status) VALUES (?, 'Accepted')"
-
-
-def _reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
-
-
-def _sleep(seconds: float) -> Deferred:
-    """Fires after C{seconds} on the reactor."""
-    return task.deferLater(_reactor(), seconds, lambda: None)
-
-
-def _log_row(n: int, ts: float | None = None) -> tuple[Any, ...]:
-    """A frame-log row with uniqueId C{n}, received at C{ts} (default: now)."""
-    return (time.time() if ts is None else ts, "CS1", "in", 2, str(n), "Heartbeat", "[2]")
 
 
 async def _blocker(store: SQLiteStore, folder: Path) -> tuple[Deferred, Path]:
@@ -55,7 +39,7 @@ async def _blocker(store: SQLiteStore, folder: Path) -> tuple[Deferred, Path]:
     for _ in range(2000):
         if started.exists():
             return d, release
-        await _sleep(0.005)
+        await sleep(0.005)
     raise AssertionError("the blocking job did not start")
 
 
@@ -70,7 +54,7 @@ async def test_group_commit(make_store: Any, tmp_path: Path) -> None:
     commits, done = store.commits, store.jobs_done
     ds = [store.run(jobs.execute, INSERT_TAG, f"T{n}") for n in range(100)]
     seen = [store.bulk("last_seen", [("CS1", f"t{n}")]) for n in range(10)]
-    await _sleep(0.05)
+    await sleep(0.05)
     assert not any(d.called for d in ds)
     release.touch()
     assert await blocked == store.worker_pid
@@ -156,7 +140,7 @@ async def test_stop_commits_queued_jobs(make_store: Any, tmp_path: Path) -> None
     store = await make_store()
     blocked, release = await _blocker(store, tmp_path)
     ds = [store.run(jobs.execute, INSERT_TAG, f"T{n}") for n in range(10)]
-    store.append_log(_log_row(1))
+    store.append_log(log_row(1))
     pid = store.worker_pid
     stopped = store.stop()
     release.touch()
@@ -222,7 +206,7 @@ async def test_restart_failure_backs_off(make_store: Any, tmp_path: Path) -> Non
     store.path = good
     queued = store.run(jobs.execute, INSERT_TAG, "T")
     clock.advance(1.5)
-    await _sleep(0.3)
+    await sleep(0.3)
     assert not queued.called  # the second attempt waits 2 s
     clock.advance(0.5)
     assert await queued == 1
@@ -237,5 +221,5 @@ async def test_worker_output_logged(make_store: Any, events: Any) -> None:
         said = [e for e in events if e.get("line") == "hello from the worker"]
         if said:
             break
-        await _sleep(0.005)
+        await sleep(0.005)
     assert said[0]["pid"] == store.worker_pid

@@ -19,6 +19,7 @@ from ocppcs.backends.embedded import schema
 from ocppcs.backends.embedded.schema import migrations
 from ocppcs.backends.embedded.store import SQLiteStore, StoreStartError, StoreStopped
 from tests.backends import jobs
+from tests.backends.storetools import running_reactor
 
 TABLES = {
     "station",
@@ -32,12 +33,6 @@ TABLES = {
 }
 
 
-def _reactor() -> Any:
-    from twisted.internet import reactor
-
-    return reactor
-
-
 def test_migrations_are_numbered_in_order() -> None:
     """The shipped migrations start at 1 and are sorted by number."""
     found = migrations()
@@ -49,7 +44,7 @@ def test_migrations_are_numbered_in_order() -> None:
 def test_bad_synchronous() -> None:
     """Only C{full} and C{normal} are accepted for C{synchronous}."""
     with pytest.raises(ValueError):
-        SQLiteStore(_reactor(), ":memory:", synchronous="off")
+        SQLiteStore(running_reactor(), ":memory:", synchronous="off")
 
 
 @pytest_twisted.ensureDeferred
@@ -98,7 +93,7 @@ async def test_start_failure(tmp_path: Path) -> None:
     (tmp_path / "dir.sqlite3").mkdir()
     (tmp_path / "file").write_text("")
     for path in (tmp_path / "dir.sqlite3", tmp_path / "file" / "db.sqlite3"):
-        store = SQLiteStore(_reactor(), path)
+        store = SQLiteStore(running_reactor(), path)
         queued = store.run(jobs.noop)
         with pytest.raises(StoreStartError, match=f"could not open the store {path}") as raised:
             await store.start()
