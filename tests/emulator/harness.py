@@ -142,6 +142,15 @@ class Rig:
 
     def command(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send a central-system command; return the (schema-checked) reply, then run follow-ups."""
+        reply = self.answer(action, payload)
+        self.clock.advance(0)
+        return reply
+
+    def answer(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """
+        The station's (schema-checked) reply to a central-system command,
+        which must come at once; what follows from it has not run yet.
+        """
         SCHEMAS.validate_request(action, payload)
         d = self.station.receive_call(self.central, Call("id", action, payload))  # type: ignore[arg-type]
         results: list[Any] = []
@@ -151,7 +160,6 @@ class Rig:
         if not isinstance(reply, dict):
             reply.raiseException()
         SCHEMAS.validate_response(action, reply)
-        self.clock.advance(0)
         return reply
 
     def statuses(self, connector_id: int | None = None) -> list[str]:
@@ -238,20 +246,25 @@ def command_in_order(
         order, with C{"<action>.conf"} where its reply went out (before the
         follow-ups run).
     """
-    SCHEMAS.validate_request(action, payload)
     before = len(rig.central.calls)
-    d = rig.station.receive_call(rig.central, Call("id", action, payload))  # type: ignore[arg-type]
-    results: list[Any] = []
-    d.addBoth(results.append)
-    assert results, f"{action} did not answer at once"
-    reply = results[0]
-    if not isinstance(reply, dict):
-        reply.raiseException()
-    SCHEMAS.validate_response(action, reply)
+    reply = rig.answer(action, payload)
     replied = len(rig.central.calls)
     rig.clock.advance(0)
     actions = rig.central.actions()
     return reply, [*actions[before:replied], f"{action}.conf", *actions[replied:]]
+
+
+#: A TxProfile of 10 kW, as a RemoteStartTransaction may carry.
+TX_PROFILE: dict[str, Any] = {
+    "chargingProfileId": 7,
+    "stackLevel": 0,
+    "chargingProfilePurpose": "TxProfile",
+    "chargingProfileKind": "Relative",
+    "chargingSchedule": {
+        "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10000}],
+    },
+}
 
 
 def start_charging(rig: Rig, connector_id: int = 1, id_tag: str = "TAG-1") -> int:

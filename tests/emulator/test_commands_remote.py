@@ -11,19 +11,14 @@ import pytest
 
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.isotime import iso_time
-from tests.emulator.harness import T0, Rig, command_in_order, make_rig, start_charging
-
-#: A TxProfile of 10 kW, as a RemoteStartTransaction may carry.
-TX_PROFILE: dict[str, Any] = {
-    "chargingProfileId": 7,
-    "stackLevel": 0,
-    "chargingProfilePurpose": "TxProfile",
-    "chargingProfileKind": "Relative",
-    "chargingSchedule": {
-        "chargingRateUnit": "W",
-        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10000}],
-    },
-}
+from tests.emulator.harness import (
+    T0,
+    TX_PROFILE,
+    Rig,
+    command_in_order,
+    make_rig,
+    start_charging,
+)
 
 
 def _power(rig: Rig, connector_id: int) -> float:

@@ -19,19 +19,7 @@ from twisted.logger import globalLogPublisher
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Transaction
 from ocppcs.isotime import iso_time
-from tests.emulator.harness import T0, Rig, make_rig, restart_rig, start_charging
-
-#: A TxProfile of 10 kW, as a RemoteStartTransaction may carry.
-TX_PROFILE: dict[str, Any] = {
-    "chargingProfileId": 7,
-    "stackLevel": 0,
-    "chargingProfilePurpose": "TxProfile",
-    "chargingProfileKind": "Relative",
-    "chargingSchedule": {
-        "chargingRateUnit": "W",
-        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 10000}],
-    },
-}
+from tests.emulator.harness import T0, TX_PROFILE, Rig, make_rig, restart_rig, start_charging
 
 
 def fired(d: Deferred[Any]) -> Any:
