@@ -43,9 +43,11 @@ class MeterReports(_Base):
     def sample(self) -> None:
         """Send MeterValues for every connector in a transaction."""
         self.update_limits()  # meters up to now; vehicles take less as they fill
-        for c in self.connectors.values():
-            if c.transaction is not None:
-                self.send_meter_values(c, "Sample.Periodic")
+        charging = [c for c in self.connectors.values() if c.transaction is not None]
+        measurands = self.keys.get_list("MeterValuesSampledData")
+        self._queue_meter_values(
+            [(c, self.meter_value(c, "Sample.Periodic", measurands)) for c in charging]
+        )
         self.schedule_sampling()
 
     def schedule_aligned(self) -> None:
@@ -67,8 +69,9 @@ class MeterReports(_Base):
         """Send clock-aligned MeterValues for every connector."""
         measurands = self.keys.get_list("MeterValuesAlignedData")
         self.update_limits()
-        for c in self.connectors.values():
-            self._queue_meter_values(c, self.meter_value(c, "Sample.Clock", measurands))
+        self._queue_meter_values(
+            [(c, self.meter_value(c, "Sample.Clock", measurands)) for c in self.connectors.values()]
+        )
         self.schedule_aligned()
 
     def meter_value(self, c: Connector, context: str, measurands: list[str]) -> dict[str, Any]:
@@ -86,13 +89,16 @@ class MeterReports(_Base):
         less than it did.
         """
         value = self.meter_value(c, context, self.keys.get_list("MeterValuesSampledData"))
-        self._queue_meter_values(c, value)
+        self._queue_meter_values([(c, value)])
 
-    def _queue_meter_values(self, c: Connector, value: dict[str, Any]) -> None:
-        payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
-        tx = c.transaction
-        if tx is not None:
+    def _queue_meter_values(self, values: list[tuple[Connector, dict[str, Any]]]) -> None:
+        """Queue one MeterValues per connector, after one save if any is a transaction's."""
+        if any(c.transaction is not None for c, _ in values):
             self.save()
-            self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
-        else:
-            self.outbox.put("MeterValues", payload)
+        for c, value in values:
+            payload: dict[str, Any] = {"connectorId": c.id, "meterValue": [value]}
+            tx = c.transaction
+            if tx is not None:
+                self.outbox.put("MeterValues", payload, tx.local_id, kept=True)
+            else:
+                self.outbox.put("MeterValues", payload)
