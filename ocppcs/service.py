@@ -6,6 +6,7 @@ The central system as one service tree.
       +- backend                    started first, stopped last
       +- ListenerService per [server] listen description
       +- OcppMetrics                started once the backend is ready
+      +- EmulatorService            with [emulator] enable; started last, stopped first
 
 L{build_central_system} wires the objects together: it is the composition
 root shared by C{twistd ocppcs} (L{ocppcs.tap}) and the tests.
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -37,6 +38,9 @@ from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import build_guard, warn_if_open
 from ocppcs.web.logfeed import LogFeed, build_log_feed
 
+#: At shutdown, wait at most this many seconds for the calls being answered.
+DRAIN_TIMEOUT = 10.0
+
 
 class CentralSystemService(MultiService):
     """
@@ -52,12 +56,15 @@ class CentralSystemService(MultiService):
     @ivar metrics: the Prometheus metrics (served at /metrics).
     @ivar log_feed: the live log feed's sink (served at /ws/log).
     @ivar emulator: the emulated stations, when C{[emulator] enable} is set.
+    @ivar central: answers the stations' calls; at shutdown the backend stops
+        once it has answered the calls received before.
     """
 
     _log = Logger()
     metrics: OcppMetrics | None = None
     log_feed: LogFeed | None = None
     emulator: EmulatorService | None = None
+    central: CentralSystem | None = None
 
     def __init__(
         self,
@@ -112,15 +119,49 @@ class CentralSystemService(MultiService):
             self._reactor.stop()
 
     def stopService(self) -> Deferred[None]:
-        """Close every station connection, stop listening, then stop the backend."""
+        """
+        Stop in order, so that nothing a station sent before is lost:
+
+          1. stop the emulator, the metrics and the listeners (no new connections);
+          2. record every station as disconnected and close its connection
+             (what it sends from then on is dropped unanswered, and sent
+             again after it reconnects);
+          3. wait until the calls received before are answered, their data stored;
+          4. stop the backend (it commits what it still holds).
+        """
+        Service.stopService(self)
+        stopping = [
+            maybeDeferred(child.stopService)
+            for child in reversed(list(self))
+            if child is not self.backend and child.running
+        ]
         for identity in self.registry.identities():
-            self.backend.station_disconnected(identity).addErrback(
-                lambda f, identity=identity: self._log.failure(
-                    "Recording the disconnection of {identity}", f, identity=identity
+            stopping.append(
+                self.backend.station_disconnected(identity).addErrback(
+                    lambda f, identity=identity: self._log.failure(
+                        "Recording the disconnection of {identity}", f, identity=identity
+                    )
                 )
             )
         self.registry.close_all("central system shutting down")
-        return super().stopService()
+        if self.central is not None:
+            stopping.append(self._drain(self.central))
+        done = DeferredList(stopping, consumeErrors=True)
+        done.addCallback(lambda _: self.backend.stopService())
+        return done.addCallback(lambda _: None)
+
+    def _drain(self, central: CentralSystem) -> Deferred[None]:
+        drained = central.drained()
+        if self._reactor is not None:
+            drained.addTimeout(DRAIN_TIMEOUT, self._reactor)
+            drained.addErrback(
+                lambda f: self._log.warn(
+                    "Stopping the backend with {count} calls still being answered: {error}",
+                    count=central.answering,
+                    error=f.getErrorMessage(),
+                )
+            )
+        return drained
 
 
 def build_central_system(
@@ -177,6 +218,7 @@ def build_central_system(
         config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
     )
     service.metrics, service.log_feed = metrics, log_feed.feed
+    service.central = central
     metrics.setServiceParent(service)
     if emulator is not None:
         # Last: its stations connect once the listeners are up.

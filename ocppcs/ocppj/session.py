@@ -124,7 +124,14 @@ class OcppSession:
         return self._closed_because is not None
 
     def text_received(self, data: bytes) -> None:
-        """Handle one text frame from the station. Never raises."""
+        """
+        Handle one text frame from the station. Never raises. Frames that
+        arrive once the connection is closing are dropped unanswered: the
+        station sends them again after reconnecting.
+        """
+        if self._closed_because is not None:
+            self._log.debug("Dropped a frame from {identity}: closing", identity=self.identity)
+            return
         try:
             frame = frames.parse(data)
         except FrameError as e:
@@ -160,6 +167,8 @@ class OcppSession:
 
     def binary_received(self) -> None:
         """Handle a binary frame: OCPP-J uses text frames only."""
+        if self._closed_because is not None:
+            return
         self._record("in", 0, frames.UNKNOWN_ID, "", b"<binary frame>")
         self._send(
             CallError(frames.UNKNOWN_ID, "FormationViolation", "OCPP-J frames must be text frames"),

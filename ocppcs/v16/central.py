@@ -39,9 +39,46 @@ class CentralSystem:
     def __init__(self, backend: IBackend, clock: IReactorTime) -> None:
         self._backend = backend
         self._clock = clock
+        self._answering = 0
+        self._drain_waiters: list[Deferred[None]] = []
+
+    @property
+    def answering(self) -> int:
+        """How many calls are being answered (their backend work not yet done)."""
+        return self._answering
+
+    def drained(self) -> Deferred[None]:
+        """
+        A Deferred firing once no call is being answered (at once if none
+        is). At shutdown, the backend is stopped only after this fired, so
+        the work of every call received before is stored and answered.
+        """
+        d: Deferred[None] = Deferred()
+        if self._answering:
+            self._drain_waiters.append(d)
+        else:
+            d.callback(None)
+        return d
 
     def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
         """Answer C{call} from C{session}'s station (see the module docstring)."""
+        self._answering += 1
+        try:
+            d = self._answer(session, call)
+        except Exception:
+            d = fail()
+        d.addBoth(self._answered)
+        return d
+
+    def _answered(self, result: Any) -> Any:
+        self._answering -= 1
+        if not self._answering and self._drain_waiters:
+            waiters, self._drain_waiters = self._drain_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
+        return result
+
+    def _answer(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
         ctx = CallContext(
             session.identity,
             session.account,
