@@ -34,6 +34,7 @@ from twisted.python.failure import Failure
 from ocppcs.emulator.station import EmulatedStation
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import FrameSink, OcppSession
+from ocppcs.transports.lean import LeanMessages
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 
 SUBPROTOCOL = "ocpp1.6"
@@ -49,7 +50,7 @@ def _no_frames(record: Any) -> None:
     """The default frame sink: emulated stations keep no frame log."""
 
 
-class StationClientProtocol(WebSocketClientProtocol):
+class StationClientProtocol(LeanMessages, WebSocketClientProtocol):
     """One connection of one emulated station."""
 
     _log = Logger()

@@ -40,6 +40,7 @@ from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
+from ocppcs.transports.lean import LeanMessages, LeanServerSend
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
@@ -80,7 +81,7 @@ def parse_station_path(path: str, prefix: str = "/ocpp/") -> tuple[str, str]:
     return identity, account
 
 
-class OcppServerProtocol(WebSocketServerProtocol):
+class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
     """One station connection: the glue between Autobahn and L{OcppSession}."""
 
     _log = Logger()  # autobahn already uses .log
@@ -173,7 +174,7 @@ class OcppServerProtocol(WebSocketServerProtocol):
                 "Not sending to {identity}: the connection is closing", identity=self._identity
             )
             return
-        self.sendMessage(data, False)
+        self.send_text(data)
 
     def _close_replaced(self, reason: str) -> None:
         self.sendClose(1000, reason)

@@ -1,0 +1,103 @@
+# -*- test-case-name: tests.integration.test_lean_frames -*-
+"""
+Autobahn's per-message work that OCPP-J does not need, skipped.
+
+A profile of the central system at 10,000 calls/s (BENCHMARKS.md) showed
+about a tenth of the reactor's time in three places of Autobahn that serve
+features this project does not use:
+
+  - C{dataReceived} and C{sendData} format a debug log line's arguments
+    (coloured type names through C{click}) for every read and write, even
+    when debug logging is off;
+  - C{onMessageEnd} also fires an observable C{"message"} event for every
+    message, through C{txaio} futures, for listeners registered with
+    C{protocol.on("message", ...)} (nobody registers any here);
+  - C{sendMessage} goes through C{sendFrame} and C{sendData}, which handle
+    fragmentation, compression, masking, traffic statistics and a send queue.
+
+L{LeanMessages} (for servers and clients) drops the first two;
+L{LeanServerSend} writes a server's unfragmented, uncompressed text frame in
+one call, and falls back to C{sendMessage} whenever any of those features is
+in play. Everything else (handshake, frame checks, UTF-8 validation,
+unmasking, pings, close) is Autobahn's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autobahn.websocket.protocol import WebSocketProtocol
+
+_STATE_OPEN = WebSocketProtocol.STATE_OPEN
+_SEND_STATE_GROUND = WebSocketProtocol.SEND_STATE_GROUND
+
+
+class LeanMessages:
+    """
+    Mixin for an Autobahn WebSocket protocol (placed before it in the bases):
+    bytes received go straight to the frame parser, and a whole message goes
+    straight to C{onMessage} without the observable C{"message"} event.
+    """
+
+    message_data: list[bytes] | None
+    message_is_binary: bool
+    failedByMe: bool
+    trackedTimings: Any
+
+    def dataReceived(self, data: bytes) -> None:
+        """Parse C{data} (Autobahn's, without its per-read debug line)."""
+        self._dataReceived(data)  # type: ignore[attr-defined]
+
+    def onMessageEnd(self) -> None:
+        """Deliver the completed message to C{onMessage}."""
+        if not self.failedByMe:
+            payload = b"".join(self.message_data or ())
+            if self.trackedTimings:
+                self.trackedTimings.track("onMessage")
+            self._onMessage(payload, self.message_is_binary)  # type: ignore[attr-defined]
+        self.message_data = None
+
+
+def text_frame(payload: bytes) -> bytes:
+    """
+    One final, unmasked text frame carrying C{payload} (RFC 6455, 5.2), as a
+    server sends it.
+    """
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 0x10000:
+        return b"\x81\x7e" + n.to_bytes(2, "big") + payload
+    return b"\x81\x7f" + n.to_bytes(8, "big") + payload
+
+
+class LeanServerSend:
+    """
+    Mixin for an Autobahn I{server} protocol: L{send_text} writes a text
+    message as one frame, straight to the transport, when nothing else is
+    in play; otherwise it is Autobahn's C{sendMessage}.
+    """
+
+    state: int
+    send_state: int
+    send_queue: Any
+    transport: Any
+    _perMessageCompress: Any
+    autoFragmentSize: int
+    logFrames: bool
+    logOctets: bool
+    trackedTimings: Any
+
+    def send_text(self, payload: bytes) -> None:
+        """Send C{payload} (UTF-8 JSON) as one text message; the state must be open."""
+        if (
+            self.state == _STATE_OPEN
+            and self.send_state == _SEND_STATE_GROUND
+            and not self.send_queue
+            and self._perMessageCompress is None
+            and not self.autoFragmentSize
+            and not (self.logFrames or self.logOctets or self.trackedTimings)
+        ):
+            self.transport.write(text_frame(payload))
+        else:
+            self.sendMessage(payload, False)  # type: ignore[attr-defined]

@@ -1,0 +1,105 @@
+"""
+Tests for L{ocppcs.transports.lean}: the frames the server writes itself are
+read correctly by an independent WebSocket client (C{websockets}) at every
+length encoding, and Autobahn's own path is used whenever it must be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import pytest_twisted
+from autobahn.websocket.protocol import WebSocketProtocol
+
+from ocppcs.transports.lean import LeanServerSend, text_frame
+from tests.integration.conftest import Central, aio, as_future
+from tests.integration.rawstation import WAIT, RawStation
+
+
+@pytest.mark.parametrize(
+    "length, header",
+    [
+        (0, b"\x81\x00"),
+        (125, b"\x81\x7d"),
+        (126, b"\x81\x7e\x00\x7e"),
+        (65535, b"\x81\x7e\xff\xff"),
+        (65536, b"\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"),
+    ],
+)
+def test_text_frame_uses_the_shortest_length_encoding(length: int, header: bytes) -> None:
+    payload = b"x" * length
+    assert text_frame(payload) == header + payload
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_independent_client_reads_every_length_encoding(central: Central) -> None:
+    """Commands of 1 byte to 70 KB of data reach a C{websockets} station intact."""
+    sizes = [1, 60, 61, 62, 100, 65_000, 70_000]
+
+    async def scenario() -> list[str]:
+        station = await RawStation.connect(central.url, "LEAN-1")
+        received = []
+        try:
+            await station.boot()
+            for size in sizes:
+                payload = {"vendorId": "v", "data": "é" * (size // 2) + "x" * (size % 2)}
+                reply = as_future(central.service.registry.call("LEAN-1", "DataTransfer", payload))
+                frame = await station.recv()
+                assert frame[0] == 2 and frame[2] == "DataTransfer", frame[:3]
+                received.append(frame[3]["data"])
+                await station.send([3, frame[1], {"status": "Accepted"}])
+                assert await asyncio.wait_for(reply, WAIT) == {"status": "Accepted"}
+        finally:
+            await station.close()
+        return received
+
+    received = await aio(scenario())
+    assert [len(d.encode()) for d in received] == [(s // 2) * 2 + s % 2 for s in sizes]
+
+
+class _Protocol(LeanServerSend):
+    """The attributes L{LeanServerSend} reads, as an open Autobahn server has them."""
+
+    def __init__(self, **changes: Any) -> None:
+        self.state = WebSocketProtocol.STATE_OPEN
+        self.send_state = WebSocketProtocol.SEND_STATE_GROUND
+        self.send_queue: list[Any] = []
+        self._perMessageCompress = None
+        self.autoFragmentSize = 0
+        self.logFrames = self.logOctets = False
+        self.trackedTimings = None
+        self.__dict__.update(changes)
+        self.written: list[bytes] = []
+        self.transport = SimpleNamespace(write=self.written.append)
+        self.via_autobahn: list[bytes] = []
+
+    def sendMessage(self, payload: bytes, isBinary: bool) -> None:
+        assert not isBinary
+        self.via_autobahn.append(payload)
+
+
+def test_writes_the_frame_itself_when_nothing_else_is_in_play() -> None:
+    p = _Protocol()
+    p.send_text(b"[3]")
+    assert p.written == [b"\x81\x03[3]"] and p.via_autobahn == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"state": WebSocketProtocol.STATE_CLOSING},
+        {"send_state": WebSocketProtocol.SEND_STATE_INSIDE_MESSAGE},
+        {"send_queue": [(b"x", False)]},
+        {"_perMessageCompress": object()},
+        {"autoFragmentSize": 100},
+        {"logFrames": True},
+        {"trackedTimings": object()},
+    ],
+)
+def test_leaves_it_to_autobahn_when_a_feature_is_in_play(changes: dict[str, Any]) -> None:
+    p = _Protocol(**changes)
+    p.send_text(b"[3]")
+    assert p.written == [] and p.via_autobahn == [b"[3]"]
