@@ -13,11 +13,13 @@ features this project does not use:
     message, through C{txaio} futures, for listeners registered with
     C{protocol.on("message", ...)} (nobody registers any here);
   - C{sendMessage} goes through C{sendFrame} and C{sendData}, which handle
-    fragmentation, compression, masking, traffic statistics and a send queue.
+    fragmentation, compression, masking, traffic statistics and a send queue;
+    and Twisted buffers every write until the next reactor iteration.
 
 L{LeanMessages} (for servers and clients) drops the first two;
 L{LeanServerSend} writes a server's unfragmented, uncompressed text frame in
-one call, and falls back to C{sendMessage} whenever any of those features is
+one call, straight to the socket when nothing is waiting (L{write_now}), and
+falls back to C{sendMessage} whenever any of those features is
 in play. Everything else (handshake, frame checks, UTF-8 validation,
 unmasking, pings, close) is Autobahn's own.
 """
@@ -27,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.tcp import Server as TCPServer
 
 _STATE_OPEN = WebSocketProtocol.STATE_OPEN
 _SEND_STATE_GROUND = WebSocketProtocol.SEND_STATE_GROUND
@@ -98,6 +101,37 @@ class LeanServerSend:
             and not self.autoFragmentSize
             and not (self.logFrames or self.logOctets or self.trackedTimings)
         ):
-            self.transport.write(text_frame(payload))
+            write_now(self.transport, text_frame(payload))
         else:
             self.sendMessage(payload, False)  # type: ignore[attr-defined]
+
+
+def write_now(transport: Any, data: bytes) -> None:
+    """
+    Write C{data} to C{transport}; on a plain TCP connection with nothing
+    waiting to be written, hand it to the socket at once.
+
+    C{transport.write} always buffers and asks the reactor to tell it when
+    the socket is writable, which costs two C{epoll_ctl} calls and one more
+    reactor event per reply. Sending right away when the buffer is empty
+    keeps the order of bytes the same, and whatever the socket does not
+    take (or an error) goes through C{transport.write} as before, so the
+    reactor finishes the job or reports the error as usual. TLS and other
+    transports always use C{transport.write}.
+    """
+    if (
+        type(transport) is TCPServer
+        and transport.connected
+        and not transport.disconnecting
+        and not transport._writeDisconnected
+        and not transport._tempDataLen
+        and len(transport.dataBuffer) == transport.offset
+    ):
+        try:
+            sent = transport.socket.send(data)
+        except OSError:  # would block, interrupted, or broken: leave it to the reactor
+            sent = 0
+        if sent < len(data):
+            transport.write(data[sent:] if sent else data)
+    else:
+        transport.write(data)

@@ -7,14 +7,18 @@ length encoding, and Autobahn's own path is used whenever it must be.
 from __future__ import annotations
 
 import asyncio
+import socket
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import pytest_twisted
 from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.protocol import Protocol
+from twisted.internet.tcp import Server as TCPServer
+from twisted.internet.testing import MemoryReactor
 
-from ocppcs.transports.lean import LeanServerSend, text_frame
+from ocppcs.transports.lean import LeanServerSend, text_frame, write_now
 from tests.integration.conftest import Central, aio, as_future
 from tests.integration.rawstation import WAIT, RawStation
 
@@ -44,6 +48,9 @@ async def test_an_independent_client_reads_every_length_encoding(central: Centra
         received = []
         try:
             await station.boot()
+            _, close = central.service.registry._sessions["LEAN-1"]
+            # A real station connection is the plain TCP transport write_now sends on.
+            assert type(close.__self__.transport) is TCPServer  # type: ignore[attr-defined]
             for size in sizes:
                 payload = {"vendorId": "v", "data": "é" * (size // 2) + "x" * (size % 2)}
                 reply = as_future(central.service.registry.call("LEAN-1", "DataTransfer", payload))
@@ -103,3 +110,64 @@ def test_leaves_it_to_autobahn_when_a_feature_is_in_play(changes: dict[str, Any]
     p = _Protocol(**changes)
     p.send_text(b"[3]")
     assert p.written == [] and p.via_autobahn == [b"[3]"]
+
+
+# --- write_now on a real socket --------------------------------------------------------------
+
+
+def _tcp_server() -> tuple[Any, socket.socket, MemoryReactor]:
+    """A Twisted TCP server connection over one end of a socket pair, and the other end."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    theirs.setblocking(False)
+    reactor = MemoryReactor()
+    transport = TCPServer(ours, Protocol(), ("127.0.0.1", 1), None, 1, reactor)
+    return transport, theirs, reactor
+
+
+def _drain(peer: socket.socket) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = peer.recv(1 << 20)
+        except BlockingIOError:
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def test_write_now_sends_at_once_when_nothing_is_waiting() -> None:
+    transport, peer, reactor = _tcp_server()
+    write_now(transport, b"first")
+    assert _drain(peer) == b"first"
+    assert transport not in reactor.getWriters()  # nothing buffered, no writability wait
+
+
+def test_write_now_keeps_the_order_behind_buffered_data() -> None:
+    transport, peer, reactor = _tcp_server()
+    transport.write(b"buffered ")  # waits for the reactor, as Autobahn's pings do
+    write_now(transport, b"then this")
+    assert _drain(peer) == b""
+    assert transport in reactor.getWriters()
+    transport.doWrite()
+    assert _drain(peer) == b"buffered then this"
+
+
+def test_write_now_buffers_what_the_socket_does_not_take() -> None:
+    transport, peer, reactor = _tcp_server()
+    big = bytes(range(256)) * 40_000  # 10 MB: more than a socket buffer holds
+    write_now(transport, big)
+    assert transport in reactor.getWriters()
+    received = _drain(peer)
+    assert 0 < len(received) < len(big)
+    while len(received) < len(big):
+        transport.doWrite()
+        received += _drain(peer)
+    assert received == big
+
+
+def test_write_now_leaves_other_transports_to_their_write() -> None:
+    written: list[bytes] = []
+    write_now(SimpleNamespace(write=written.append), b"tls or other")
+    assert written == [b"tls or other"]
