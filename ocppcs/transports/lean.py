@@ -16,6 +16,11 @@ features this project does not use:
     fragmentation, compression, masking, traffic statistics and a send queue;
     and Twisted buffers every write until the next reactor iteration.
 
+Beside those, Autobahn creates a CFFI masker object for every frame a
+client sends, which costs more than the unmasking itself for small frames;
+L{install_masker} (run on import) has small frames unmasked by
+L{IntXorMasker} instead.
+
 L{LeanMessages} (for servers and clients) drops the first two;
 L{LeanServerSend} writes a server's unfragmented, uncompressed text frame in
 one call, straight to the socket when nothing is waiting (L{write_now}), and
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import autobahn.websocket.protocol as _autobahn_protocol
 from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet.tcp import Server as TCPServer
 
@@ -135,3 +141,68 @@ def write_now(transport: Any, data: bytes) -> None:
             transport.write(data[sent:] if sent else data)
     else:
         transport.write(data)
+
+
+#: Frames up to this size are unmasked by L{IntXorMasker}; longer ones by Autobahn's.
+SMALL_FRAME = 1024
+
+
+class IntXorMasker:
+    """
+    A WebSocket (un)masker (RFC 6455, 5.3) with Autobahn's masker interface
+    (C{process}, C{pointer}, C{reset}), XOR-ing the payload as one Python
+    integer. For OCPP's frames of a few hundred bytes it costs about a third
+    of creating and running Autobahn's CFFI masker (measured 0.6-1.2 µs
+    against 2.3 µs per frame); from about 1 KB on, Autobahn's is faster.
+    """
+
+    __slots__ = ("_mask", "_ptr")
+
+    def __init__(self, mask: bytes) -> None:
+        self._mask = bytes(mask)
+        self._ptr = 0
+
+    def pointer(self) -> int:
+        """How many payload bytes were processed so far."""
+        return self._ptr
+
+    def reset(self) -> None:
+        """Start again at the first mask byte."""
+        self._ptr = 0
+
+    def process(self, data: bytes) -> bytes:
+        """
+        C{data}, the next part of the payload, XOR the mask (continuing at
+        the mask byte where the last part ended).
+        """
+        n = len(data)
+        if not n:
+            return b""
+        shift = self._ptr & 3
+        mask = self._mask[shift:] + self._mask[:shift]
+        key = (mask * ((n >> 2) + 1))[:n]
+        self._ptr += n
+        return (int.from_bytes(data, "little") ^ int.from_bytes(key, "little")).to_bytes(
+            n, "little"
+        )
+
+
+_autobahn_masker = _autobahn_protocol.create_xor_masker
+
+
+def create_xor_masker(mask: bytes, length: int | None = None) -> Any:
+    """Autobahn's C{create_xor_masker}, with L{IntXorMasker} for small frames."""
+    if length is not None and length <= SMALL_FRAME:
+        return IntXorMasker(mask)
+    return _autobahn_masker(mask, length)
+
+
+def install_masker() -> None:
+    """
+    Make Autobahn's frame parser and writer use L{create_xor_masker}
+    (process-wide; idempotent). Called when this module is imported.
+    """
+    _autobahn_protocol.create_xor_masker = create_xor_masker
+
+
+install_masker()

@@ -11,14 +11,24 @@ import socket
 from types import SimpleNamespace
 from typing import Any
 
+import autobahn.websocket.protocol as autobahn_protocol
 import pytest
 import pytest_twisted
 from autobahn.websocket.protocol import WebSocketProtocol
+from hypothesis import given
+from hypothesis import strategies as st
 from twisted.internet.protocol import Protocol
 from twisted.internet.tcp import Server as TCPServer
 from twisted.internet.testing import MemoryReactor
 
-from ocppcs.transports.lean import LeanServerSend, text_frame, write_now
+from ocppcs.transports.lean import (
+    IntXorMasker,
+    LeanServerSend,
+    _autobahn_masker,
+    create_xor_masker,
+    text_frame,
+    write_now,
+)
 from tests.integration.conftest import Central, aio, as_future
 from tests.integration.rawstation import WAIT, RawStation
 
@@ -171,3 +181,30 @@ def test_write_now_leaves_other_transports_to_their_write() -> None:
     written: list[bytes] = []
     write_now(SimpleNamespace(write=written.append), b"tls or other")
     assert written == [b"tls or other"]
+
+
+# --- the small-frame masker ------------------------------------------------------------------
+
+
+@given(
+    mask=st.binary(min_size=4, max_size=4),
+    payload=st.binary(max_size=3000),
+    cuts=st.lists(st.integers(min_value=0, max_value=3000), max_size=5),
+)
+def test_int_masker_matches_autobahns_in_any_chunking(
+    mask: bytes, payload: bytes, cuts: list[int]
+) -> None:
+    ours, theirs = IntXorMasker(mask), _autobahn_masker(mask, len(payload))
+    bounds = [0, *sorted(c for c in cuts if c <= len(payload)), len(payload)]
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        assert ours.process(payload[start:end]) == theirs.process(payload[start:end])
+        assert ours.pointer() == theirs.pointer() == end
+    ours.reset()
+    assert ours.pointer() == 0 and ours.process(payload) == _autobahn_masker(mask).process(payload)
+
+
+def test_autobahn_uses_the_int_masker_for_small_frames_only() -> None:
+    assert autobahn_protocol.create_xor_masker is create_xor_masker
+    assert type(create_xor_masker(b"abcd", 200)) is IntXorMasker
+    assert type(create_xor_masker(b"abcd", 5000)) is not IntXorMasker
+    assert type(create_xor_masker(b"abcd")) is not IntXorMasker
