@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,34 @@ async def test_worker_output_logged(make_store: Any, events: Any) -> None:
             break
         await sleep(0.005)
     assert said[0]["pid"] == store.worker_pid
+
+
+@pytest_twisted.ensureDeferred
+async def test_stop_kills_a_worker_that_does_not_stop_in_time(
+    make_store: Any, tmp_path: Path, events: Any
+) -> None:
+    """
+    A job that hangs does not hang the shutdown: after C{stop_timeout} the
+    worker is killed, the work in flight and queued fails with
+    L{StoreStopped}, and what was committed before stays.
+    """
+    store = await make_store(stop_timeout=0.5)
+    assert await store.run(jobs.execute, INSERT_TAG, "BEFORE") == 1
+    blocked, _ = await _blocker(store, tmp_path)  # never released: blocks for 10 s
+    queued = store.run(jobs.execute, INSERT_TAG, "QUEUED")
+    pid = store.worker_pid
+    started = time.monotonic()
+    await store.stop()
+    assert time.monotonic() - started < 5
+    for d in (blocked, queued):
+        with pytest.raises(StoreStopped, match="may or may not"):
+            await d
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    killed = [e for e in events if "did not stop within" in e.get("log_format", "")]
+    assert killed and killed[0]["pid"] == pid
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    try:
+        assert conn.execute("SELECT id_tag FROM id_tag").fetchall() == [("BEFORE",)]
+    finally:
+        conn.close()

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ProcessExitedAlready
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
@@ -217,6 +218,13 @@ class WorkerProtocol(ProcessProtocol):
         self.stopping = True
         self.send(encode(("stop",)))
         self.transport.closeStdin()
+
+    def kill(self) -> None:
+        """End the worker at once (SIGKILL), whatever it is doing."""
+        try:
+            self.transport.signalProcess("KILL")
+        except ProcessExitedAlready:
+            pass
 
     def outReceived(self, data: bytes) -> None:
         """Cut the worker's stdout into messages."""

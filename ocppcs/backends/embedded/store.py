@@ -76,6 +76,7 @@ class SQLiteStore:
         log_flush_delay: float = 0.5,
         restart_delay: float = 1.0,
         schema: str = CENTRAL_SCHEMA,
+        stop_timeout: float = 30.0,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime}.
@@ -94,6 +95,9 @@ class SQLiteStore:
         @param restart_delay: seconds before a worker that died is replaced.
         @param schema: the package whose C{migrations/} folder makes the
             schema (default: the central system's).
+        @param stop_timeout: after L{stop}, seconds to wait for the worker to
+            finish its work and exit before it is killed (a job that hangs
+            must not hang the shutdown).
         """
         if synchronous.lower() not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
@@ -107,6 +111,8 @@ class SQLiteStore:
         self._log_flush_delay = log_flush_delay
         self._restart_delay = self._backoff = restart_delay
         self._schema = schema
+        self._stop_timeout = stop_timeout
+        self._kill_call: Any = None
         # Work not sent yet (jobs, bulk rows by kind, log rows) and the batch in flight.
         self._queue = BatchQueue()
         self._worker: WorkerProtocol | None = None
@@ -167,8 +173,21 @@ class SQLiteStore:
         if self._worker is None:
             self._maybe_stopped()
         else:
+            self._kill_call = self._clock.callLater(self._stop_timeout, self._kill, self._worker)
             self._advance(logs_now=True)
         return self._stopped
+
+    def _kill(self, worker: WorkerProtocol) -> None:
+        self._kill_call = None
+        if worker is not self._worker:
+            return
+        log.critical(
+            "Store worker for {path} (pid {pid}) did not stop within {timeout} s; killing it",
+            path=self.path,
+            pid=worker.pid,
+            timeout=self._stop_timeout,
+        )
+        worker.kill()
 
     def run(self, fn: Callable[..., Any], *args: Any) -> Deferred:
         """
@@ -331,15 +350,15 @@ class SQLiteStore:
         if self._stopping and worker.stopping and reason.check(ProcessDone):
             error = StoreStopped(f"the store {self.path} stopped")
         else:
-            self._restart_later(
-                "Store worker for {path} (pid {pid}) died ({status}); work in flight and"
-                " queued fails",
-                pid=worker.pid,
-                status=status,
-            )
+            what = "ended while stopping" if self._stopping else "died"
+            text = "Store worker for {path} (pid {pid}) {what} ({status}); work in flight fails"
+            if self._stopping:
+                log.error(text, path=self.path, pid=worker.pid, what=what, status=status)
+            else:
+                self._restart_later(text, pid=worker.pid, what=what, status=status)
             error = StoreStopped(
-                f"the store worker for {self.path} died ({status}); work in flight may or may"
-                " not have been committed"
+                f"the store worker for {self.path} {what} ({status}); work in flight may or"
+                " may not have been committed"
             )
         self._queue.fail_all(error, keep_logs=not self._stopping)
         self._maybe_stopped()
@@ -372,6 +391,9 @@ class SQLiteStore:
 
     def _maybe_stopped(self) -> None:
         if self._stopping and self._stopped is not None and not self._stopped.called:
+            if self._kill_call is not None and self._kill_call.active():
+                self._kill_call.cancel()
+            self._kill_call = None
             if self._log_timer is not None and self._log_timer.active():
                 self._log_timer.cancel()
             self._queue.fail_all(StoreStopped(f"the store {self.path} stopped"))
