@@ -19,11 +19,13 @@ at /docs/ and reuses the credentials for the same realm.
 
 from __future__ import annotations
 
+from io import BytesIO
+
 from autobahn.twisted.resource import WebSocketResource
 from twisted.web.iweb import IRequest
 from twisted.web.pages import notFound
 from twisted.web.resource import IResource, Resource
-from twisted.web.server import Site
+from twisted.web.server import Request, Site
 
 from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
@@ -77,8 +79,33 @@ def build_root(
     return root
 
 
+class BoundedRequest(Request):
+    """
+    A L{Request} that keeps at most C{max_body + 1} bytes of its body, so an
+    oversized body costs neither memory nor disk while it is read; the
+    handler then sees more than C{max_body} bytes and answers 413.
+    """
+
+    max_body = 1_048_576
+
+    def gotLength(self, length: int | None) -> None:
+        """Prepare the body buffer: in memory, since at most C{max_body + 1} bytes are kept."""
+        self.content = BytesIO()
+        self._kept = 0
+
+    def handleContentChunk(self, data: bytes) -> None:
+        """Keep the part of C{data} that still fits; drop the rest."""
+        room = self.max_body + 1 - self._kept
+        if room > 0:
+            part = data[:room]
+            self._kept += len(part)
+            super().handleContentChunk(part)
+
+
 class QuietSite(Site):
     """A L{Site} that does not write an access-log line for every request."""
+
+    requestFactory = BoundedRequest
 
     def log(self, request: object) -> None:
         return None
@@ -94,4 +121,6 @@ def build_site(
     """The HTTP site serving L{build_root}'s tree."""
     site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics))
     site.displayTracebacks = False
+    max_body = api.config.api.max_body
+    site.requestFactory = type("Request", (BoundedRequest,), {"max_body": max_body})
     return site
