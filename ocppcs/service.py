@@ -32,7 +32,7 @@ from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
-from ocppcs.transports.websocket import OcppServerFactory
+from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import build_guard, warn_if_open
@@ -125,7 +125,8 @@ class CentralSystemService(MultiService):
           1. stop the emulator, the metrics and the listeners (no new connections);
           2. record every station as disconnected and close its connection
              (what it sends from then on is dropped unanswered, and sent
-             again after it reconnects);
+             again after it reconnects; a handshake that ends from now on
+             is closed with 1001, a new one refused with 503);
           3. wait until the calls received before are answered, their data stored;
           4. stop the backend (it commits what it still holds).
         """
@@ -135,15 +136,15 @@ class CentralSystemService(MultiService):
             for child in reversed(list(self))
             if child is not self.backend and child.running
         ]
+        # Not waited for: the backend stores what is queued when it stops, and a
+        # store job that hangs must not keep the backend from being stopped.
         for identity in self.registry.identities():
-            stopping.append(
-                self.backend.station_disconnected(identity).addErrback(
-                    lambda f, identity=identity: self._log.failure(
-                        "Recording the disconnection of {identity}", f, identity=identity
-                    )
+            self.backend.station_disconnected(identity).addErrback(
+                lambda f, identity=identity: self._log.failure(
+                    "Recording the disconnection of {identity}", f, identity=identity
                 )
             )
-        self.registry.close_all("central system shutting down")
+        self.registry.close_all(SHUTTING_DOWN)
         if self.central is not None:
             stopping.append(self._drain(self.central))
         done = DeferredList(stopping, consumeErrors=True)

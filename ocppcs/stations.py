@@ -45,6 +45,8 @@ class StationRegistry:
     def __init__(self, backend: IBackend) -> None:
         self._backend = backend
         self._sessions: dict[str, tuple[OcppSession, Closer]] = {}
+        #: Set by L{close_all}: the central system is shutting down.
+        self.closed = False
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -88,7 +90,12 @@ class StationRegistry:
         return reply
 
     def close_all(self, reason: str) -> None:
-        """Close every station connection (at shutdown); their pending calls fail."""
+        """
+        Close every station connection (at shutdown); their pending calls
+        fail, and from now on L{closed} is set: connections still completing
+        their handshake are to be closed, not attached.
+        """
+        self.closed = True
         entries = list(self._sessions.values())
         self._sessions.clear()
         for session, close in entries:

@@ -96,20 +96,34 @@ class LeanServerSend:
     logFrames: bool
     logOctets: bool
     trackedTimings: Any
+    maskServerFrames: bool
+    maxMessagePayloadSize: int
 
     def send_text(self, payload: bytes) -> None:
-        """Send C{payload} (UTF-8 JSON) as one text message; the state must be open."""
+        """
+        Send C{payload} (UTF-8 JSON) as one text message; the state must be open.
+
+        Whatever its size: C{[server] max_frame_size} (Autobahn's
+        C{maxMessagePayloadSize}) limits what a station may send, not the
+        commands and replies the central system sends, on both paths.
+        """
         if (
             self.state == _STATE_OPEN
             and self.send_state == _SEND_STATE_GROUND
             and not self.send_queue
             and self._perMessageCompress is None
             and not self.autoFragmentSize
+            and not self.maskServerFrames
             and not (self.logFrames or self.logOctets or self.trackedTimings)
         ):
             write_now(self.transport, text_frame(payload))
-        else:
+            return
+        limit = self.maxMessagePayloadSize
+        self.maxMessagePayloadSize = 0
+        try:
             self.sendMessage(payload, False)  # type: ignore[attr-defined]
+        finally:
+            self.maxMessagePayloadSize = limit
 
 
 def write_now(transport: Any, data: bytes) -> None:

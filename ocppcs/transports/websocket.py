@@ -44,6 +44,8 @@ from ocppcs.transports.lean import LeanMessages, LeanServerSend
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
+#: Why a station connecting during shutdown is refused or closed.
+SHUTTING_DOWN = "central system shutting down"
 
 
 class BadStationPath(ValueError):
@@ -93,6 +95,9 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
     _refusal_kind: str = ""
 
     def onConnect(self, request: ConnectionRequest) -> str | None:
+        if self.factory.registry.closed:
+            self._refusal_kind = "shutdown"
+            raise ConnectionDeny(503, SHUTTING_DOWN)
         try:
             self._identity, self._account = parse_station_path(request.path)
         except BadStationPath as e:
@@ -147,6 +152,10 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             )
             return
         factory = self.factory
+        if factory.registry.closed:
+            # The handshake began before the shutdown and ended after it: 1001 (going away).
+            self.sendCloseFrame(code=1001, reasonUtf8=SHUTTING_DOWN.encode(), isReply=False)
+            return
         session = OcppSession(
             self._identity,
             self._account,
@@ -268,7 +277,7 @@ class OcppServerFactory(WebSocketServerFactory):
         @param path: the requested path.
         @param address: the peer address.
         @param reason: why it was refused (shown to operators).
-        @param kind: C{path}, C{subprotocol}, C{auth} or C{handshake}: the
+        @param kind: C{path}, C{subprotocol}, C{auth}, C{shutdown} or C{handshake}: the
             metrics label.
         """
         self._log.warn(

@@ -14,6 +14,7 @@ from typing import Any
 import autobahn.websocket.protocol as autobahn_protocol
 import pytest
 import pytest_twisted
+from autobahn.exception import PayloadExceededError
 from autobahn.websocket.protocol import WebSocketProtocol
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,7 +51,10 @@ def test_text_frame_uses_the_shortest_length_encoding(length: int, header: bytes
 
 @pytest_twisted.ensureDeferred
 async def test_an_independent_client_reads_every_length_encoding(central: Central) -> None:
-    """Commands of 1 byte to 70 KB of data reach a C{websockets} station intact."""
+    """
+    Commands of 1 byte to 70 KB of data reach a C{websockets} station intact
+    (over the default C{max_frame_size} of 65,536: that limits what stations send).
+    """
     sizes = [1, 60, 61, 62, 100, 65_000, 70_000]
 
     async def scenario() -> list[str]:
@@ -88,6 +92,8 @@ class _Protocol(LeanServerSend):
         self.autoFragmentSize = 0
         self.logFrames = self.logOctets = False
         self.trackedTimings = None
+        self.maskServerFrames = False
+        self.maxMessagePayloadSize = 16  # [server] max_frame_size: what stations may send
         self.__dict__.update(changes)
         self.written: list[bytes] = []
         self.transport = SimpleNamespace(write=self.written.append)
@@ -95,6 +101,8 @@ class _Protocol(LeanServerSend):
 
     def sendMessage(self, payload: bytes, isBinary: bool) -> None:
         assert not isBinary
+        if 0 < self.maxMessagePayloadSize < len(payload):  # as Autobahn does
+            raise PayloadExceededError("too big")
         self.via_autobahn.append(payload)
 
 
@@ -114,12 +122,23 @@ def test_writes_the_frame_itself_when_nothing_else_is_in_play() -> None:
         {"autoFragmentSize": 100},
         {"logFrames": True},
         {"trackedTimings": object()},
+        {"maskServerFrames": True},
     ],
 )
 def test_leaves_it_to_autobahn_when_a_feature_is_in_play(changes: dict[str, Any]) -> None:
     p = _Protocol(**changes)
     p.send_text(b"[3]")
     assert p.written == [] and p.via_autobahn == [b"[3]"]
+
+
+def test_the_station_frame_limit_does_not_apply_to_what_the_central_system_sends() -> None:
+    """On both paths a message over C{maxMessagePayloadSize} goes out; the limit stays set."""
+    fast, slow = _Protocol(), _Protocol(logFrames=True)
+    big = b"[2," + b"0" * 100 + b"]"
+    fast.send_text(big)
+    slow.send_text(big)
+    assert fast.written == [text_frame(big)] and slow.via_autobahn == [big]
+    assert fast.maxMessagePayloadSize == slow.maxMessagePayloadSize == 16
 
 
 # --- write_now on a real socket --------------------------------------------------------------

@@ -8,15 +8,19 @@ again after reconnecting), never failed with a store error.
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 import pytest_twisted
 import websockets
 from twisted.internet.defer import Deferred
 from twisted.logger import LogLevel, globalLogPublisher
+from websockets.exceptions import InvalidStatus
 
 from ocppcs.testing import MemoryBackend
+from tests.backends import jobs
 from tests.integration.conftest import aio, as_future, start_central
 from tests.integration.rawstation import RawStation, now
 
@@ -126,3 +130,52 @@ async def test_stopping_while_a_station_sends_loses_nothing_and_logs_no_error(
     # Everything answered was stored first; some more may have been stored
     # whose answers were not sent because the connection was closing.
     assert answered <= stored
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_hung_store_job_does_not_hang_the_shutdown(tmp_path: Path) -> None:
+    """
+    With stations connected and a store job that never finishes, the
+    shutdown still ends: recording the disconnections is not waited for, the
+    drain gives up after its timeout, and the store kills its worker.
+    """
+    central = await start_central(tmp_path)
+    store = central.service.backend.store  # type: ignore[attr-defined]
+    store._stop_timeout = 0.5  # instead of 30 s
+    started, release = tmp_path / "started", tmp_path / "release"
+
+    async def scenario() -> float:
+        station = await RawStation.connect(central.url, "HUNG1")
+        await station.boot()
+        store.run(jobs.block, str(started), str(release))  # blocks the worker for 10 s
+        store.flush()
+        await _until(started.exists)
+        begun = asyncio.get_running_loop().time()
+        await as_future(central.service.stopService())
+        return asyncio.get_running_loop().time() - begun
+
+    assert await aio(scenario()) < 5
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_handshake_after_the_shutdown_began_is_refused(tmp_path: Path) -> None:
+    """A TCP connection accepted before the shutdown gets 503 for its upgrade, not a session."""
+    central = await start_central(tmp_path)
+
+    async def scenario() -> int:
+        sock = socket.create_connection(("127.0.0.1", central.port))
+        sock.setblocking(False)
+        await asyncio.sleep(0.1)  # the reactor has accepted it
+        stopped = central.service.stopService()
+        try:
+            with pytest.raises(InvalidStatus) as refused:
+                await websockets.connect(
+                    f"{central.url}/LATE1", sock=sock, subprotocols=["ocpp1.6"], open_timeout=3
+                )
+        finally:
+            sock.close()
+        await as_future(stopped)
+        return refused.value.response.status_code
+
+    assert await aio(scenario()) == 503
+    assert central.service.registry.identities() == []
