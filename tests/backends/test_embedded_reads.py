@@ -70,3 +70,26 @@ def test_reservations_past_expiry_are_listed_expired(conn: sqlite3.Connection) -
     status = {r["id"]: r["status"] for r in page}
     assert status == {1: "Cancelled", 2: "Expired", 3: "Reserved"}
     assert {r["id"]: r["date_stop"] for r in page}[2] == "2026-11-25T11:30:00+02:00"
+
+
+def test_transaction_dates_are_compared_in_utc(conn: sqlite3.Connection) -> None:
+    """dateFrom/dateTo select by the start time in UTC, whatever offset the station wrote."""
+    starts = {
+        1: "2026-11-25T10:30:00+02:00",  # 08:30Z: before the window, though its text sorts after
+        2: "2026-11-25T09:00:00Z",  # 09:00:00.000Z: the window's first instant
+        3: "2026-11-25T09:59:59.999Z",
+        4: "2026-11-25T05:15:00-05:00",  # 10:15Z: after the window
+        5: "2026-11-25T09:30:00.5-00:30",  # 10:00:00.500Z: after the window
+    }
+    for tid, start in starts.items():
+        conn.execute(
+            "INSERT INTO txn (id, identity, connector_id, id_tag, meter_start, start_timestamp,"
+            " id_tag_status, created, updated) VALUES (?, 'S1', 1, 'T', 0, ?, 'Accepted', ?, ?)",
+            (tid, start, SAME_MS, SAME_MS),
+        )
+    window = ("2026-11-25T09:00:00.000Z", "2026-11-25T10:00:00.000Z")
+    total, rows = reads.transaction_page(conn, None, *window, 10, 0)
+    assert total == 2 and [r["id"] for r in rows] == [3, 2]
+    assert [r["start_timestamp"] for r in rows] == [starts[3], starts[2]]  # the station's text
+    _, rows = reads.transaction_page(conn, "S1", "2026-11-25T10:00:00.000Z", None, 10, 0)
+    assert [r["id"] for r in rows] == [5, 4]

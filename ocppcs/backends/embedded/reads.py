@@ -147,9 +147,10 @@ def transaction_page(
 ) -> tuple[int, list[dict[str, Any]]]:
     """
     Transactions, newest first, of one station or all, started in
-    C{[date_from, date_to)} (start timestamps compared as text).
+    C{[date_from, date_to)} (UTC texts C{YYYY-MM-DDTHH:MM:SS.mmmZ}, compared
+    with the start time in UTC whatever offset the station used).
     """
-    clause, args = _station_and_dates("t", "start_timestamp", identity, date_from, date_to)
+    clause, args = _station_and_dates("t", "start_utc", identity, date_from, date_to)
     total = _count(conn, "txn AS t", clause, args)
     rows = conn.execute(
         f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s ON s.identity = t.identity"
