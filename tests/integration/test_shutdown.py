@@ -23,17 +23,10 @@ from ocppcs.backends.embedded.errors import StoreStopped
 from ocppcs.testing import MemoryBackend
 from tests.backends import jobs
 from tests.integration.conftest import aio, as_future, start_central
+from tests.integration.peers import wait_until
 from tests.integration.rawstation import RawStation, now
 
 STATUS = {"connectorId": 1, "status": "Available", "errorCode": "NoError"}
-
-
-async def _until(predicate: Any, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < end, "condition not reached"
-        await asyncio.sleep(0.01)
 
 
 async def _closed(station: RawStation) -> None:
@@ -67,7 +60,7 @@ async def test_the_backend_stops_only_after_the_calls_being_answered(tmp_path: P
         held: Deferred[dict[str, Any]] = Deferred()
         backend.hold["StatusNotification"] = held
         await station.send([2, "s1", "StatusNotification", {**STATUS, "timestamp": now()}])
-        await _until(lambda: any(c.action == "StatusNotification" for c, _ in backend.calls))
+        await wait_until(lambda: any(c.action == "StatusNotification" for c, _ in backend.calls), 5)
         stopped = service.stopService()
         await _closed(station)
         # The connection is gone, but the call received before is still being
@@ -150,7 +143,7 @@ async def test_a_hung_store_job_does_not_hang_the_shutdown(tmp_path: Path) -> No
         await station.boot()
         blocked = store.run(jobs.block, str(started), str(release))  # holds the worker 10 s
         store.flush()
-        await _until(started.exists)
+        await wait_until(started.exists, 5)
         await as_future(central.service.stopService())
         # The shutdown ended because the worker was killed, not because the job finished.
         with pytest.raises(StoreStopped, match="may or may not"):
