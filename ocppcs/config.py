@@ -157,13 +157,20 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class CentralConfig:
-    """C{[central]}: how the central system answers stations (the embedded backend's policy)."""
+    """
+    C{[central]}: how the central system answers stations (the embedded backend's policy).
+
+    @ivar concurrent_tx: C{"refuse"}: under C{authorization = list}, a
+        StartTransaction with a tag still in a transaction open on another
+        connector or station is answered ConcurrentTx; C{"allow"}: Accepted.
+    """
 
     heartbeat_interval: int = 60
     registration: str = "open"
     unknown_station: str = "Rejected"
     retry_interval: int = 60
     authorization: str = "open"
+    concurrent_tx: str = "refuse"
     known_vendors: tuple[str, ...] = ()
 
 
@@ -254,6 +261,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "unknown_station": _choice("Rejected", "Pending"),
             "retry_interval": _positive_int,
             "authorization": _choice("open", "list"),
+            "concurrent_tx": _choice("refuse", "allow"),
             "known_vendors": _words,
         },
     ),

@@ -17,6 +17,7 @@ def test_no_file_means_defaults() -> None:
     assert config.server.listen == ("tcp:9220:interface=0.0.0.0",)
     assert config.backend.type == "embedded"
     assert config.central.registration == "open"
+    assert config.central.concurrent_tx == "refuse"
 
 
 def test_shipped_file_documents_the_defaults() -> None:
@@ -38,6 +39,7 @@ def test_values_are_parsed() -> None:
     config = parse_config(
         "[server]\nlisten = tcp:0:interface=127.0.0.1\n  tcp:0\nping_interval = 0\n"
         "[central]\nregistration = KNOWN\nunknown_station = pending\nknown_vendors = acme, Foo\n"
+        "concurrent_tx = Allow\n"
         "[embedded]\npath = /tmp/x.db\n"
     )
     assert config.server.listen == ("tcp:0:interface=127.0.0.1", "tcp:0")
@@ -45,6 +47,7 @@ def test_values_are_parsed() -> None:
     assert config.central.registration == "known"
     assert config.central.unknown_station == "Pending"
     assert config.central.known_vendors == ("acme", "Foo")
+    assert config.central.concurrent_tx == "allow"
     assert config.embedded.path == "/tmp/x.db"
 
 
@@ -91,6 +94,8 @@ def test_emulator_values_are_parsed() -> None:
         ("[central]\nregistration = maybe\n", "central.registration"),
         ("[central]\nheartbeat_interval = -5\n", "central.heartbeat_interval"),
         ("[central]\ncolour = blue\n", "central.colour"),
+        ("[central]\nconcurrent_tx = sometimes\n", "central.concurrent_tx"),
+        ("[central]\nconcurrent_tx =\n", "central.concurrent_tx"),
         ("[backend]\ntype = mysql\n", "backend.type"),
         ("[nonsense]\nx = 1\n", "nonsense"),
         ("[emulator]\nenable = perhaps\n", "emulator.enable"),

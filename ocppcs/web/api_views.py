@@ -97,7 +97,11 @@ def connector(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def station_list_entry(row: dict[str, Any], session: OcppSession | None) -> dict[str, Any]:
-    """An element of the original's ChargePointList (a row of C{station_page})."""
+    """
+    An element of the original's ChargePointList (a row of C{station_page}):
+    its fields, with C{statusNotification} the newest status of any
+    connector, and C{connectors}, every connector's last status.
+    """
     entry: dict[str, Any] = {
         "identity": row["identity"],
         "address": address(row, session),
@@ -112,6 +116,7 @@ def station_list_entry(row: dict[str, Any], session: OcppSession | None) -> dict
         entry["bootNotification"] = boot
     if row.get("sn_connector_id") is not None:
         entry["statusNotification"] = _fields(row, STATUS_FIELDS, "sn_")
+    entry["connectors"] = [connector(c) for c in row.get("connectors", [])]
     return entry
 
 
@@ -156,7 +161,12 @@ def rejected_station(row: dict[str, Any], session: OcppSession | None) -> dict[s
 
 
 def transaction(row: dict[str, Any]) -> dict[str, Any]:
-    """A transaction with the original's TransactionList field names (and a few more)."""
+    """
+    A transaction with the original's TransactionList field names (and a few
+    more): C{abandoned} when the station started another transaction on the
+    connector without stopping this one (C{abandonedBy}: that one's id; the
+    stop is then the central system's estimate, until a late StopTransaction).
+    """
     meter_stop = row.get("meter_stop")
     out = {
         "id": row["id"],
@@ -173,6 +183,8 @@ def transaction(row: dict[str, Any]) -> dict[str, Any]:
         "dateStop": row.get("stop_timestamp"),
         "idTagStatus": row.get("id_tag_status"),
         "stopIdTag": row.get("stop_id_tag"),
+        "abandoned": row.get("abandoned_by") is not None,
+        "abandonedBy": row.get("abandoned_by"),
     }
     if "meter_values" in row:
         out["meterValues"] = [meter_value(m) for m in row["meter_values"]]

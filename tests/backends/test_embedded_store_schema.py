@@ -120,3 +120,32 @@ def test_failed_migration_rolled_back(monkeypatch: pytest.MonkeyPatch, tmp_path:
         assert not conn.in_transaction
     finally:
         conn.close()
+
+
+def test_migration_0005_keeps_existing_transactions(tmp_path: Path) -> None:
+    """
+    A database at version 4 with transactions (one stopped, one open) migrates
+    to the abandoned-transaction schema: every row is kept as it was, none is
+    abandoned, and the new column and index exist.
+    """
+    conn = sqlite3.connect(tmp_path / "v4.sqlite3", isolation_level=None)
+    try:
+        for number, _, sql in migrations():
+            if number <= 4:
+                conn.executescript(f"BEGIN;\n{sql}\n;PRAGMA user_version = {number};\nCOMMIT;")
+        insert = (
+            "INSERT INTO txn (identity, connector_id, id_tag, meter_start, start_timestamp,"
+            " id_tag_status, meter_stop, stop_timestamp, stop_reason, created, updated)"
+            " VALUES ('S1', 1, 'T', ?, ?, 'Accepted', ?, ?, ?, 'c', 'u')"
+        )
+        conn.execute(insert, (10, "2026-11-24T10:00:00Z", 20, "2026-11-24T11:00:00Z", "Local"))
+        conn.execute(insert, (30, "2026-11-24T12:00:00+01:00", None, None, None))
+        columns = "id, meter_start, start_timestamp, meter_stop, stop_timestamp, stop_reason"
+        before = conn.execute(f"SELECT {columns} FROM txn ORDER BY id").fetchall()
+        assert schema.apply_migrations(conn) == migrations()[-1][0] >= 5
+        after = conn.execute(f"SELECT {columns}, abandoned_by FROM txn ORDER BY id").fetchall()
+        assert after == [(*row, None) for row in before]
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "txn_open_connector" in indexes
+    finally:
+        conn.close()

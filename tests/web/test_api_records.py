@@ -93,6 +93,8 @@ async def test_transactions(web: WebCentral) -> None:
         "dateStop": T1,
         "idTagStatus": "Accepted",
         "stopIdTag": None,
+        "abandoned": False,
+        "abandonedBy": None,
     }
     # The original's clients POST their filters.
     posted = await web.api.post(

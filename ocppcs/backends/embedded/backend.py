@@ -88,7 +88,7 @@ class EmbeddedBackend(OperatorApi, Service):
             "MeterValues": self._meter_values,
             "StatusNotification": self._status_notification,
             "Authorize": job(policy.authorize),
-            "StartTransaction": job(policy.start_transaction),
+            "StartTransaction": self._start_transaction,
             "StopTransaction": self._stop_transaction,
             "BootNotification": self._boot_notification,
             "DiagnosticsStatusNotification": job(policy.diagnostics_status_notification),
@@ -232,16 +232,44 @@ class EmbeddedBackend(OperatorApi, Service):
 
         return d.addCallback(cache)
 
+    def _start_transaction(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
+        d = self.store.run(
+            policy.start_transaction, self.central, ctx.identity, payload, self._now()
+        )
+
+        def done(result: tuple[dict[str, Any], list[dict[str, Any]]]) -> dict[str, Any]:
+            reply, abandoned = result
+            for closed in abandoned:
+                log.warn(
+                    "Transaction {transaction_id} of {identity} connector {connector_id} never"
+                    " got its StopTransaction: closed as abandoned by transaction"
+                    " {abandoned_by} (estimated meterStop {meter_stop} at {stop_timestamp})",
+                    identity=ctx.identity,
+                    connector_id=payload["connectorId"],
+                    abandoned_by=reply["transactionId"],
+                    **closed,
+                )
+            return reply
+
+        return d.addCallback(done)
+
     def _stop_transaction(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
         d = self.store.run(
             policy.stop_transaction, self.central, ctx.identity, payload, self._now()
         )
 
-        def done(result: tuple[dict[str, Any], bool]) -> dict[str, Any]:
-            reply, known = result
-            if not known:
+        def done(result: tuple[dict[str, Any], str]) -> dict[str, Any]:
+            reply, outcome = result
+            if outcome == "unknown":
                 log.warn(
                     "StopTransaction for unknown transaction {transaction_id} from {identity}",
+                    transaction_id=payload["transactionId"],
+                    identity=ctx.identity,
+                )
+            elif outcome == "completed":
+                log.info(
+                    "Late StopTransaction from {identity} completes the abandoned transaction"
+                    " {transaction_id}",
                     transaction_id=payload["transactionId"],
                     identity=ctx.identity,
                 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ocppcs.backends.embedded.abandon import abandon_open_on_connector
 from ocppcs.config import CentralConfig
 
 ACCEPTED = "Accepted"
@@ -43,9 +44,10 @@ _SELECT_REPLAY = (
     "SELECT id, id_tag_status, id_tag_expiry, id_tag_parent FROM txn WHERE identity = ?"
     " AND connector_id = ? AND id_tag = ? AND start_timestamp = ? AND meter_start = ?"
 )
-_SELECT_RUNNING = (
+#: An Accepted transaction of the tag still open elsewhere than on (identity, connector).
+_SELECT_RUNNING_ELSEWHERE = (
     "SELECT 1 FROM txn WHERE id_tag = ? AND stop_timestamp IS NULL"
-    " AND id_tag_status = 'Accepted' LIMIT 1"
+    " AND id_tag_status = 'Accepted' AND NOT (identity = ? AND connector_id = ?) LIMIT 1"
 )
 _INSERT_TXN = """
 INSERT INTO txn (identity, connector_id, id_tag, meter_start, start_timestamp, reservation_id,
@@ -55,10 +57,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?10, ?10)
 _USE_RESERVATION = (
     "UPDATE reservation SET status = 'Used', transaction_id = ? WHERE id = ? AND identity = ?"
 )
-_SELECT_TXN_STOP = "SELECT identity, connector_id, stop_timestamp FROM txn WHERE id = ?"
+_SELECT_TXN_STOP = (
+    "SELECT identity, connector_id, stop_timestamp, abandoned_by FROM txn WHERE id = ?"
+)
 _STOP_TXN = (
     "UPDATE txn SET meter_stop = ?, stop_timestamp = ?, stop_reason = ?, stop_id_tag = ?,"
-    " updated = ? WHERE id = ?"
+    " abandoned_by = NULL, updated = ? WHERE id = ?"
 )
 _INSERT_METER_VALUE = (
     "INSERT INTO meter_value (identity, connector_id, transaction_id, timestamp, value, context,"
@@ -200,14 +204,23 @@ def authorize(
 
 def start_transaction(
     conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """
     StartTransaction: always a new transaction id, except for a replay of a
     transaction already started, which gets the same id and idTagInfo. A
     refused tag is noted (not again for a replay).
+
+    A new transaction closes, as abandoned, any other still open on the same
+    connector of the station (L{abandon_open_on_connector}), whatever its
+    own idTagInfo. Under C{authorization = list} and C{concurrent_tx =
+    refuse}, an Accepted tag still in an Accepted transaction open on
+    another connector or station gets ConcurrentTx.
+
+    @return: the reply, and the transactions closed as abandoned (for the log).
     """
     id_tag = p["idTag"]
-    key = (identity, p["connectorId"], id_tag, p["timestamp"], p["meterStart"])
+    connector_id = p["connectorId"]
+    key = (identity, connector_id, id_tag, p["timestamp"], p["meterStart"])
     row = conn.execute(_SELECT_REPLAY, key).fetchone()
     if row is not None:
         info: dict[str, Any] = {"status": row[1]}
@@ -215,12 +228,14 @@ def start_transaction(
             info["expiryDate"] = row[2]
         if row[3] is not None:
             info["parentIdTag"] = row[3]
-        return {"idTagInfo": info, "transactionId": row[0]}
+        return {"idTagInfo": info, "transactionId": row[0]}, []
     info = id_tag_info(conn, central, id_tag, now)
     if (
         central.authorization != "open"
+        and central.concurrent_tx == "refuse"
         and info["status"] == ACCEPTED
-        and conn.execute(_SELECT_RUNNING, (id_tag,)).fetchone() is not None
+        and conn.execute(_SELECT_RUNNING_ELSEWHERE, (id_tag, identity, connector_id)).fetchone()
+        is not None
     ):
         info["status"] = "ConcurrentTx"
     note_refused(conn, id_tag, info["status"], identity, "StartTransaction", now)
@@ -239,19 +254,26 @@ def start_transaction(
         ),
     )
     transaction_id = cursor.lastrowid
+    assert transaction_id is not None
     if reservation_id is not None:
         conn.execute(_USE_RESERVATION, (transaction_id, reservation_id, identity))
-    return {"idTagInfo": info, "transactionId": transaction_id}
+    abandoned = abandon_open_on_connector(
+        conn, identity, connector_id, transaction_id, p["timestamp"], now
+    )
+    return {"idTagInfo": info, "transactionId": transaction_id}, abandoned
 
 
 def stop_transaction(
     conn: sqlite3.Connection, central: CentralConfig, identity: str, p: dict[str, Any], now: str
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[dict[str, Any], str]:
     """
     StopTransaction: close the transaction and keep its transactionData.
-    A replay of a stopped transaction changes nothing.
+    A replay of a stopped transaction changes nothing. A transaction closed
+    as abandoned is completed: the station's stop data replace the estimate
+    and it is no longer abandoned (its C{abandoned_by} is cleared).
 
-    @return: the reply, and whether the transaction id was known.
+    @return: the reply, and what happened: C{"stopped"}, C{"completed"} (an
+        abandoned transaction), C{"replay"} or C{"unknown"} (no such id).
     """
     transaction_id = p["transactionId"]
     id_tag = p.get("idTag")
@@ -260,19 +282,20 @@ def stop_transaction(
         reply["idTagInfo"] = id_tag_info(conn, central, id_tag, now)
     row = conn.execute(_SELECT_TXN_STOP, (transaction_id,)).fetchone()
     if row is None:
-        return reply, False
-    if row[2] is None:
-        conn.execute(
-            _STOP_TXN,
-            (p["meterStop"], p["timestamp"], p.get("reason"), id_tag, now, transaction_id),
+        return reply, "unknown"
+    if row[2] is not None and row[3] is None:
+        return reply, "replay"
+    conn.execute(
+        _STOP_TXN,
+        (p["meterStop"], p["timestamp"], p.get("reason"), id_tag, now, transaction_id),
+    )
+    data = p.get("transactionData")
+    if data:
+        conn.executemany(
+            _INSERT_METER_VALUE,
+            meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
         )
-        data = p.get("transactionData")
-        if data:
-            conn.executemany(
-                _INSERT_METER_VALUE,
-                meter_rows(row[0], row[1], transaction_id, data, "StopTransaction"),
-            )
-    return reply, True
+    return reply, "stopped" if row[3] is None else "completed"
 
 
 def diagnostics_status_notification(
