@@ -131,7 +131,8 @@ class IOperatorStore(Interface):
         Stations by identity, each with its newest connector status as
         C{sn_connector_id}, C{sn_status}, C{sn_error_code}, C{sn_info},
         C{sn_vendor_id}, C{sn_vendor_error_code}, C{sn_timestamp} (C{None}
-        when it never sent one).
+        when it never sent one), and C{connectors}: every connector's row,
+        by connector id (as in L{station_detail}).
 
         @return: a L{Deferred} firing with a page.
         """

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest_twisted
 
+from tests.emulator.test_end_to_end import conforms
 from tests.integration.conftest import aio
 from tests.integration.rawstation import BOOT, now
 from tests.web.conftest import WebCentral
@@ -195,3 +196,36 @@ async def test_refused_connections(web: WebCentral) -> None:
     paged = (await web.api.get("/Onboarding/RefusedConnections", identity="REF-1", limit=1)).json
     assert len(paged["RefusedConnections"]) == 1 and paged["nextOffset"] == 1
     (await web.api.get("/Onboarding/RefusedConnections", ident="REF-1")).error(400)
+
+
+@pytest_twisted.ensureDeferred
+async def test_charge_point_list_every_connector(web: WebCentral) -> None:
+    """
+    A station with several connectors: the entry lists every connector's
+    last status (by connectorId) in C{connectors}; C{statusNotification}
+    stays the newest one, as in the original.
+    """
+    await web.api.put("/ChargePoint/MULTI-1")
+    station = await web.station("MULTI-1", boot=True)
+    statuses = [
+        {"connectorId": 2, "errorCode": "GroundFailure", "status": "Faulted"},
+        {"connectorId": 0, "errorCode": "NoError", "status": "Available"},
+        {**STATUS, "timestamp": "2026-11-24T10:00:00.000Z"},
+        {"connectorId": 2, "errorCode": "NoError", "status": "Available"},
+    ]
+    try:
+        for status in statuses:
+            await aio(station.result("StatusNotification", status))
+    finally:
+        await aio(station.close())
+    for path in ("/ChargePointList", "/CentralSystem/ChargePointList"):
+        entry = entry_of(conforms(await web.api.get(path, limit=1000), path, "get"), "MULTI-1")
+        assert entry["statusNotification"] == statuses[-1]
+        connectors = entry["connectors"]
+        assert [c["connectorId"] for c in connectors] == [0, 1, 2]
+        assert all(c.pop("updated") for c in connectors)
+        assert connectors == [statuses[1], statuses[2], statuses[3]]
+    # A station that never sent a StatusNotification has an empty list.
+    await web.api.put("/ChargePoint/MULTI-NONE")
+    entry = entry_of((await web.api.get("/ChargePointList", limit=1000)).json, "MULTI-NONE")
+    assert entry["connectors"] == [] and "statusNotification" not in entry

@@ -46,13 +46,30 @@ def _where(conditions: list[str]) -> str:
     return " WHERE " + " AND ".join(conditions) if conditions else ""
 
 
+_PAGE = "SELECT * FROM station ORDER BY identity LIMIT ? OFFSET ?"
+
+
 def station_page(
     conn: sqlite3.Connection, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Stations by identity, each with the newest connector status (C{sn_*} columns)."""
+    """
+    Stations by identity, each with the newest connector status (C{sn_*}
+    columns) and every connector's last status (C{connectors}, by connector id).
+    """
     total = _count(conn, "station", "", [])
-    sql = _LATEST_STATUS.format(stations="SELECT * FROM station ORDER BY identity LIMIT ? OFFSET ?")
-    return total, _dicts(conn.execute(sql, (limit, offset)))
+    rows = _dicts(conn.execute(_LATEST_STATUS.format(stations=_PAGE), (limit, offset)))
+    connectors: dict[str, list[dict[str, Any]]] = {row["identity"]: [] for row in rows}
+    if rows:
+        cursor = conn.execute(
+            f"SELECT c.* FROM connector AS c JOIN ({_PAGE}) AS s ON s.identity = c.identity"
+            " ORDER BY c.identity, c.connector_id",
+            (limit, offset),
+        )
+        for connector in _dicts(cursor):
+            connectors[connector["identity"]].append(connector)
+    for row in rows:
+        row["connectors"] = connectors[row["identity"]]
+    return total, rows
 
 
 def rejected_station_page(
