@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_abandoned_transactions -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_abandoned -*-
 """
 Transactions that never got their StopTransaction. A station that loses
 power, is reset or is replaced forgets its transaction; its next
