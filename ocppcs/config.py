@@ -160,7 +160,7 @@ class CentralConfig:
     """
     C{[central]}: how the central system answers stations (the embedded backend's policy).
 
-    @ivar concurrent_tx: C{"refuse"}: under C{authorization = list}, a
+    @ivar concurrent_tx: C{"refuse"}: under either authorization policy, a
         StartTransaction with a tag still in a transaction open on another
         connector or station is answered ConcurrentTx; C{"allow"}: Accepted.
     """

@@ -185,18 +185,30 @@ async def test_no_meter_values_estimate_from_meter_start(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize(
-    ("concurrent_tx", "expected"), [("allow", "Accepted"), ("refuse", "ConcurrentTx")]
+    ("authorization", "concurrent_tx", "expected"),
+    [
+        ("list", "allow", "Accepted"),
+        ("list", "refuse", "ConcurrentTx"),
+        ("open", "allow", "Accepted"),
+        ("open", "refuse", "ConcurrentTx"),
+    ],
 )
 @pytest_twisted.ensureDeferred
-async def test_concurrent_tx_setting(tmp_path: Path, concurrent_tx: str, expected: str) -> None:
+async def test_concurrent_tx_setting(
+    tmp_path: Path, authorization: str, concurrent_tx: str, expected: str
+) -> None:
     """
     A tag in a transaction open on another station: ConcurrentTx with
-    concurrent_tx = refuse, Accepted with allow; a second connector of the
-    same station counts as another connector.
+    concurrent_tx = refuse (the default, under either authorization policy),
+    Accepted with allow; a second connector of the same station counts as
+    another connector.
     """
-    web = await start_web_central(tmp_path, authorization="list", concurrent_tx=concurrent_tx)
+    web = await start_web_central(
+        tmp_path, authorization=authorization, concurrent_tx=concurrent_tx
+    )
     try:
-        await web.service.backend.put_id_tag(TAG, "Accepted")
+        if authorization == "list":
+            await web.service.backend.put_id_tag(TAG, "Accepted")
         one = await web.station("CC-1", boot=True)
         two = await web.station("CC-2", boot=True)
         try:

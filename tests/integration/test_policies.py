@@ -232,7 +232,11 @@ async def test_concurrent_tx_and_replay(tmp_path: Path) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_open_authorization_replay(central: Central) -> None:
-    """With authorization = open every tag is Accepted; a StartTransaction replay keeps its id."""
+    """
+    With authorization = open every tag is Accepted by Authorize; a
+    StartTransaction replay keeps its id; the default concurrent_tx = refuse
+    still answers ConcurrentTx for the tag on another connector (issue 14).
+    """
 
     async def steps(station: RawStation) -> dict[str, Any]:
         await station.boot()
@@ -247,7 +251,8 @@ async def test_open_authorization_replay(central: Central) -> None:
     out = await run_station(central, "OPEN-TX", steps)
     assert out["auth"] == {"idTagInfo": {"status": "Accepted"}}
     assert out["again"] == out["first"]
-    assert out["other"]["idTagInfo"] == {"status": "Accepted"}
+    assert out["first"]["idTagInfo"] == {"status": "Accepted"}
+    assert out["other"]["idTagInfo"] == {"status": "ConcurrentTx"}
     assert out["other"]["transactionId"] != out["first"]["transactionId"]
     assert len(await central.service.backend.list_transactions("OPEN-TX")) == 2
 

@@ -212,9 +212,9 @@ def start_transaction(
 
     A new transaction closes, as abandoned, any other still open on the same
     connector of the station (L{abandon_open_on_connector}), whatever its
-    own idTagInfo. Under C{authorization = list} and C{concurrent_tx =
-    refuse}, an Accepted tag still in an Accepted transaction open on
-    another connector or station gets ConcurrentTx.
+    own idTagInfo. Under C{concurrent_tx = refuse} (with either
+    authorization policy), an Accepted tag still in an Accepted transaction
+    open on another connector or station gets ConcurrentTx.
 
     @return: the reply, and the transactions closed as abandoned (for the log).
     """
@@ -231,8 +231,7 @@ def start_transaction(
         return {"idTagInfo": info, "transactionId": row[0]}, []
     info = id_tag_info(conn, central, id_tag, now)
     if (
-        central.authorization != "open"
-        and central.concurrent_tx == "refuse"
+        central.concurrent_tx == "refuse"
         and info["status"] == ACCEPTED
         and conn.execute(_SELECT_RUNNING_ELSEWHERE, (id_tag, identity, connector_id)).fetchone()
         is not None
