@@ -219,12 +219,14 @@ def write_now(transport: Any, data: bytes) -> None:
     reactor event per reply. Sending right away when the buffer is empty
     keeps the order of bytes the same, and whatever the socket does not
     take (or an error) goes through C{transport.write} as before, so the
-    reactor finishes the job or reports the error as usual. TLS and other
+    reactor finishes the job or reports the error as usual. TLS (a TLS
+    wrapper, or TLS started on the TCP connection itself) and other
     transports always use C{transport.write}.
     """
     if (
         type(transport) is TCPServer
         and (TCPServer in FAST.ready or FAST.first_use(transport))
+        and not transport.TLS
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected
