@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_tap -*-
 """A service that listens on one strports/endpoint description."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.integration.test_shutdown,tests.test_tap -*-
 """
 The central system as one service tree.
 

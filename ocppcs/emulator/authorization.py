@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_authorization -*-
 """
 How an emulated station decides whether an idTag may charge (OCPP 1.6
 3.4/3.5): the local list and the cache answer when C{LocalPreAuthorize} is

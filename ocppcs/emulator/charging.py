@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_sessions -*-
 """
 Charging sessions of an emulated station: the driver's local actions, id tag
 authorization, StartTransaction / StopTransaction and the meter.

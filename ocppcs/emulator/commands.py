@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_commands -*-
+# -*- test-case-name: tests.emulator.test_commands_core,tests.emulator.test_commands_remote -*-
 """
 How an emulated station answers the central system's 19 OCPP 1.6 commands,
 each with its real effect. The reply goes out first; what follows from a

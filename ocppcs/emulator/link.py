@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_link -*-
+# -*- test-case-name: tests.emulator.test_link_connections,tests.emulator.test_link_backoff -*-
 """
 The WebSocket connection of an emulated station (Autobahn client), kept up
 with reconnects.

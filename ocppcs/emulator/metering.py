@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_meter -*-
 """
 The MeterValues an emulated station reports:
 

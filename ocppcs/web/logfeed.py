@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_logfeed -*-
+# -*- test-case-name: tests.web.test_logfeed_service,tests.web.test_logfeed_encoding -*-
 """
 The live log feed: every OCPP frame in and out, as it happens, over WebSocket.
 

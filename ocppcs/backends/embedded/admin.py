@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_reads -*-
 """
 Operator jobs of the embedded backend (stations, id tags, reservations) and
 the read queries behind the REST API, run as store jobs in the store's worker

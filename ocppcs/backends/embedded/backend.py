@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
 """
 The embedded backend: decides with the C{[central]} policy and keeps
 everything in a local SQLite database (L{SQLiteStore}).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 The reactor's end of the store worker's pipes
 (L{ocppcs.backends.embedded.worker}): spawning it, framing the messages both
