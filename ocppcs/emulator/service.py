@@ -43,7 +43,7 @@ class EmulatorService(Service):
     """
 
     _log = Logger()
-    name = "emulator"
+    name = "emulator"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,

@@ -124,7 +124,7 @@ class LeanMessages:
     straight to C{onMessage} without the observable C{"message"} event.
     """
 
-    message_data: list[bytes] | None
+    message_data: Any  # Autobahn's: a list of bytes while a message is read, else None
     message_is_binary: bool
     failedByMe: bool
     trackedTimings: Any
