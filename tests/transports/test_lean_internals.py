@@ -64,6 +64,7 @@ def _server() -> WebSocketServerProtocol:
     factory = WebSocketServerFactory()
     factory.protocol = WebSocketServerProtocol
     protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert isinstance(protocol, WebSocketServerProtocol)
     protocol.makeConnection(StringTransport())
     return protocol
 
@@ -72,6 +73,7 @@ def _client() -> WebSocketClientProtocol:
     factory = WebSocketClientFactory("ws://127.0.0.1:1/ocpp/X")
     factory.protocol = WebSocketClientProtocol
     protocol = factory.buildProtocol(IPv4Address("TCP", "127.0.0.1", 1))
+    assert isinstance(protocol, WebSocketClientProtocol)
     protocol.makeConnection(StringTransport())
     return protocol
 
