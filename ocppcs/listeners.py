@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_tap -*-
 """A service that listens on one strports/endpoint description."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from typing import Any
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IListeningPort
-from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
 from twisted.logger import Logger
 
 
@@ -25,7 +24,7 @@ class ListenerService(Service):
 
     _log = Logger()
 
-    def __init__(self, reactor: Any, description: str, factory: Factory) -> None:
+    def __init__(self, reactor: Any, description: str, factory: IProtocolFactory) -> None:
         self._reactor = reactor
         self.description = description
         self._factory = factory

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.integration.test_shutdown,tests.test_tap -*-
 """
 The central system as one service tree.
 
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -252,7 +253,7 @@ def own_url(listeners: list[ListenerService]) -> str:
     for listener in listeners:
         port = listener.port
         host = port.getHost() if port is not None else None
-        if host is not None and getattr(host, "type", "") == "TCP":
+        if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
             loopback = "[::1]" if ":" in host.host else "127.0.0.1"
             return f"ws://{loopback}:{host.port}/ocpp"
     return ""

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_stations -*-
+# -*- test-case-name: tests.integration.test_station_calls -*-
 """
 The registry of connected stations, and the one way to call a station.
 

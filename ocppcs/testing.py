@@ -35,7 +35,7 @@ class MemoryBackend(Service):
     @ivar hold: when set, replies wait for these Deferreds (keyed by action).
     """
 
-    name = "memory"
+    name = "memory"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(self) -> None:
         self.calls: list[tuple[CallContext, dict[str, Any]]] = []

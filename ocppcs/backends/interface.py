@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
 """
 The one interface every backend (embedded, webhook, postgres) implements.
 

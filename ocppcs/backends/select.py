@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_tap -*-
 """Create the backend named by C{[backend] type}."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_sessions -*-
 """
 Charging sessions of an emulated station: the driver's local actions, id tag
 authorization, StartTransaction / StopTransaction and the meter.
@@ -35,7 +35,8 @@ from ocppcs.emulator.physics import ChargingSession
 from ocppcs.isotime import iso_time
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 
@@ -89,6 +90,10 @@ class UnknownConnector(LocalActionError):
 
 class ChargingFlows(Authorization, PowerLimits, _Base):
     """Charging sessions; mixed into L{ocppcs.emulator.station.EmulatedStation}."""
+
+    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
+    operative0: bool
+    scheduled0: bool | None
 
     # --- lookup ---------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_commands -*-
+# -*- test-case-name: tests.emulator.test_commands_core,tests.emulator.test_commands_remote -*-
 """
 How an emulated station answers the central system's 19 OCPP 1.6 commands,
 each with its real effect. The reply goes out first; what follows from a
@@ -37,7 +37,8 @@ from ocppcs.emulator.smartcharging import parse_time
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 
@@ -55,6 +56,10 @@ class StationCommands(MaintenanceCommands, _Base):
     charging, remote trigger and firmware management in
     L{ocppcs.emulator.maintenance}).
     """
+
+    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
+    operative0: bool
+    scheduled0: bool | None
 
     def answer(self, action: str, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
         """Answer command C{action}; fires with the reply payload."""

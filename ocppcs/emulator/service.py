@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_service -*-
+# -*- test-case-name: tests.emulator.test_end_to_end,tests.emulator.test_end_to_end_offline -*-
 """
 The emulator as a service: every station of C{[emulator] path}, each with
 its link to the central system, their saved state opened first.
@@ -43,7 +43,7 @@ class EmulatorService(Service):
     """
 
     _log = Logger()
-    name = "emulator"
+    name = "emulator"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,

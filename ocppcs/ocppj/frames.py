@@ -31,7 +31,8 @@ MAX_UNIQUE_ID = 36
 
 
 # NamedTuples rather than dataclasses: one is built for every frame, and a
-# tuple is several times cheaper to create than a frozen dataclass.
+# tuple is several times cheaper to create than a frozen dataclass. (A
+# NamedTuple's body holds only fields and methods: message_type is a property.)
 
 
 class Call(NamedTuple):
@@ -41,7 +42,10 @@ class Call(NamedTuple):
     action: str
     payload: dict[str, Any]
 
-    message_type = CALL
+    @property
+    def message_type(self) -> int:
+        """C{CALL} (2)."""
+        return CALL
 
 
 class CallResult(NamedTuple):
@@ -50,7 +54,10 @@ class CallResult(NamedTuple):
     unique_id: str
     payload: dict[str, Any]
 
-    message_type = CALLRESULT
+    @property
+    def message_type(self) -> int:
+        """C{CALLRESULT} (3)."""
+        return CALLRESULT
 
 
 class CallError(NamedTuple):
@@ -61,7 +68,10 @@ class CallError(NamedTuple):
     error_description: str = ""
     error_details: dict[str, Any] = {}  # never mutated
 
-    message_type = CALLERROR
+    @property
+    def message_type(self) -> int:
+        """C{CALLERROR} (4)."""
+        return CALLERROR
 
 
 Frame = Call | CallResult | CallError

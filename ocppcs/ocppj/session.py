@@ -147,12 +147,11 @@ class OcppSession:
                 self._send(CallError(e.unique_id, e.code.value, e.description, {}), "")
             return
         try:
-            kind = type(frame)
-            if kind is Call:
+            if type(frame) is Call:
                 self._record("in", frames.CALL, frame.unique_id, frame.action, data)
-                self._call_received(frame)  # type: ignore[arg-type]
-            elif kind is CallResult:
-                self._result_received(frame, data)  # type: ignore[arg-type]
+                self._call_received(frame)
+            elif type(frame) is CallResult:
+                self._result_received(frame, data)
             else:
                 self._error_received(frame, data)  # type: ignore[arg-type]
         except Exception:
@@ -192,7 +191,9 @@ class OcppSession:
             self._answer_error(e, call)
             return
         d = maybeDeferred(self._receiver.receive_call, self, call)
-        d.addCallbacks(self._answer_result, self._answer_failure, (call,), None, (call,))
+        d.addCallbacks(
+            self._answer_result, self._answer_failure, callbackArgs=(call,), errbackArgs=(call,)
+        )
 
     def _answer_result(self, payload: dict[str, Any], call: Call) -> None:
         try:

@@ -83,8 +83,11 @@ def parse_station_path(path: str, prefix: str = "/ocpp/") -> tuple[str, str]:
     return identity, account
 
 
-class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
+# ignore: Autobahn's own two bases type peer and _transport_details differently.
+class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):  # type: ignore[misc]
     """One station connection: the glue between Autobahn and L{OcppSession}."""
+
+    peer: str  # Autobahn's connectionMade sets it, before any of the methods below run
 
     _log = Logger()  # autobahn already uses .log
     factory: OcppServerFactory
@@ -225,7 +228,7 @@ class OcppServerFactory(WebSocketServerFactory):
     @param on_refused: called with the kind of each refusal (metrics).
     """
 
-    protocol = OcppServerProtocol
+    protocol = OcppServerProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
     _log = Logger()
 
     def __init__(

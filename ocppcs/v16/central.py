@@ -21,7 +21,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ocppcs.backends.interface import CallContext, IBackend
-from ocppcs.ocppj.errors import SecurityError
+from ocppcs.ocppj.errors import OcppError, SecurityError
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
 
@@ -96,9 +96,8 @@ class CentralSystem:
             session.triggered.discard(call.action)
             return self._backend.handle_call(ctx, call.payload)
         if session.accepted is None:
-            d = self._backend.is_accepted(session.identity)
-            d.addCallback(self._accepted_then_handle, session, ctx, call.payload)
-            return d
+            accepted: Deferred[bool] = self._backend.is_accepted(session.identity)
+            return accepted.addCallback(self._accepted_then_handle, session, ctx, call.payload)
         return fail(self._not_accepted(session, call))
 
     def _booted(self, reply: dict[str, Any], session: OcppSession) -> dict[str, Any]:
@@ -119,7 +118,7 @@ class CentralSystem:
             return fail(self._not_accepted(session, ctx))
         return self._backend.handle_call(ctx, payload)
 
-    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> SecurityError:
+    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> OcppError:
         self._log.warn(
             "{identity} sent {action} before its BootNotification was Accepted",
             identity=session.identity,

@@ -50,7 +50,7 @@ class _Utf8Paths(Resource):
 
     def render(self, request: IRequest) -> Any:
         try:
-            for segment in request.postpath:  # type: ignore[attr-defined]
+            for segment in request.postpath:
                 segment.decode("utf-8")
         except UnicodeDecodeError:
             request.setResponseCode(400)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_auth -*-
+# -*- test-case-name: tests.web.test_auth_checks,tests.web.test_auth_service -*-
 """
 Operator authentication: C{[api] auth = none | basic | bearer}.
 

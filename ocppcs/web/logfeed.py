@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_logfeed -*-
+# -*- test-case-name: tests.web.test_logfeed_service,tests.web.test_logfeed_encoding -*-
 """
 The live log feed: every OCPP frame in and out, as it happens, over WebSocket.
 
@@ -216,7 +216,7 @@ class LogFeed:
 class LogFeedFactory(WebSocketServerFactory):
     """Builds L{LogFeedProtocol}s fed by one L{LogFeed}."""
 
-    protocol = LogFeedProtocol
+    protocol = LogFeedProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
 
     def __init__(self, feed: LogFeed, reactor: Any, close_timeout: float = 5.0) -> None:
         super().__init__(reactor=reactor)

@@ -90,7 +90,7 @@ class BoundedRequest(Request):
 
     def gotLength(self, length: int | None) -> None:
         """Prepare the body buffer: in memory, since at most C{max_body + 1} bytes are kept."""
-        self.content = BytesIO()
+        self.content = BytesIO()  # type: ignore[assignment]  # Twisted types it "= None", documents BinaryIO
         self._kept = 0
 
     def handleContentChunk(self, data: bytes) -> None:
@@ -121,6 +121,10 @@ def build_site(
     """The HTTP site serving L{build_root}'s tree."""
     site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics))
     site.displayTracebacks = False
-    max_body = api.config.api.max_body
-    site.requestFactory = type("Request", (BoundedRequest,), {"max_body": max_body})
+    limit = api.config.api.max_body
+
+    class SizedRequest(BoundedRequest):
+        max_body = limit
+
+    site.requestFactory = SizedRequest
     return site

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,7 +19,9 @@ from autobahn.exception import PayloadExceededError
 from autobahn.websocket.protocol import WebSocketProtocol
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol
+from twisted.internet.ssl import PrivateCertificate
 from twisted.internet.tcp import Server as TCPServer
 from twisted.internet.testing import MemoryReactor
 
@@ -32,6 +35,7 @@ from ocppcs.transports.lean import (
 )
 from tests.integration.conftest import Central, aio, as_future
 from tests.integration.rawstation import WAIT, RawStation
+from tests.integration.tlscert import self_signed
 
 
 @pytest.mark.parametrize(
@@ -194,6 +198,19 @@ def test_write_now_buffers_what_the_socket_does_not_take() -> None:
         transport.doWrite()
         received += _drain(peer)
     assert received == big
+
+
+def test_write_now_leaves_tls_started_on_the_connection_to_it(tmp_path: Path) -> None:
+    """
+    After C{startTLS} the transport is still a C{tcp.Server}, but its bytes
+    must go through TLS: nothing reaches the socket in the clear.
+    """
+    transport, peer, reactor = _tcp_server()
+    pem = self_signed(tmp_path).read_text()
+    transport.startTLS(PrivateCertificate.loadPEM(pem).options())
+    assert ISSLTransport.providedBy(transport)
+    write_now(transport, b"secret frame")
+    assert b"secret" not in _drain(peer)
 
 
 def test_write_now_leaves_other_transports_to_their_write() -> None:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
 """
 The embedded backend: decides with the C{[central]} policy and keeps
 everything in a local SQLite database (L{SQLiteStore}).
@@ -43,7 +43,7 @@ class EmbeddedBackend(OperatorApi, Service):
         (after L{startService}).
     """
 
-    name = "embedded"
+    name = "embedded"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,
@@ -98,7 +98,7 @@ class EmbeddedBackend(OperatorApi, Service):
 
     # --- IService ----------------------------------------------------------------------------
 
-    def startService(self) -> Deferred:  # type: ignore[override]
+    def startService(self) -> Deferred:
         """
         Start the store's worker process, which opens the database (applying
         migrations).
@@ -108,7 +108,7 @@ class EmbeddedBackend(OperatorApi, Service):
         super().startService()
         return self.store.start()
 
-    def stopService(self) -> Deferred:  # type: ignore[override]
+    def stopService(self) -> Deferred:
         """
         Commit everything queued and close the database.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
 """
 What the operator's side (REST API, UI, tests) asks of the embedded backend:
 registering stations, managing id tags and reservations, and reading what
