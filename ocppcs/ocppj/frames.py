@@ -29,6 +29,7 @@ import orjson
 
 from ocppcs.ocppj import jsontext
 from ocppcs.ocppj.errors import ErrorCode
+from ocppcs.ocppj.jsontext import MAX_DEPTH
 
 CALL = 2
 CALLRESULT = 3
@@ -112,27 +113,20 @@ class FrameError(Exception):
 NOT_TEXT = "is not valid Unicode text (it holds a lone UTF-16 surrogate)"
 
 
-def _readable_id(message: list[Any], slow: bool) -> str:
-    """The frame's uniqueId if it can be sent back, else L{UNKNOWN_ID}."""
+def _readable_id(message: list[Any]) -> str:
     if len(message) > 1 and isinstance(message[1], str) and 0 < len(message[1]) <= MAX_UNIQUE_ID:
-        if not (slow and jsontext.lone_surrogate_path(message[1])):
-            return message[1]
+        return message[1]
     return UNKNOWN_ID
 
 
-def _read(data: bytes | str) -> tuple[list[Any], bool]:
-    """The frame's JSON array, and whether the stdlib parser read it (L{jsontext.loads})."""
+def _fallback(data: bytes | str, error: orjson.JSONDecodeError) -> Any:
+    """What orjson refused to read, read otherwise (L{jsontext.fallback}) or refused."""
     try:
-        message, slow = jsontext.loads(data)
+        return jsontext.fallback(data, error)
     except jsontext.JsonRefused as e:
         if e.head is not None:
             raise FrameError(e.description, e.head[1], message_type=e.head[0]) from None
         raise FrameError(e.description) from None
-    if not isinstance(message, list):
-        raise FrameError("Frame is not a JSON array")
-    if not message:
-        raise FrameError("Frame is an empty array")
-    return message, slow
 
 
 def parse(data: bytes | str) -> Frame:
@@ -143,12 +137,25 @@ def parse(data: bytes | str) -> Frame:
         like one of the three message types, nested deeper than
         L{jsontext.MAX_DEPTH}, or holding a string that is not Unicode text.
     """
-    message, slow = _read(data)
+    slow = False  # read by the stdlib parser: strings may hold lone surrogates
+    try:
+        message = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        message = _fallback(data, e)
+        slow = True
+    if not isinstance(message, list):
+        raise FrameError("Frame is not a JSON array")
+    if not message:
+        raise FrameError("Frame is an empty array")
     kind = message[0]
-    unique_id = _readable_id(message, slow)
+    unique_id = _readable_id(message)
+    if slow and unique_id is not UNKNOWN_ID and jsontext.lone_surrogate_path(unique_id):
+        raise FrameError(f"uniqueId {NOT_TEXT}", message_type=kind if kind in (2, 3, 4) else None)
     if type(kind) is not int or kind not in MESSAGE_TYPE_NAMES:
         raise FrameError(f"Unknown message type id {kind!r}", unique_id)
-    if jsontext.too_deep(data, message):
+    # The depth check, cheap on the hot path: nesting deeper than MAX_DEPTH takes
+    # more than 2 * MAX_DEPTH bytes, and more than MAX_DEPTH opening brackets.
+    if len(data) > 2 * MAX_DEPTH and jsontext.too_deep(data, message):
         raise FrameError(jsontext.TOO_DEEP, unique_id, message_type=kind)
     if len(message) < 2 or not isinstance(message[1], str):
         raise FrameError("uniqueId must be a string", unique_id, message_type=kind)
@@ -156,15 +163,7 @@ def parse(data: bytes | str) -> Frame:
         raise FrameError(
             f"uniqueId must be 1 to {MAX_UNIQUE_ID} characters", unique_id, message_type=kind
         )
-    if slow and unique_id != message[1]:  # it holds a lone surrogate
-        raise FrameError(f"uniqueId {NOT_TEXT}", message_type=kind)
-    frame = _shape(message, kind, unique_id)
-    if slow:
-        _refuse_surrogates(frame)
-    return frame
-
-
-def _shape(message: list[Any], kind: int, unique_id: str) -> Frame:
+    frame: Frame
     if kind == CALL:
         if len(message) != 4:
             raise FrameError("CALL must have 4 elements", unique_id, message_type=kind)
@@ -173,18 +172,26 @@ def _shape(message: list[Any], kind: int, unique_id: str) -> Frame:
             raise FrameError("CALL action must be a non-empty string", uid, message_type=kind)
         if not isinstance(payload, dict):
             raise FrameError("CALL payload must be a JSON object", uid, message_type=kind)
-        return Call(uid, action, payload)
-    if kind == CALLRESULT:
+        frame = Call(uid, action, payload)
+    elif kind == CALLRESULT:
         if len(message) != 3:
             raise FrameError("CALLRESULT must have 3 elements", unique_id, message_type=kind)
         if not isinstance(message[2], dict):
             raise FrameError(
                 "CALLRESULT payload must be a JSON object", unique_id, message_type=kind
             )
-        return CallResult(message[1], message[2])
-    # CALLERROR: be lenient about a missing description/details, strict on types.
+        frame = CallResult(message[1], message[2])
+    else:
+        frame = _call_error(message, unique_id)
+    if slow:
+        _refuse_surrogates(frame)
+    return frame
+
+
+def _call_error(message: list[Any], unique_id: str) -> CallError:
+    # Be lenient about a missing description/details, strict on types.
     if not 3 <= len(message) <= 5:
-        raise FrameError("CALLERROR must have 5 elements", unique_id, message_type=kind)
+        raise FrameError("CALLERROR must have 5 elements", unique_id, message_type=CALLERROR)
     code = message[2]
     description = message[3] if len(message) > 3 else ""
     details = message[4] if len(message) > 4 else {}
@@ -193,7 +200,7 @@ def _shape(message: list[Any], kind: int, unique_id: str) -> Frame:
         or not isinstance(description, str)
         or not isinstance(details, dict)
     ):
-        raise FrameError("CALLERROR fields have the wrong types", unique_id, message_type=kind)
+        raise FrameError("CALLERROR fields have the wrong types", unique_id, message_type=CALLERROR)
     return CallError(message[1], code, description, details)
 
 

@@ -58,6 +58,26 @@ def test_depth_exceeds_agrees_with_a_recursive_count(value: Any, limit: int) -> 
     assert jsontext.depth_exceeds(value, limit) == (_depth(value) > limit)
 
 
+JSON_VALUES = st.recursive(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(alphabet='[]{}"\\ab\u00e9\n', max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\k', max_size=3), children, max_size=3)
+    ),
+    max_leaves=300,
+)
+
+
+@given(JSON_VALUES, st.integers(min_value=1, max_value=12), st.booleans())
+def test_the_text_depth_agrees_with_a_recursive_count(
+    value: Any, limit: int, compact: bool
+) -> None:
+    """On any JSON text, also with brackets, quotes and backslashes in strings and keys."""
+    data = orjson.dumps(value) if compact else json.dumps(value, indent=1).encode()
+    assert jsontext.text_depth_exceeds(data, limit) == (_depth(value) > limit)
+
+
 def test_many_brackets_in_strings_are_not_depth() -> None:
     """A shallow frame whose strings hold many brackets is measured, and passes."""
     data = orjson.dumps([2, "b", "DataTransfer", {"vendorId": "v", "data": "[{" * 500}])
