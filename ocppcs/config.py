@@ -151,7 +151,8 @@ class ServerConfig:
     listen: tuple[str, ...] = ("tcp:9220:interface=0.0.0.0",)
     ping_interval: float = 60.0
     ping_timeout: float = 30.0
-    max_frame_size: int = 65536
+    #: Bytes: 1 MiB, what common WebSocket stacks accept by default.
+    max_frame_size: int = 1_048_576
     call_timeout: float = 30.0
 
 

@@ -135,16 +135,16 @@ class OcppSession:
         try:
             frame = frames.parse(data)
         except FrameError as e:
-            self._record("in", e.message_type or 0, e.unique_id, "", data)
+            self._record("in", e.message_type or 0, e.unique_id, e.action, data)
             self._log.warn(
                 "Malformed frame from {identity}: {error}",
                 identity=self.identity,
                 error=e.description,
             )
             if e.message_type in (frames.CALLRESULT, frames.CALLERROR):
-                self._bad_reply(e.unique_id, e.description)
+                self._bad_reply(e.unique_id, e.description, e.details.get("path", "$"))
             else:
-                self._send(CallError(e.unique_id, e.code.value, e.description, {}), "")
+                self._send(CallError(e.unique_id, e.code.value, e.description, e.details), e.action)
             return
         try:
             if type(frame) is Call:
@@ -340,10 +340,10 @@ class OcppSession:
             )
         )
 
-    def _bad_reply(self, unique_id: str, description: str) -> None:
+    def _bad_reply(self, unique_id: str, description: str, path: str = "$") -> None:
         pending = self._take_in_flight(unique_id)
         if pending is not None:
-            pending.deferred.errback(InvalidReply(self.identity, pending.action, description, "$"))
+            pending.deferred.errback(InvalidReply(self.identity, pending.action, description, path))
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ Handshake rules:
     - no offered subprotocol we speak -> the handshake completes without a
       Sec-WebSocket-Protocol header and the connection is closed at once (1002);
     - a second connection with the same identity replaces the first.
-Server pings every C{ping_interval} seconds drop dead peers; frames larger
-than C{max_frame_size} close the connection (1009).
+Server pings every C{ping_interval} seconds drop dead peers; a frame, or a
+fragmented message in total, larger than C{max_frame_size} (1 MiB by
+default) closes the connection (1009) as soon as its length is known.
 
 Every refused attempt (a failed handshake of any kind, no common
 subprotocol) is recorded in the factory's L{RefusalLog} with the identity

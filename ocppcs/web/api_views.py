@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from ocppcs.ocppj import jsontext
 from ocppcs.ocppj.session import OcppSession
 from ocppcs.web.http import iso_time
 
@@ -267,10 +266,7 @@ def frame(row: dict[str, Any]) -> dict[str, Any]:
         "uniqueId": row["unique_id"],
         "action": row["action"],
     }
-    try:
-        parsed = orjson.loads(row["raw"])
-    except orjson.JSONDecodeError:
-        parsed = None
+    parsed = jsontext.read(row["raw"])  # None when not JSON or too deep to send on
     kind = row["message_type"]
     if kind == 2 and isinstance(parsed, list) and len(parsed) == 4:
         out["payload"] = parsed[3]

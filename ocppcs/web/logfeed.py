@@ -46,6 +46,7 @@ from twisted.logger import Logger
 from ocppcs.backends.interface import FrameRecord
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
+from ocppcs.ocppj import jsontext
 
 #: The default bound on a subscriber's unsent bytes.
 MAX_BUFFER = 1_048_576
@@ -68,10 +69,7 @@ def encode_frame(record: FrameRecord) -> bytes:
         "action": record.action,
     }
     raw = record.raw
-    try:
-        frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        frame = None
+    frame = jsontext.read(raw)  # None when not JSON or too deep to send on
     kind = record.message_type
     if type(frame) is list and frame and frame[0] == kind:
         n = len(frame)

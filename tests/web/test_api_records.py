@@ -290,3 +290,28 @@ async def test_log(web: WebCentral) -> None:
     assert recent == [f for f in frames if f["ts"] >= since]
     for bad in ({"since": "later"}, {"before": "0"}, {"before": "x"}, {"level": "1"}):
         (await web.api.get("/Log", **bad)).error(400)
+
+
+@pytest_twisted.ensureDeferred
+async def test_log_shows_frames_it_cannot_read_as_raw_text(web: WebCentral) -> None:
+    """
+    A frame nested too deep to be written back (300 levels) and one with a
+    lone surrogate escape are listed with their raw text, beside the
+    CALLERRORs answering them; the listing does not fail.
+    """
+    deep = '[2, "deep", "FooBar", {"a": ' + "[" * 300 + "]" * 300 + "}]"
+    lone = '[2, "lone", "FooBar", {"a": "\\ud800"}]'
+    station = await web.station("LOG-RAW", boot=True)
+    try:
+        for frame in (deep, lone):
+            await aio(station.send(frame))
+            await aio(station.recv())
+    finally:
+        await aio(station.close())
+    web.service.backend.store.flush()
+    frames = (await web.api.get("/Log", identity="LOG-RAW")).json["Log"]
+    by_key = {(f["direction"], f["uniqueId"]): f for f in frames}
+    assert by_key[("in", "deep")]["raw"] == deep and "payload" not in by_key[("in", "deep")]
+    assert by_key[("in", "lone")]["raw"] == lone
+    assert by_key[("out", "deep")]["errorCode"] == "FormationViolation"
+    assert by_key[("out", "lone")]["payload"] == {"path": "$.a"}
