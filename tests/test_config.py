@@ -118,7 +118,9 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
     """A file that is not INI, or is missing, is a ConfigError too."""
     bad = tmp_path / "bad.conf"
     bad.write_text("no section header\n")
-    with pytest.raises(ConfigError, match="bad.conf"):
+    with pytest.raises(ConfigError, match="bad.conf") as info:
         load_config(str(bad))
+    assert str(info.value).startswith("Error in configuration at line 1: 'no section header'")
+    assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(str(tmp_path / "missing.conf"))
