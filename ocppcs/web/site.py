@@ -7,6 +7,7 @@ The one resource tree served on every listener.
     /docs/                         Swagger UI
     /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
     /metrics                       Prometheus metrics (L{ocppcs.metrics})
+    /                              a page of links (L{ocppcs.web.landing})
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
 
@@ -31,6 +32,7 @@ from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
 from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
+from ocppcs.web.landing import build_landing
 
 
 class _Root(Resource):
@@ -70,6 +72,7 @@ def build_root(
     root.putChild(b"ocpp", stations)
     root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
     root.putChild(b"docs", guard(build_docs()))
+    root.putChild(b"", guard(build_landing()))
     if log_feed is not None:
         ws = _Root()
         ws.putChild(b"log", guard(log_feed))
