@@ -20,6 +20,17 @@ from ocppcs.config import ConfigError
 LISTEN_KEY = ("server", "listen")
 
 
+class ListenError(SystemExit, Exception):
+    """
+    A listener could not listen: ends C{twistd} with its one-line message.
+
+    A L{SystemExit}, so that C{twistd -n} prints the message alone (no
+    traceback); an L{Exception} too, so that a daemonizing C{twistd} reports
+    it to the waiting parent process (which otherwise waits forever) and
+    removes its pid file.
+    """
+
+
 def parse_endpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
     """
     The endpoint C{description} names.
@@ -40,7 +51,7 @@ class ListenerService(Service):
     The description is parsed when the service is made (a bad one is a
     L{ConfigError}), and listening happens synchronously in L{startService}
     where the endpoint allows it (TCP, TLS, UNIX): a port in use stops twistd
-    at start-up with one line naming the address (C{SystemExit}).
+    at start-up with one line naming the address (L{ListenError}).
 
     @ivar port: the listening port once started.
     """
@@ -69,7 +80,7 @@ class ListenerService(Service):
         """
         Listen.
 
-        @raise SystemExit: with a one-line message naming the address when
+        @raise ListenError: with a one-line message naming the address when
             it can't be listened on (e.g. a port in use).
         """
         super().startService()
@@ -85,7 +96,7 @@ class ListenerService(Service):
                 message = f"cannot listen on {address} ({self.description}): {reason}"
             else:
                 message = f"cannot listen on {self.description}: {error}"
-            raise SystemExit(str(ConfigError(message, LISTEN_KEY)))
+            raise ListenError(str(ConfigError(message, LISTEN_KEY)))
 
     def _listened(self, port: IListeningPort) -> None:
         self.port = port

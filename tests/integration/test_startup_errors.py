@@ -7,8 +7,10 @@ no traceback, no usage text. C{--version} names ocppcs's version.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
+from asyncio.subprocess import DEVNULL, PIPE, STDOUT
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest_twisted
 
 import ocppcs
 from tests.integration.conftest import aio
-from tests.integration.test_restart import run_to_exit, write_config
+from tests.integration.test_restart import PROCESS_WAIT, TWISTD, run_to_exit, write_config
 
 #: A line twistd logs at start-up before the service starts (not an error).
 _TWISTD_INFO = re.compile(rb"^\S+ \[twisted\.scripts\._twistd_unix\.UnixAppLogger#info\] ")
@@ -113,6 +115,50 @@ async def test_port_in_use_stops_twistd_with_one_line(tmp_path: Path) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in line, line
     assert "Address already in use" in line, line
     assert not (tmp_path / "ocppcs.sqlite3").exists(), "the store should not be opened"
+
+
+@pytest_twisted.ensureDeferred
+async def test_port_in_use_stops_a_daemon(tmp_path: Path) -> None:
+    """
+    Without C{-n} (daemon), a busy port makes twistd exit non-zero saying
+    so (the waiting parent is told), with the one line in the log file and
+    no pid file left behind.
+    """
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = write_config(
+            tmp_path,
+            f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
+            f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
+        )
+        log, pid = tmp_path / "twistd.log", tmp_path / "twistd.pid"
+        args = ("--logfile", str(log), "--pidfile", str(pid), "ocppcs", "--config", str(config))
+
+        async def daemon() -> tuple[int, bytes]:
+            process = await asyncio.create_subprocess_exec(
+                str(TWISTD), *args, stdin=DEVNULL, stdout=PIPE, stderr=STDOUT, cwd=tmp_path
+            )
+            try:
+                output, _ = await asyncio.wait_for(process.communicate(), PROCESS_WAIT)
+            finally:
+                if process.returncode is None:  # the parent waits forever: gone with it
+                    process.kill()
+                    await process.wait()
+            return process.returncode or 0, output
+
+        code, output = await aio(daemon())
+    finally:
+        busy.close()
+    assert code != 0
+    assert b"server.listen" in output, output
+    rest = b"\n".join(
+        line for line in log.read_bytes().splitlines() if not _TWISTD_INFO.match(line)
+    )
+    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(rest)
+    assert not pid.exists()
 
 
 @pytest_twisted.ensureDeferred
