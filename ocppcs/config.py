@@ -26,13 +26,21 @@ class ConfigError(Exception):
     A configuration problem.
 
     @ivar path: C{(section, key)} the problem is about (C{key} may be C{""}).
+    @ivar line: the line of the file the problem is on, for a syntax error.
     """
 
-    def __init__(self, message: str, path: tuple[str, str] = ("", "")) -> None:
+    def __init__(
+        self, message: str, path: tuple[str, str] = ("", ""), line: int | None = None
+    ) -> None:
         self.message = message
         self.path = path
+        self.line = line
         where = ".".join(p for p in path if p)
-        super().__init__(f"Error in configuration at '{where}': {message}" if where else message)
+        if line is not None:
+            message = f"Error in configuration at line {line}: {message}"
+        elif where:
+            message = f"Error in configuration at '{where}': {message}"
+        super().__init__(message)
 
 
 # --- value parsers -------------------------------------------------------------------------
@@ -317,6 +325,24 @@ def _read_section(parser: configparser.ConfigParser, name: str) -> Any:
     return cls(**values)
 
 
+def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
+    """A one-line L{ConfigError} with the line number for what configparser refused."""
+    if isinstance(e, configparser.MissingSectionHeaderError):
+        what = f"{e.line.strip()!r} comes before any [section] header"
+        return ConfigError(f"{what} ({source})", line=e.lineno)
+    if isinstance(e, configparser.DuplicateSectionError) and e.lineno is not None:
+        return ConfigError(f"section [{e.section}] appears twice ({source})", line=e.lineno)
+    if isinstance(e, configparser.DuplicateOptionError) and e.lineno is not None:
+        what = f"key {e.option!r} appears twice in [{e.section}]"
+        return ConfigError(f"{what} ({source})", line=e.lineno)
+    if isinstance(e, configparser.ParsingError) and e.errors:
+        lineno = e.errors[0][0]
+        lines = text.splitlines()
+        line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+        return ConfigError(f"{line!r} is not 'key = value' ({source})", line=lineno)
+    return ConfigError(f"{source}: {' '.join(str(e).split())}")
+
+
 def parse_config(text: str, source: str = "<string>") -> Config:
     """
     Parse the text of a configuration file.
@@ -327,7 +353,7 @@ def parse_config(text: str, source: str = "<string>") -> Config:
     try:
         parser.read_string(text, source=source)
     except configparser.Error as e:
-        raise ConfigError(f"{source}: {e.message if hasattr(e, 'message') else e}") from None
+        raise _syntax_error(e, source, text) from None
     for section in parser.sections():
         if section not in _SECTIONS:
             raise ConfigError(

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.integration.test_startup_errors,tests.test_tap -*-
 """A service that listens on one strports/endpoint description."""
 
 from __future__ import annotations
@@ -8,37 +8,94 @@ from typing import Any
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import serverFromString
-from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.internet.error import CannotListenError
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory, IStreamServerEndpoint
 from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from ocppcs.config import ConfigError
+
+#: Where a listen description comes from (C{--listen} replaces it).
+LISTEN_KEY = ("server", "listen")
+
+
+class ListenError(SystemExit, Exception):
+    """
+    A listener could not listen: ends C{twistd} with its one-line message.
+
+    A L{SystemExit}, so that C{twistd -n} prints the message alone (no
+    traceback); an L{Exception} too, so that a daemonizing C{twistd} reports
+    it to the waiting parent process (which otherwise waits forever) and
+    removes its pid file.
+    """
+
+
+def parse_endpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
+    """
+    The endpoint C{description} names.
+
+    @raise ConfigError: naming C{server.listen} when it is no valid description
+        (an unknown type, a port that is no number, a key file that can't be read).
+    """
+    try:
+        return serverFromString(reactor, description)
+    except Exception as e:  # ValueError, KeyError, OSError, SSL errors: all a bad description
+        raise ConfigError(f"{description!r} is not a listen description: {e}", LISTEN_KEY) from None
 
 
 class ListenerService(Service):
     """
     Listen on C{description} (e.g. C{"tcp:9220:interface=0.0.0.0"}) while running.
 
-    Listening happens synchronously in L{startService} where the endpoint
-    allows it (TCP, TLS, UNIX), so a port in use stops twistd at start-up.
+    The description is parsed when the service is made (a bad one is a
+    L{ConfigError}), and listening happens synchronously in L{startService}
+    where the endpoint allows it (TCP, TLS, UNIX): a port in use stops twistd
+    at start-up with one line naming the address (L{ListenError}).
 
     @ivar port: the listening port once started.
     """
 
     _log = Logger()
 
-    def __init__(self, reactor: Any, description: str, factory: IProtocolFactory) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        description: str,
+        factory: IProtocolFactory,
+        endpoint: IStreamServerEndpoint | None = None,
+    ) -> None:
+        """
+        @param endpoint: C{description}'s endpoint, when already parsed
+            (L{parse_endpoint}).
+        """
         self._reactor = reactor
         self.description = description
         self._factory = factory
+        self._endpoint = endpoint if endpoint is not None else parse_endpoint(reactor, description)
         self.port: IListeningPort | None = None
         self.listening: Deferred[IListeningPort] = Deferred()
 
     def startService(self) -> None:
+        """
+        Listen.
+
+        @raise ListenError: with a one-line message naming the address when
+            it can't be listened on (e.g. a port in use).
+        """
         super().startService()
-        endpoint = serverFromString(self._reactor, self.description)
-        d = endpoint.listen(self._factory)
-        failures: list[Any] = []
+        d = self._endpoint.listen(self._factory)
+        failures: list[Failure] = []
         d.addCallbacks(self._listened, failures.append)
         if failures:
-            failures[0].raiseException()
+            self.running = False
+            error = failures[0].value
+            if isinstance(error, CannotListenError):
+                address = f"{error.interface or '*'}:{error.port}"
+                reason = getattr(error.socketError, "strerror", None) or error.socketError
+                message = f"cannot listen on {address} ({self.description}): {reason}"
+            else:
+                message = f"cannot listen on {self.description}: {error}"
+            raise ListenError(str(ConfigError(message, LISTEN_KEY)))
 
     def _listened(self, port: IListeningPort) -> None:
         self.port = port

@@ -28,7 +28,7 @@ from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.framelog import FrameFanout
-from ocppcs.listeners import ListenerService
+from ocppcs.listeners import ListenerService, parse_endpoint
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
@@ -92,16 +92,18 @@ class CentralSystemService(MultiService):
 
     def startService(self) -> None:
         """
-        Start the backend, then listen. Listening is synchronous, so a port in
-        use stops C{twistd} at once; calls that arrive while the backend is
-        still opening its store wait for it. If the backend fails to start,
-        the error is logged and the reactor stopped.
+        Listen, then start the backend. Listening is synchronous, so a port in
+        use stops C{twistd} at once (one line naming the address, see
+        L{ListenerService.startService}) before the store is opened; calls
+        that arrive while the backend is still opening its store wait for it.
+        If the backend fails to start, the error is logged and the reactor
+        stopped.
         """
         Service.startService(self)
-        warn_if_open(self.config)
-        started = maybeDeferred(self.backend.startService)
         for listener in self.listeners:
             listener.startService()
+        warn_if_open(self.config)
+        started = maybeDeferred(self.backend.startService)
         started.addCallbacks(self._backend_ready, self._backend_failed)
 
     def _backend_ready(self, _: object) -> None:
@@ -179,6 +181,9 @@ def build_central_system(
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
+    server = config.server
+    # First: a bad listen description stops start-up before anything is created.
+    endpoints = [(d, parse_endpoint(reactor, d)) for d in server.listen]
     if backend is None:
         backend = create_backend(config, reactor)
     schemas = SchemaSet()
@@ -191,7 +196,6 @@ def build_central_system(
     metrics = OcppMetrics(registry, backend, reactor, log_feed=log_feed.feed)
     frames.add(metrics.frame)
     registry.call_observer = metrics.outbound_done
-    server = config.server
     factory = OcppServerFactory(
         reactor,
         central,
@@ -215,7 +219,7 @@ def build_central_system(
     site = build_site(
         factory, api, build_guard(config.api, reactor), log_feed, build_metrics(metrics)
     )
-    listeners.extend(ListenerService(reactor, d, site) for d in server.listen)
+    listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
         config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
     )

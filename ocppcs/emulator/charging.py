@@ -5,8 +5,10 @@ authorization, StartTransaction / StopTransaction and the meter.
 
     plug in ----------------+--> Preparing --(idTag authorized)--> StartTransaction
     idTag (authorized) -----+                                     -> Charging
-    RemoteStartTransaction --> Preparing --(authorized)--> StartTransaction
+    RemoteStartTransaction --> Preparing --(authorized, plugged in)--> StartTransaction
         (plugging in meanwhile starts nothing: the authorization decides)
+    authorized, no vehicle --> Preparing --(plug in within ConnectionTimeOut)--> StartTransaction
+                                         --(ConnectionTimeOut)--> Available, no transaction
     Charging --(vehicle full)--> SuspendedEV; --(limit 0)--> SuspendedEVSE
     StartTransaction.conf idTag not Accepted --> StopTransaction (DeAuthorized),
         or SuspendedEVSE until it ends when StopTransactionOnInvalidId is false
@@ -173,13 +175,22 @@ class ChargingFlows(Authorization, PowerLimits, _Base):
                 if c.plugged:
                     self.start_transaction(c, id_tag, parent)
                 else:
-                    c.waiting_tag, c.waiting_parent = id_tag, parent
-                    timeout = self.keys.get_int("ConnectionTimeOut", 60)
-                    self.connector_later(c, "waiting", timeout, self._plug_timeout, c)
-                    self.changed(c)
+                    self.wait_for_vehicle(c, id_tag, parent)
             return {"status": info.get("status"), "connector": self.connector_view(c)}
 
         return d.addCallback(authorized)
+
+    def wait_for_vehicle(self, c: Connector, id_tag: str, parent_id_tag: str | None) -> None:
+        """
+        C{id_tag} is authorized on C{c} but no vehicle is plugged in: stay
+        Preparing; plugging in within C{ConnectionTimeOut} seconds starts the
+        transaction, else the connector is Available again (OCPP 1.6 5.11,
+        the ConnectionTimeOut key of 9.1).
+        """
+        c.waiting_tag, c.waiting_parent = id_tag, parent_id_tag
+        timeout = self.keys.get_int("ConnectionTimeOut", 60)
+        self.connector_later(c, "waiting", timeout, self._plug_timeout, c)
+        self.changed(c)
 
     def set_fault(self, connector_id: int, error_code: str, info: str | None) -> dict[str, Any]:
         """Raise a fault on the connector; a running transaction stops (reason Other)."""
@@ -205,6 +216,8 @@ class ChargingFlows(Authorization, PowerLimits, _Base):
     def _plug_timeout(self, c: Connector) -> None:
         if c.waiting_tag is not None and not c.plugged:
             c.waiting_tag = c.waiting_parent = None
+            self.profiles.transaction_ended(c.id)  # a remote start's TxProfile: no transaction
+            self.save()
             self.changed(c)
 
     def _leave(self, c: Connector) -> None:

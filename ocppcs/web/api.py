@@ -7,6 +7,7 @@ checks that the routes and the document agree.
     GET  /api/v1/ping            "OK" (text/plain, as the original)
     GET  /api/v1/time            {"serverTime": <unix ms>}
     GET  /api/v1/openapi.yaml    this API's OpenAPI 3 document (also .json)
+    GET  /api/v1 and /api/v1/    an index: links to the document, /docs/ and the lists
 
 and the routes of L{StationRoutes} (stations, onboarding),
 L{CommandRoutes} (commands to stations), L{RecordRoutes} (transactions,
@@ -34,6 +35,24 @@ from ocppcs.web.api_emulator import EmulatorRoutes
 from ocppcs.web.api_records import RecordRoutes
 from ocppcs.web.api_stations import StationRoutes
 from ocppcs.web.http import error_body, json_body, query_args
+
+#: What C{GET /api/v1/} answers.
+INDEX: dict[str, Any] = {
+    "name": "ocppcs REST API",
+    "version": "1",
+    "openapi": "/api/v1/openapi.yaml",
+    "openapiJson": "/api/v1/openapi.json",
+    "docs": "/docs/",
+    "links": {
+        "ChargePointList": "/api/v1/ChargePointList",
+        "TransactionList": "/api/v1/TransactionList",
+        "ReservationList": "/api/v1/ReservationList",
+        "IdTagList": "/api/v1/IdTagList",
+        "Log": "/api/v1/Log",
+        "EmulatorStationList": "/api/v1/Emulator/StationList",
+        "metrics": "/metrics",
+    },
+}
 
 
 class _Utf8Paths(Resource):
@@ -88,6 +107,12 @@ class RestApi(StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes):
         return json_body(request, {"serverTime": int(self.clock.seconds() * 1000)})
 
     # --- the document --------------------------------------------------------------------------
+
+    @app.route("/v1/", methods=["GET"], strict_slashes=False)
+    def index(self, request: IRequest) -> bytes:
+        """A small index (also at C{/api/v1}): where the document, the docs and the lists are."""
+        query_args(request, set())
+        return json_body(request, INDEX)
 
     @app.route("/v1/openapi.yaml", methods=["GET"])
     def openapi_yaml(self, request: IRequest) -> bytes:

@@ -5,6 +5,7 @@ original's lists), id tags, refused id tags and the frame log.
 
     GET|POST /api/v1/CentralSystem/TransactionList   identity, dateFrom, dateTo
     GET|POST /api/v1/CentralSystem/ReservationList   identity, dateFrom, dateTo
+    GET|POST /api/v1/TransactionList, /api/v1/ReservationList   the same lists
     GET      /api/v1/Transaction/{id}                with its meter values
     GET      /api/v1/IdTagList
     GET|PUT|DELETE /api/v1/IdTag/{idTag}
@@ -86,6 +87,24 @@ class RecordRoutes(ApiBase):
     @app.route("/v1/CentralSystem/TransactionList", methods=["GET", "POST"])
     async def transaction_list(self, request: IRequest) -> bytes:
         """Transactions, newest first, of one station or all, started in [dateFrom, dateTo)."""
+        return await self._transaction_list(request)
+
+    @app.route("/v1/TransactionList", methods=["GET", "POST"])
+    async def short_transaction_list(self, request: IRequest) -> bytes:
+        """The same list at the short path, beside C{/v1/ChargePointList}."""
+        return await self._transaction_list(request)
+
+    @app.route("/v1/CentralSystem/ReservationList", methods=["GET", "POST"])
+    async def reservation_list(self, request: IRequest) -> bytes:
+        """Reservations, newest first, of one station or all, made in [dateFrom, dateTo)."""
+        return await self._reservation_list(request)
+
+    @app.route("/v1/ReservationList", methods=["GET", "POST"])
+    async def short_reservation_list(self, request: IRequest) -> bytes:
+        """The same list at the short path, beside C{/v1/ChargePointList}."""
+        return await self._reservation_list(request)
+
+    async def _transaction_list(self, request: IRequest) -> bytes:
         f, limit, offset = self._filters(request)
         total, rows = await self.store().transaction_page(
             f["identity"], f["date_from"], f["date_to"], limit, offset
@@ -93,9 +112,7 @@ class RecordRoutes(ApiBase):
         items = [views.transaction(row) for row in rows]
         return json_body(request, page("TransactionList", items, total, limit, offset))
 
-    @app.route("/v1/CentralSystem/ReservationList", methods=["GET", "POST"])
-    async def reservation_list(self, request: IRequest) -> bytes:
-        """Reservations, newest first, of one station or all, made in [dateFrom, dateTo)."""
+    async def _reservation_list(self, request: IRequest) -> bytes:
         f, limit, offset = self._filters(request)
         total, rows = await self.store().reservation_page(
             f["identity"], f["date_from"], f["date_to"], limit, offset

@@ -7,6 +7,7 @@ The one resource tree served on every listener.
     /docs/                         Swagger UI
     /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
     /metrics                       Prometheus metrics (L{ocppcs.metrics})
+    /                              a page of links (L{ocppcs.web.landing})
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
 
@@ -31,24 +32,29 @@ from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
 from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
+from ocppcs.web.landing import build_landing
 
 
 class _Root(Resource):
     """
-    The root: named children, and a plain 404 for anything else, except
-    that a WebSocket upgrade at an unknown path goes to C{stations}: most
-    likely a station with a wrong URL, which the station endpoint refuses
-    (404) and records in the refused connection attempts.
+    The root: named children, C{landing} at C{/}, and a plain 404 for
+    anything else, except that a WebSocket upgrade at an unknown path (or
+    at C{/}) goes to C{stations}: most likely a station with a wrong URL,
+    which the station endpoint refuses (404) and records in the refused
+    connection attempts.
     """
 
-    def __init__(self, stations: IResource | None = None) -> None:
+    def __init__(self, stations: IResource | None = None, landing: IResource | None = None) -> None:
         super().__init__()
         self._stations = stations
+        self._landing = landing
 
     def getChild(self, path: bytes, request: IRequest) -> IResource:
         upgrade = request.getHeader(b"upgrade") or b""
         if self._stations is not None and b"websocket" in upgrade.lower():
             return self._stations
+        if path == b"" and self._landing is not None:
+            return self._landing
         return notFound("No such resource", "This central system has nothing at this path.")
 
 
@@ -66,7 +72,7 @@ def build_root(
     @param metrics: the C{/metrics} resource, if any (L{ocppcs.metrics.build_metrics}).
     """
     stations = WebSocketResource(station_factory)
-    root = _Root(stations)
+    root = _Root(stations, landing=guard(build_landing()))
     root.putChild(b"ocpp", stations)
     root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
     root.putChild(b"docs", guard(build_docs()))

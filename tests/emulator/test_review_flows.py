@@ -19,7 +19,15 @@ from twisted.logger import globalLogPublisher
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Transaction
 from ocppcs.isotime import iso_time
-from tests.emulator.harness import T0, TX_PROFILE, Rig, make_rig, restart_rig, start_charging
+from tests.emulator.harness import (
+    DEMO_PLUG_IN,
+    T0,
+    TX_PROFILE,
+    Rig,
+    make_rig,
+    restart_rig,
+    start_charging,
+)
 
 
 def fired(d: Deferred[Any]) -> Any:
@@ -253,6 +261,7 @@ def test_reservation_parent_remote_start(parent: str, starts: bool) -> None:
     reply = rig.command("RemoteStartTransaction", {"idTag": "CARD-2", "connectorId": 1})
     assert reply == {"status": "Accepted"}
     assert rig.central.sent("Authorize") == [{"idTag": "CARD-2"}]
+    rig.clock.advance(DEMO_PLUG_IN)  # the example station's driver plugs in
     starts_sent = rig.central.sent("StartTransaction")
     if starts:
         assert [(s["idTag"], s["reservationId"]) for s in starts_sent] == [("CARD-2", 5)]
@@ -266,6 +275,7 @@ def test_remote_start_without_connector_prefers_own_reservation() -> None:
     rig = make_rig("CP3")
     reserve(rig, 2, 8, "R-TAG")
     assert rig.command("RemoteStartTransaction", {"idTag": "R-TAG"}) == {"status": "Accepted"}
+    rig.clock.advance(DEMO_PLUG_IN)  # the example station's driver plugs in
     [start] = rig.central.sent("StartTransaction")
     assert (start["connectorId"], start["reservationId"]) == (2, 8)
 

@@ -109,6 +109,10 @@ async def test_transactions(web: WebCentral) -> None:
     assert first not in {t["id"] for t in got.json["TransactionList"]}
     page = (await web.api.post("/CentralSystem/TransactionList", {"limit": 1, "offset": 1})).json
     assert len(page["TransactionList"]) == 1 and page["nextOffset"] == 2 and page["total"] >= 3
+    # The short path answers the same, by GET and POST.
+    assert (await web.api.get("/TransactionList", identity="TX-1")).json == body
+    short = await web.api.post("/TransactionList", {"identity": "TX-1", "dateFrom": "2026-02-01"})
+    assert [t["id"] for t in short.json["TransactionList"]] == [second]
 
     detail = (await web.api.get(f"/Transaction/{first}")).json
     assert detail["meterStop"] == 1500
