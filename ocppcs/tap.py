@@ -25,6 +25,7 @@ from twisted.python import usage
 
 import ocppcs
 from ocppcs.config import ConfigError, load_config
+from ocppcs.earlystop import defer_early_stop
 from ocppcs.service import build_central_system, build_emulator
 from twisted import copyright
 
@@ -74,10 +75,12 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     @raise SystemExit: with the one-line L{ConfigError} message.
     """
     config = options["parsed_config"]
+    if reactor is None:  # as twistd calls it: services start before the reactor runs
+        from twisted.internet import reactor
+
+        defer_early_stop(reactor)
     try:
         if config.emulator.enable and not config.emulator.central:
-            if reactor is None:
-                from twisted.internet import reactor
             return build_emulator(config, reactor)
         return build_central_system(config, reactor)
     except ConfigError as e:

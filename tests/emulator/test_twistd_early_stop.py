@@ -6,7 +6,10 @@ traceback, no error or critical line, Twisted's clean exit.
 Start-up takes from about one to several seconds depending on the machine's
 load, so the signal is timed by what twistd has printed rather than by the
 clock: while the central system's store opens, while the emulator's store
-opens, while the emulated stations connect, and a little after each.
+opens, while the emulated stations connect, and a little after each. Right
+after "Listening" the reactor may not run yet (twistd starts the services
+first): the signal is then held until it runs (L{ocppcs.earlystop}), where it
+used to end the process by its default action.
 """
 
 from __future__ import annotations
