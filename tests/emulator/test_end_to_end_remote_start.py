@@ -33,6 +33,9 @@ DEMO = "EM-A0000002"
 TIMEOUT = 2
 
 
+DEMO_TAG = "DEMO-DRIVER"
+
+
 @pytest_twisted.async_yield_fixture(scope="module")
 async def cs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebCentral]:
     """The example stations; CP1 without plugInOnRemoteStart, with ConnectionTimeOut 2 s."""
@@ -84,11 +87,15 @@ async def test_plugging_in_within_the_timeout_starts(cs: WebCentral) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_demo_driver_plugs_in(cs: WebCentral) -> None:
-    """An example station's demo driver plugs in by itself: the remote start charges."""
-    payload = {"idTag": TAG, "connectorId": 2}
+    """
+    An example station's demo driver plugs in by itself: the remote start
+    charges (with a tag of its own: TAG is still charging at WAITING, and
+    concurrent_tx = refuse would answer ConcurrentTx).
+    """
+    payload = {"idTag": DEMO_TAG, "connectorId": 2}
     assert await command(cs, DEMO, "RemoteStartTransaction", payload) == {"status": "Accepted"}
     await cs_status(cs, DEMO, 2, "Preparing")
     await until(lambda: station(cs, DEMO).connectors[2].plugged, "the demo vehicle", timeout=10)
     await cs_status(cs, DEMO, 2, "Charging")
     [started] = await until(lambda: _transactions(cs, DEMO), "the transaction at the CS")
-    assert (started["idTag"], started["connectorId"]) == (TAG, 2)
+    assert (started["idTag"], started["connectorId"]) == (DEMO_TAG, 2)
