@@ -19,6 +19,7 @@ from twisted.application.service import Service
 from twisted.python import usage
 
 from ocppcs.config import ConfigError, load_config
+from ocppcs.gctune import tune_gc
 from ocppcs.service import build_central_system, build_emulator
 
 
@@ -52,9 +53,13 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     """
     Build the central system from parsed C{options} (with the emulated
     stations when C{[emulator] enable}), or, with C{[emulator] central =
-    false}, the emulator alone.
+    false}, the emulator alone. Without C{reactor} (as twistd calls it, to
+    run the service in this process) the garbage collector is tuned for
+    many connections (L{ocppcs.gctune}).
     """
     config = options["parsed_config"]
+    if reactor is None:
+        tune_gc()
     try:
         if config.emulator.enable and not config.emulator.central:
             if reactor is None:
