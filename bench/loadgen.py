@@ -138,6 +138,11 @@ async def ramp(gen: Generator) -> float:
         if done >= gen.connected:
             break
         await asyncio.sleep(0.05)
+    if gen.held is not None:  # --start-together: now every booted station begins
+        held, gen.held = gen.held, None
+        for st in held:
+            if st in gen.active:
+                st.next_call()
     return loop.time() - start
 
 
@@ -233,6 +238,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="total calls/s to offer, paced per station (0: as fast as replies come)",
     )
     p.add_argument("--idle", action="store_true", help="connect, boot, then hold idle")
+    p.add_argument(
+        "--start-together",
+        action="store_true",
+        help="booted stations wait until all are connected, then start their calls",
+    )
     p.add_argument(
         "--storm",
         action="store_true",

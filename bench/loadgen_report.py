@@ -30,6 +30,12 @@ def format_report(r: dict[str, Any]) -> str:
             f"generator CPU: {r['generator_cpu_s']} s = {r['generator_cpu_pct']}% of one core; "
             f"machine busy {r['machine_cpu_busy_pct']}% (all cores)",
         ]
+        if r.get("server_main_cpu_us_per_call"):
+            lines.append(
+                f"server process alone (no workers): CPU {r['server_main_cpu_pct']}% of one core, "
+                f"{r['server_main_cpu_us_per_call']} µs per call; runnable but waiting for a CPU "
+                f"{r.get('server_main_waited_for_cpu_pct')}% of the window"
+            )
     else:
         lines += [
             f"idle hold: {r['hold_s']} s; connected {r['connected_at_start_of_hold']} at start, "

@@ -108,6 +108,8 @@ class Generator:
         self.accepted_ns: list[int] = []  # perf_counter_ns of each BootNotification Accepted
         self.opened_ns: list[int] = []  # perf_counter_ns of each WebSocket opened
         self.on_lost: Callable[[Station], None] | None = None
+        # --start-together: booted stations wait here until the ramp is over
+        self.held: list[Station] | None = [] if getattr(args, "start_together", False) else None
         # counters of the measured window
         self.latencies: list[int] = []
         self.results = 0
@@ -301,6 +303,9 @@ class Station(WSListener):
                 gen.boot_not_accepted[str(status) if typ == 3 else "CALLERROR"] += 1
                 return  # a station not accepted stays quiet
             if gen.idle or gen.stopping:
+                return
+            if gen.held is not None:
+                gen.held.append(self)
                 return
         elif gen.measuring:
             gen.latencies.append(now - self.sent_at)

@@ -10,7 +10,8 @@ Every scenario gets a fresh server:
   - C{a}: 100 stations, one CALL in flight each
   - C{b}: 1,000 stations, one CALL in flight each
   - C{c}: 10,000 stations connected, booted and held idle (server RSS)
-  - C{d}: 10,000 stations, one CALL in flight each (connects paced)
+  - C{d}: 10,000 stations, one CALL in flight each (connects paced at
+    2,000/s; the calls start once all are booted)
   - C{storm}: 10,000 stations connecting at once as soon as the listener is
     open (the reconnect storm after a restart): time until all are Accepted
 
@@ -57,7 +58,11 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "a": ("100 stations", ["--stations", "100"]),
     "b": ("1,000 stations", ["--stations", "1000"]),
     "c": ("10,000 idle stations", ["--stations", "10000", "--idle", "--connect-rate", "2000"]),
-    "d": ("10,000 stations", ["--stations", "10000", "--ramp-timeout", "120"]),
+    "d": (
+        "10,000 stations",
+        ["--stations", "10000", "--start-together", "--connect-rate", "2000"]
+        + ["--max-pending", "1000", "--ramp-timeout", "120"],
+    ),
     "storm": (
         "10,000 stations connecting at once",
         ["--stations", "10000", "--storm", "--ramp-timeout", "150", "--call-timeout", "30"]
@@ -224,7 +229,12 @@ def headline(report: dict[str, Any]) -> str:
             f"{report['storm_connect_retries']} connect retries"
         )
     if report["mode"] == "load":
-        return f"{report['calls_per_s']:.0f} calls/s, p99 {report['latency_ms']['p99']:.0f} ms"
+        return (
+            f"{report['calls_per_s']:.0f} calls/s, p99 {report['latency_ms']['p99']:.0f} ms, "
+            f"{report.get('server_main_cpu_us_per_call')} µs CPU per call "
+            f"({report.get('server_main_cpu_pct')} % of a core, waited for one "
+            f"{report.get('server_main_waited_for_cpu_pct')} %)"
+        )
     return f"{report.get('server_rss_mb')} MB"
 
 
@@ -252,6 +262,12 @@ def compare(args: argparse.Namespace, keys: list[str], extra: list[str]) -> int:
             if mine["mode"] == "load" and base["calls_per_s"]:
                 share = 100 * mine["calls_per_s"] / base["calls_per_s"]
                 line += f" | ocppcs/canned = {share:.0f} %"
+                mine_us, base_us = (
+                    mine.get("server_main_cpu_us_per_call"),
+                    base.get("server_main_cpu_us_per_call"),
+                )
+                if mine_us and base_us:
+                    line += f" (CPU per call: canned/ocppcs = {100 * base_us / mine_us:.0f} %)"
             summary.append(line)
     print("## summary", flush=True)
     print("\n".join(summary), flush=True)
