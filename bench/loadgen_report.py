@@ -31,10 +31,12 @@ def format_report(r: dict[str, Any]) -> str:
             f"machine busy {r['machine_cpu_busy_pct']}% (all cores)",
         ]
         if r.get("server_main_cpu_us_per_call"):
+            idle = 100 - r["server_main_cpu_pct"] - r["server_main_waited_for_cpu_pct"]
             lines.append(
                 f"server process alone (no workers): CPU {r['server_main_cpu_pct']}% of one core, "
                 f"{r['server_main_cpu_us_per_call']} µs per call; runnable but waiting for a CPU "
-                f"{r.get('server_main_waited_for_cpu_pct')}% of the window"
+                f"{r.get('server_main_waited_for_cpu_pct')}% of the window, so idle (nothing to "
+                f"do) about {max(0.0, idle):.0f}%"
             )
     else:
         lines += [

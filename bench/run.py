@@ -61,7 +61,7 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "d": (
         "10,000 stations",
         ["--stations", "10000", "--start-together", "--connect-rate", "2000"]
-        + ["--max-pending", "1000", "--ramp-timeout", "120"],
+        + ["--max-pending", "1000", "--ramp-timeout", "120", "--call-timeout", "30"],
     ),
     "storm": (
         "10,000 stations connecting at once",
@@ -233,7 +233,8 @@ def headline(report: dict[str, Any]) -> str:
             f"{report['calls_per_s']:.0f} calls/s, p99 {report['latency_ms']['p99']:.0f} ms, "
             f"{report.get('server_main_cpu_us_per_call')} µs CPU per call "
             f"({report.get('server_main_cpu_pct')} % of a core, waited for one "
-            f"{report.get('server_main_waited_for_cpu_pct')} %)"
+            f"{report.get('server_main_waited_for_cpu_pct')} %), "
+            f"{report['booted']} stations in the loop"
         )
     return f"{report.get('server_rss_mb')} MB"
 
