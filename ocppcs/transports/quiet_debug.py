@@ -34,7 +34,7 @@ _DEBUG_LEVELS = frozenset({"debug", "trace"})
 
 def debug_on() -> bool:
     """Whether Autobahn's (txaio's) log level lets debug lines through."""
-    return txaio.get_global_log_level() in _DEBUG_LEVELS
+    return txaio.get_global_log_level() in _DEBUG_LEVELS  # type: ignore[attr-defined]
 
 
 def pformat(obj: Any, *args: Any, **kwargs: Any) -> str:
@@ -53,7 +53,7 @@ def _timings_text(self: Any) -> str:
 
 def install() -> None:
     """Put L{pformat} and L{hltype} into Autobahn's WebSocket modules (idempotent)."""
-    _protocol.pformat = pformat
+    _protocol.pformat = pformat  # type: ignore[assignment]
     _protocol.hltype = hltype
     _twisted_websocket.hltype = hltype
     _protocol.Timings.__str__ = _timings_text  # type: ignore[method-assign]
