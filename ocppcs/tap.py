@@ -26,6 +26,7 @@ from twisted.python import usage
 import ocppcs
 from ocppcs.config import ConfigError, load_config
 from ocppcs.earlystop import defer_early_stop
+from ocppcs.gctune import tune_gc
 from ocppcs.service import build_central_system, build_emulator
 from twisted import copyright
 
@@ -70,7 +71,10 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     """
     Build the central system from parsed C{options} (with the emulated
     stations when C{[emulator] enable}), or, with C{[emulator] central =
-    false}, the emulator alone.
+    false}, the emulator alone. Without C{reactor} (as twistd calls it, to
+    run the service in this process) the garbage collector is tuned for
+    many connections (L{ocppcs.gctune}), and a stop signal that arrives
+    before the reactor runs is held until it does (L{ocppcs.earlystop}).
 
     @raise SystemExit: with the one-line L{ConfigError} message.
     """
@@ -78,6 +82,7 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     if reactor is None:  # as twistd calls it: services start before the reactor runs
         from twisted.internet import reactor
 
+        tune_gc()
         defer_early_stop(reactor)
     try:
         if config.emulator.enable and not config.emulator.central:

@@ -41,7 +41,10 @@ from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
+from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
+
+quiet_debug.install()  # Autobahn's debug lines formatted only when debug logging is on
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
