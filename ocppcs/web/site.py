@@ -4,6 +4,7 @@ The one resource tree served on every listener.
 
     /ocpp/{identity}[/{account}]   OCPP-J station endpoint (WebSocket)
     /api/v1/...                    REST API (Klein; see openapi.yaml)
+    /                              the operator web UI (L{ocppcs.web.ui}), its assets under /ui/
     /docs/                         Swagger UI
     /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
     /metrics                       Prometheus metrics (L{ocppcs.metrics})
@@ -31,6 +32,7 @@ from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
 from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
+from ocppcs.web.ui import build_ui
 
 
 class _Root(Resource):
@@ -70,6 +72,11 @@ def build_root(
     root.putChild(b"ocpp", stations)
     root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
     root.putChild(b"docs", guard(build_docs()))
+    # The UI's files are public (they hold no data; every call they make is guarded),
+    # so the login screen loads without credentials.
+    index, assets = build_ui()
+    root.putChild(b"", index)
+    root.putChild(b"ui", assets)
     if log_feed is not None:
         ws = _Root()
         ws.putChild(b"log", guard(log_feed))

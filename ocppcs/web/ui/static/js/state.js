@@ -1,0 +1,167 @@
+// The shared live model: stations (from GET /Summary, then kept current by the
+// live feeds), the recent frames, and subscribers told of every change.
+import { get, enc } from "./api.js";
+import { Feed } from "./live.js";
+
+export const state = {
+  stations: new Map(),
+  summary: null,
+  frames: [],
+  live: false,
+  emulated: null,
+  clockSkew: 0,
+};
+
+const MAX_FRAMES = 2000;
+const subscribers = new Set();
+
+/** fn(kind, data) on "summary", "station" (identity), "frame", "meter", "live". */
+export function subscribe(fn) {
+  subscribers.add(fn);
+  return () => subscribers.delete(fn);
+}
+
+function emit(kind, data) {
+  for (const fn of [...subscribers]) {
+    try { fn(kind, data); } catch (e) { console.error(e); }
+  }
+}
+
+export async function loadSummary() {
+  const summary = await get("/Summary");
+  state.summary = summary;
+  state.clockSkew = new Date(summary.serverTime) - Date.now();
+  state.stations = new Map(summary.Stations.map((s) => [s.identity, s]));
+  emit("summary");
+  return summary;
+}
+
+const pending = new Map();
+/** Fetch one station again (debounced per station). */
+export function refreshStation(identity, delay = 150) {
+  clearTimeout(pending.get(identity));
+  pending.set(identity, setTimeout(async () => {
+    pending.delete(identity);
+    try {
+      const station = await get(`/ChargePoint/${enc(identity)}`);
+      const old = state.stations.get(identity) || {};
+      state.stations.set(identity, { ocppVersion: "1.6", protocol: "JSON", ...old, ...station });
+      emit("station", identity);
+    } catch (e) { /* gone or not allowed: keep what we have */ }
+  }, delay));
+}
+
+let summaryTimer = null;
+function refreshSummarySoon() {
+  clearTimeout(summaryTimer);
+  summaryTimer = setTimeout(async () => {
+    try {
+      const s = await get("/Summary");
+      state.summary = s;
+      emit("summary-counts");
+    } catch (e) { /* ignore */ }
+  }, 1500);
+}
+
+/** The last energy (Wh) and power (W) readings in a MeterValues payload. */
+export function readMeter(payload) {
+  let energy = null, power = null, ts = null;
+  for (const mv of payload.meterValue || []) {
+    ts = mv.timestamp || ts;
+    for (const sv of mv.sampledValue || []) {
+      const measurand = sv.measurand || "Energy.Active.Import.Register";
+      if (sv.phase) continue;
+      const n = Number(sv.value);
+      if (isNaN(n)) continue;
+      const k = sv.unit === "kWh" || sv.unit === "kW" ? 1000 : 1;
+      if (measurand === "Energy.Active.Import.Register") energy = n * k;
+      else if (measurand === "Power.Active.Import") power = n * k;
+    }
+  }
+  return { energy, power, ts };
+}
+
+function touch(station, frame) {
+  station.lastSeen = frame.ts;
+  if (!station.online) { station.online = true; emit("station", station.identity); }
+}
+
+function onFrame(frame) {
+  state.frames.unshift(frame);
+  if (state.frames.length > MAX_FRAMES) state.frames.length = MAX_FRAMES;
+  emit("frame", frame);
+  const id = frame.identity;
+  const station = state.stations.get(id);
+  if (frame.direction === "in") {
+    if (station) touch(station, frame);
+    else refreshStation(id, 500);
+  }
+  const payload = frame.payload || {};
+  if (frame.direction === "in" && frame.messageType === "Call") {
+    if (frame.action === "StatusNotification" && station) {
+      const c = (station.connectors ||= []).find((x) => x.connectorId === payload.connectorId);
+      const update = { ...payload, updated: frame.ts };
+      if (c) Object.assign(c, update);
+      else station.connectors.push(update), station.connectors.sort((a, b) => a.connectorId - b.connectorId);
+      emit("station", id);
+      refreshSummarySoon();
+    } else if (frame.action === "MeterValues") {
+      emit("meter", { identity: id, connectorId: payload.connectorId, transactionId: payload.transactionId,
+        ...readMeter(payload), at: frame.ts });
+    }
+  }
+  if (frame.direction === "out" && frame.messageType === "CallResult" &&
+      ["BootNotification", "StartTransaction", "StopTransaction"].includes(frame.action)) {
+    refreshStation(id);
+    refreshSummarySoon();
+  }
+}
+
+function onEvent(event) {
+  if (event.type === "connection") {
+    const station = state.stations.get(event.identity);
+    if (!station) { refreshStation(event.identity, 300); return; }
+    station.online = event.online;
+    if (event.address) station.address = event.address;
+    emit("station", event.identity);
+    refreshSummarySoon();
+  }
+}
+
+let feeds = [];
+/** Open the live feeds (after login), and load the recent frames. */
+export async function start() {
+  stop();
+  const states = { log: false, events: false };
+  const setLive = (name) => (up) => {
+    states[name] = up;
+    state.live = states.log;
+    emit("live", state.live);
+    if (up && name === "log") loadSummary().catch(() => {});
+  };
+  feeds = [new Feed("/ws/log", onFrame, setLive("log")), new Feed("/ws/events", onEvent, setLive("events"))];
+  try {
+    const history = await get("/Log?limit=300");
+    const seen = new Set(state.frames.map((f) => f.uniqueId + f.direction + f.ts));
+    for (const f of history.Log) if (!seen.has(f.uniqueId + f.direction + f.ts)) state.frames.push(f);
+    state.frames.sort((a, b) => (a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : 0));
+    emit("frame", null);
+  } catch (e) { /* the log page shows the error */ }
+}
+
+export function stop() {
+  feeds.forEach((f) => f.close());
+  feeds = [];
+}
+
+/** The emulated stations of this process (identity -> snapshot), once. */
+export async function emulated() {
+  if (state.emulated) return state.emulated;
+  try {
+    const list = await get("/Emulator/StationList?limit=1000");
+    state.emulated = new Map(list.map((s) => [s.identity, s]));
+  } catch (e) {
+    state.emulated = new Map();
+  }
+  return state.emulated;
+}
