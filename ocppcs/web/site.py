@@ -7,6 +7,7 @@ The one resource tree served on every listener.
     /                              the operator web UI (L{ocppcs.web.ui}), its assets under /ui/
     /docs/                         Swagger UI
     /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
+    /ws/events[?identity=ID]       station event feed (WebSocket; L{ocppcs.web.eventfeed})
     /metrics                       Prometheus metrics (L{ocppcs.metrics})
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
@@ -60,12 +61,14 @@ def build_root(
     guard: Guard = unguarded,
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
+    event_feed: IResource | None = None,
 ) -> Resource:
     """
     Build the resource tree: every path the server answers.
 
     @param log_feed: the C{/ws/log} resource, if any (L{ocppcs.web.logfeed.build_log_feed}).
     @param metrics: the C{/metrics} resource, if any (L{ocppcs.metrics.build_metrics}).
+    @param event_feed: the C{/ws/events} resource, if any (L{ocppcs.web.eventfeed}).
     """
     stations = WebSocketResource(station_factory)
     root = _Root(stations)
@@ -77,9 +80,12 @@ def build_root(
     index, assets = build_ui()
     root.putChild(b"", index)
     root.putChild(b"ui", assets)
-    if log_feed is not None:
+    if log_feed is not None or event_feed is not None:
         ws = _Root()
-        ws.putChild(b"log", guard(log_feed))
+        if log_feed is not None:
+            ws.putChild(b"log", guard(log_feed))
+        if event_feed is not None:
+            ws.putChild(b"events", guard(event_feed))
         root.putChild(b"ws", ws)
     if metrics is not None:
         root.putChild(b"metrics", guard(metrics))
@@ -124,9 +130,10 @@ def build_site(
     guard: Guard = unguarded,
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
+    event_feed: IResource | None = None,
 ) -> Site:
     """The HTTP site serving L{build_root}'s tree."""
-    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics))
+    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics, event_feed))
     site.displayTracebacks = False
     max_body = api.config.api.max_body
     site.requestFactory = type("Request", (BoundedRequest,), {"max_body": max_body})

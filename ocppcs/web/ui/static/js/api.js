@@ -19,7 +19,7 @@ function csrfToken() {
 
 /** A request to /api/v1 + path; resolves with the parsed JSON (or text, or null for 204). */
 export async function api(method, path, body, { raw = false } = {}) {
-  const headers = { Accept: "application/json" };
+  const headers = { Accept: "application/json", "X-Requested-With": "ocppcs-ui" };
   const token = csrfToken();
   if (token) headers["X-CSRF-Token"] = token;
   const init = { method, headers, credentials: "same-origin" };

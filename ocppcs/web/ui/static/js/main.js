@@ -1,6 +1,6 @@
 // The application: hash router, header (live state, clock, theme), login gate.
 import { h, fill } from "./dom.js";
-import { get, post, onUnauthorized } from "./api.js";
+import { get, del, onUnauthorized } from "./api.js";
 import { state, subscribe, start, stop, loadSummary } from "./state.js";
 import * as dashboard from "./pages/dashboard.js";
 import * as station from "./pages/station.js";
@@ -72,7 +72,7 @@ function header() {
     menu.setAttribute("aria-expanded", nav.classList.contains("open"));
   });
   document.getElementById("logout").addEventListener("click", async () => {
-    try { await post("/Session/logout"); } catch (e) { /* already out */ }
+    try { await del("/Session"); } catch (e) { /* already out */ }
     stop();
     showLogin();
   });
@@ -90,8 +90,11 @@ async function boot() {
   try {
     session = await get("/Session");
   } catch (e) {
-    if (e.status === 401) { session = e.body && e.body.session ? e.body.session : session; showLogin(); return; }
+    fill(main, h("p", { class: "error" }, `The central system does not answer: ${e.message}`));
+    setTimeout(boot, 5000);
+    return;
   }
+  if (!session.authenticated) { showLogin(); return; }
   document.getElementById("logout").hidden = !session.cookie;
   try { await loadSummary(); } catch (e) {
     if (e.status === 401) { showLogin(); return; }

@@ -63,81 +63,53 @@ function refreshSummarySoon() {
   }, 1500);
 }
 
-/** The last energy (Wh) and power (W) readings in a MeterValues payload. */
-export function readMeter(payload) {
-  let energy = null, power = null, ts = null;
-  for (const mv of payload.meterValue || []) {
-    ts = mv.timestamp || ts;
-    for (const sv of mv.sampledValue || []) {
-      const measurand = sv.measurand || "Energy.Active.Import.Register";
-      if (sv.phase) continue;
-      const n = Number(sv.value);
-      if (isNaN(n)) continue;
-      const k = sv.unit === "kWh" || sv.unit === "kW" ? 1000 : 1;
-      if (measurand === "Energy.Active.Import.Register") energy = n * k;
-      else if (measurand === "Power.Active.Import") power = n * k;
-    }
-  }
-  return { energy, power, ts };
-}
-
-function touch(station, frame) {
-  station.lastSeen = frame.ts;
-  if (!station.online) { station.online = true; emit("station", station.identity); }
-}
-
 function onFrame(frame) {
   state.frames.unshift(frame);
   if (state.frames.length > MAX_FRAMES) state.frames.length = MAX_FRAMES;
   emit("frame", frame);
-  const id = frame.identity;
+}
+
+/** A station event from /ws/events (see ocppcs/web/eventfeed.py). */
+function onEvent(event) {
+  const id = event.identity;
   const station = state.stations.get(id);
-  if (frame.direction === "in") {
-    if (station) touch(station, frame);
-    else refreshStation(id, 500);
-  }
-  const payload = frame.payload || {};
-  if (frame.direction === "in" && frame.messageType === "Call") {
-    if (frame.action === "StatusNotification" && station) {
-      const c = (station.connectors ||= []).find((x) => x.connectorId === payload.connectorId);
-      const update = { ...payload, updated: frame.ts };
-      if (c) Object.assign(c, update);
-      else station.connectors.push(update), station.connectors.sort((a, b) => a.connectorId - b.connectorId);
-      emit("station", id);
-      refreshSummarySoon();
-    } else if (frame.action === "MeterValues") {
-      emit("meter", { identity: id, connectorId: payload.connectorId, transactionId: payload.transactionId,
-        ...readMeter(payload), at: frame.ts });
-    }
-  }
-  if (frame.direction === "out" && frame.messageType === "CallResult" &&
-      ["BootNotification", "StartTransaction", "StopTransaction"].includes(frame.action)) {
+  if (!station) { refreshStation(id, 300); return; }
+  if (event.type !== "connection") station.lastSeen = event.ts;
+  if (event.type === "connection") {
+    station.online = event.online;
+    if (event.address) station.address = event.address;
+    if (event.online) station.lastSeen = event.ts;
+    emit("station", id);
+  } else if (event.type === "status") {
+    if (!station.online) station.online = true;
+    const list = (station.connectors ||= []);
+    const c = list.find((x) => x.connectorId === event.connectorId);
+    const update = { connectorId: event.connectorId, status: event.status, errorCode: event.errorCode,
+      info: event.info, timestamp: event.ts, updated: event.ts };
+    if (c) Object.assign(c, update);
+    else { list.push(update); list.sort((a, b) => a.connectorId - b.connectorId); }
+    emit("station", id);
+  } else if (event.type === "meter") {
+    emit("meter", event);
+  } else if (event.type === "boot" || event.type === "transaction") {
     refreshStation(id);
     refreshSummarySoon();
   }
 }
 
-function onEvent(event) {
-  if (event.type === "connection") {
-    const station = state.stations.get(event.identity);
-    if (!station) { refreshStation(event.identity, 300); return; }
-    station.online = event.online;
-    if (event.address) station.address = event.address;
-    emit("station", event.identity);
-    refreshSummarySoon();
-  }
-}
-
 let feeds = [];
+let reconnecting = false;
 /** Open the live feeds (after login), and load the recent frames. */
 export async function start() {
   stop();
   const states = { log: false, events: false };
   const setLive = (name) => (up) => {
     states[name] = up;
-    state.live = states.log;
+    state.live = states.log && states.events;
     emit("live", state.live);
-    if (up && name === "log") loadSummary().catch(() => {});
+    // After a gap, catch up on what the events missed.
+    if (up && name === "events" && reconnecting) loadSummary().catch(() => {});
+    if (up && name === "events") reconnecting = true;
   };
   feeds = [new Feed("/ws/log", onFrame, setLive("log")), new Feed("/ws/events", onEvent, setLive("events"))];
   try {

@@ -171,7 +171,8 @@ export function render(main, identity) {
       draw();
     } else if (kind === "meter" && data.identity === identity) {
       const s = state.stations.get(identity);
-      const t = (s?.openTransactions || []).find((x) => x.id === data.transactionId);
+      const open = s?.openTransactions || [];
+      const t = open.find((x) => x.id === data.transactionId) || open.find((x) => x.connectorId === data.connectorId);
       if (!t) { refreshStation(identity); return; }
       const d = series.get(t.id) || { energy: [], power: [] };
       series.set(t.id, d);
