@@ -52,7 +52,7 @@ from ocppcs.web.credentials import (
     Verdict,
 )
 from ocppcs.web.http import error_body
-from ocppcs.web.sessions import SessionStore, csrf_ok, same_origin
+from ocppcs.web.sessions import SessionStore, csrf_ok, same_origin, session_cookie
 
 __all__ = [
     "API_OPEN_PATHS",
@@ -141,7 +141,7 @@ class OperatorAuth:
         if not self.enabled:
             return Verdict.ALLOWED
         header = request.getHeader(b"authorization")
-        if header is None and request.getCookie(b"ocppcs_session"):
+        if header is None and session_cookie(request):
             session = self.sessions.of(request)
             if session is None:
                 return Verdict.MISSING

@@ -86,10 +86,20 @@ class SessionStore:
 
     def of(self, request: IRequest) -> Session | None:
         """The session of C{request}'s cookie, if any."""
-        sid = request.getCookie(SESSION_COOKIE)
+        sid = session_cookie(request)
         if not sid:
             return None
         return self.get(sid.decode("ascii", "replace"))
+
+
+def session_cookie(request: IRequest) -> bytes | None:
+    """The value of C{request}'s session cookie, if it sent one."""
+    for header in request.requestHeaders.getRawHeaders(b"cookie") or ():
+        for part in header.split(b";"):
+            name, eq, value = part.strip().partition(b"=")
+            if eq and name == SESSION_COOKIE:
+                return value
+    return None
 
 
 def csrf_ok(request: IRequest, session: Session) -> bool:

@@ -48,9 +48,20 @@ class _Root(Resource):
         super().__init__()
         self._stations = stations
 
-    def getChild(self, path: bytes, request: IRequest) -> IResource:
+    def _upgrade(self, request: IRequest) -> bool:
         upgrade = request.getHeader(b"upgrade") or b""
-        if self._stations is not None and b"websocket" in upgrade.lower():
+        return self._stations is not None and b"websocket" in upgrade.lower()
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        # "/" is the web UI's page, but a WebSocket there is a station with a wrong URL.
+        if path == b"" and self._upgrade(request):
+            assert self._stations is not None
+            return self._stations
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        if self._upgrade(request):
+            assert self._stations is not None
             return self._stations
         return notFound("No such resource", "This central system has nothing at this path.")
 

@@ -48,5 +48,6 @@ def build_ui() -> tuple[Resource, Resource]:
     for C{/ui/}.
     """
     assets = _Assets(static_path(), defaultType="application/octet-stream")
+    assets.indexNames = []
     index = _Assets(static_path() + "/index.html", defaultType="text/html")
     return index, assets
