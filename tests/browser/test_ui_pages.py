@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -38,7 +39,8 @@ def base(web: WebCentral) -> str:
 
 
 def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait:
-    return WebDriverWait(driver, timeout)
+    """A wait that retries when the page redrew the element it looked at."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def goto(driver: Any, url: str) -> None:
@@ -211,3 +213,221 @@ async def test_remote_start_charges_live_and_remote_stop_ends_it(
     )
     assert done["reason"] == "Remote"
     assert stopped["errors"] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_log_page_shows_frames_live_with_filters_and_pause(
+    web: WebCentral, browser: Any
+) -> None:
+    def frames(d: Any, action: str) -> list[Any]:
+        return d.find_elements(By.CSS_SELECTOR, f'li.frame[data-action="{action}"]')
+
+    def opened() -> int:
+        goto(browser, base(web) + "#/log")
+        # The recent history is there at once (GET /api/v1/Log).
+        wait(browser).until(lambda d: frames(d, "StatusNotification"))
+        wait(browser).until(lambda d: "LIVE" in d.find_element(By.ID, "live").text)
+        return len(frames(browser, "ClearCache"))
+
+    before = await in_browser(opened)
+    assert (await web.api.post(f"/ChargePoint/{CP}/ClearCache")).json == {"status": "Accepted"}
+
+    def live_then_filter() -> dict[str, Any]:
+        wait(browser).until(lambda d: len(frames(d, "ClearCache")) == before + 2)
+        action = browser.find_element(By.XPATH, '//label[contains(., "Action")]/input')
+        action.send_keys("ClearCache")
+        Select(
+            browser.find_element(By.XPATH, '//label[contains(., "Direction")]/select')
+        ).select_by_value("out")
+        rows = browser.find_elements(By.CSS_SELECTOR, "li.frame")
+        shown = {(r.get_attribute("data-action"), "CS→CP" in r.text) for r in rows}
+        click(browser, browser.find_element(By.XPATH, '//button[text()="Pause"]'))
+        return {"shown": shown, "rows": len(rows)}
+
+    seen = await in_browser(live_then_filter)
+    assert seen["shown"] == {("ClearCache", True)}
+    assert seen["rows"] == before // 2 + 1
+    assert (await web.api.post(f"/ChargePoint/{CP}/ClearCache")).json == {"status": "Accepted"}
+
+    def paused_then_resumed() -> dict[str, Any]:
+        wait(browser).until(lambda d: "new frames held" in d.page_source)
+        held = len(browser.find_elements(By.CSS_SELECTOR, "li.frame"))
+        click(browser, browser.find_element(By.XPATH, '//button[text()="Resume"]'))
+        wait(browser).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "li.frame")) == held + 1)
+        first = browser.find_element(By.CSS_SELECTOR, "li.frame")
+        click(browser, first.find_element(By.CSS_SELECTOR, "button"))
+        payload = first.find_element(By.CSS_SELECTOR, "pre").text
+        screenshot(browser, "log")
+        return {"held": held, "payload": payload}
+
+    later = await in_browser(paused_then_resumed)
+    assert later["held"] == seen["rows"]
+    assert later["payload"] == "{}"
+
+
+@pytest_twisted.ensureDeferred
+async def test_transactions_page_and_meter_values(web: WebCentral, browser: Any) -> None:
+    listed = (await web.api.get("/CentralSystem/TransactionList", identity=CP)).json
+    finished = [t for t in listed["TransactionList"] if t["dateStop"]]
+    assert finished, "the remote start test ran first"
+    tx = finished[0]
+    detail = (await web.api.get(f"/Transaction/{tx['id']}")).json
+
+    def step() -> dict[str, Any]:
+        goto(browser, base(web) + "#/transactions")
+        link = wait(browser).until(ec.element_to_be_clickable((By.LINK_TEXT, str(tx["id"]))))
+        row_text = link.find_element(By.XPATH, "./ancestor::tr").text
+        click(browser, link)
+        wait(browser).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "svg.chart path.line"))
+        )
+        rows = browser.find_elements(By.CSS_SELECTOR, "main table tbody tr")
+        screenshot(browser, "transaction")
+        heading = browser.find_element(By.TAG_NAME, "h1").text
+        goto(browser, base(web) + "#/transactions")
+        field = wait(browser).until(
+            ec.presence_of_element_located((By.XPATH, '//label[contains(., "idTag")]/input'))
+        )
+        field.send_keys("NO-SUCH-TAG\n")
+        wait(browser).until(lambda d: "No transactions match" in d.page_source)
+        screenshot(browser, "transactions")
+        return {"row": row_text, "rows": len(rows), "heading": heading}
+
+    seen = await in_browser(step)
+    assert CP in seen["row"] and TAG in seen["row"]
+    assert seen["rows"] == len(detail["meterValues"]) > 0
+    assert seen["heading"].startswith(f"Transaction {tx['id']}") and "Finished" in seen["heading"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_id_tags_page(web: WebCentral, browser: Any) -> None:
+    def add() -> None:
+        goto(browser, base(web) + "#/idtags")
+        tag = wait(browser).until(ec.presence_of_element_located((By.ID, "new-idtag")))
+        tag.send_keys("UI-TAG-1")
+        Select(browser.find_element(By.ID, "new-status")).select_by_value("Accepted")
+        click(browser, browser.find_element(By.XPATH, '//button[text()="Add / replace"]'))
+        wait(browser).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]'))
+        )
+
+    await in_browser(add)
+    assert (await web.api.get("/IdTag/UI-TAG-1")).json["status"] == "Accepted"
+
+    def block_and_expire() -> None:
+        row = browser.find_element(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]')
+        click(browser, row.find_element(By.XPATH, './/button[text()="Block"]'))
+        wait(browser).until(
+            lambda d: "Blocked" in d.find_element(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]').text
+        )
+        row = browser.find_element(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]')
+        expiry = row.find_element(By.CSS_SELECTOR, 'input[type="datetime-local"]')
+        browser.execute_script(
+            "arguments[0].value = '2031-05-06T07:08';"
+            "arguments[0].dispatchEvent(new Event('input'))",
+            expiry,
+        )
+        click(browser, row.find_element(By.XPATH, './/button[text()="Set expiry"]'))
+        wait(browser).until(
+            lambda d: "2031" in d.find_element(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]').text
+        )
+        screenshot(browser, "idtags")
+
+    await in_browser(block_and_expire)
+    tag = (await web.api.get("/IdTag/UI-TAG-1")).json
+    assert tag["status"] == "Blocked"
+    assert tag["expiryDate"].startswith("2031-05-0")
+
+    def delete() -> None:
+        row = browser.find_element(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]')
+        click(browser, row.find_element(By.XPATH, './/button[text()="Delete"]'))
+        wait(browser).until(ec.alert_is_present()).accept()
+        wait(browser).until(
+            lambda d: not d.find_elements(By.CSS_SELECTOR, 'tr[data-idtag="UI-TAG-1"]')
+        )
+
+    await in_browser(delete)
+    (await web.api.get("/IdTag/UI-TAG-1")).error(404)
+
+
+@pytest_twisted.ensureDeferred
+async def test_inbox_registers_a_refused_station(web: WebCentral, browser: Any) -> None:
+    import websockets
+    from websockets.exceptions import InvalidStatus
+
+    from tests.integration.conftest import aio
+
+    async def refused() -> None:
+        # No common subprotocol: closed at once (OCPP-J 1.6, 3.1.2), and recorded.
+        try:
+            ws = await websockets.connect(
+                f"ws://127.0.0.1:{web.port}/ocpp/NEW-STATION-9", subprotocols=["ocpp2.0.1"]
+            )
+            await ws.wait_closed()
+        except InvalidStatus:
+            pass
+
+    await aio(refused())
+    listed = (await web.api.get("/Onboarding/RefusedConnections", identity="NEW-STATION-9")).json
+    assert listed["total"] == 1
+    (await web.api.get("/ChargePoint/NEW-STATION-9")).error(404)
+
+    def step() -> None:
+        goto(browser, base(web) + "#/inbox")
+        button = wait(browser).until(
+            ec.element_to_be_clickable(
+                (By.XPATH, '//tr[contains(., "NEW-STATION-9")]//button[text()="Register"]')
+            )
+        )
+        screenshot(browser, "inbox")
+        click(browser, button)
+        wait(browser).until(lambda d: "NEW-STATION-9 registered" in d.page_source)
+
+    await in_browser(step)
+    station = (await web.api.get("/ChargePoint/NEW-STATION-9")).json
+    assert station["registered"] is True
+
+
+@pytest_twisted.ensureDeferred
+async def test_phone_layout_and_dark_theme(web: WebCentral, browser: Any) -> None:
+    def step() -> dict[str, Any]:
+        browser.set_window_size(390, 844)
+        try:
+            goto(browser, base(web))
+            wait(browser).until(
+                lambda d: len(d.find_elements(By.CSS_SELECTOR, ".station-card")) >= len(STATIONS)
+            )
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            nav_hidden = not browser.find_element(By.ID, "nav").is_displayed()
+            click(browser, browser.find_element(By.CSS_SELECTOR, "button.menu"))
+            nav_shown = browser.find_element(By.ID, "nav").is_displayed()
+            click(browser, browser.find_element(By.CSS_SELECTOR, "button.menu"))
+            light = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+            click(browser, browser.find_element(By.ID, "theme"))
+            dark = browser.execute_script("return getComputedStyle(document.body).backgroundColor")
+            screenshot(browser, "dashboard-phone-dark")
+            click(browser, browser.find_element(By.ID, "theme"))
+            # Keyboard: the first Tab reaches the skip link, which has a visible focus.
+            from selenium.webdriver.common.action_chains import ActionChains
+            from selenium.webdriver.common.keys import Keys
+
+            goto(browser, base(web))
+            ActionChains(browser).send_keys(Keys.TAB).perform()
+            focused = browser.execute_script("return document.activeElement.textContent")
+            return {
+                "overflow": overflow,
+                "nav": (nav_hidden, nav_shown),
+                "themes": (light, dark),
+                "focused": focused,
+            }
+        finally:
+            browser.set_window_size(1366, 900)
+
+    seen = await in_browser(step)
+    assert seen["overflow"] <= 0
+    assert seen["nav"] == (True, True)
+    light, dark = seen["themes"]
+    assert light != dark and dark == "rgb(13, 17, 23)"
+    assert seen["focused"] == "Skip to content"
