@@ -101,7 +101,7 @@ function buildObject(schema, name, path, required, label) {
   const legend = h("legend", {}, label);
   if (!required) {
     include = h("input", { type: "checkbox", "aria-label": `include ${name}` });
-    legend.prepend(h("label", { class: "inline" }, include, " include "));
+    legend.prepend(h("label", { class: "inline" }, include, "include"), " ");
     body.hidden = true;
     include.addEventListener("change", () => { body.hidden = !include.checked; });
   }

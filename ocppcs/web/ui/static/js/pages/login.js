@@ -11,18 +11,19 @@ export function render(main, session, done) {
   const form = h("form", { id: "login-form", class: "card login", onsubmit: async (e) => {
     e.preventDefault();
     error.textContent = "";
-    const body = bearer || !user.value ? { token: secret.value } : { user: user.value, password: secret.value };
+    const body = bearer ? { token: secret.value } : { user: user.value, password: secret.value };
     try {
       await post("/Session", body);
       done();
     } catch (err) { error.textContent = err.message; secret.select(); }
   } },
     h("h1", {}, "Log in"),
-    h("p", { class: "muted" }, "The operator API needs credentials: a user and password ([api] users), or leave the user empty and give a bearer token ([api] tokens)."),
-    h("div", { class: "field" }, h("label", { for: "login-user" }, "User"), user),
-    h("div", { class: "field" }, h("label", { for: "login-secret" }, "Password or token"), secret),
+    h("p", { class: "muted" }, bearer ? "Give one of the operator tokens ([api] tokens)."
+      : "Give an operator's user name and password ([api] users)."),
+    bearer ? null : h("div", { class: "field" }, h("label", { for: "login-user" }, "User"), user),
+    h("div", { class: "field" }, h("label", { for: "login-secret" }, bearer ? "Token" : "Password"), secret),
     error,
     h("button", { type: "submit", class: "primary" }, "Log in"));
   fill(main, form);
-  user.focus();
+  (bearer ? secret : user).focus();
 }
