@@ -91,6 +91,7 @@ function onEvent(event) {
     emit("station", id);
   } else if (event.type === "meter") {
     emit("meter", event);
+    emit("station-seen", id);
   } else if (event.type === "boot" || event.type === "transaction") {
     refreshStation(id);
     refreshSummarySoon();

@@ -96,6 +96,17 @@ export function render(main) {
   }
 
   function draw() {
+    // Redrawing replaces the cards: keep the keyboard focus on the same link.
+    const active = document.activeElement;
+    const focused = active && list.contains(active) ? active.getAttribute("href") : null;
+    drawList();
+    if (focused) {
+      const again = list.querySelector(`a[href="${CSS.escape(focused)}"]`);
+      if (again) again.focus();
+    }
+  }
+
+  function drawList() {
     drawStats();
     viewBtn.textContent = view === "grid" ? "Table view" : "Grid view";
     const key = SORTS[sort] || SORTS.identity;
@@ -132,10 +143,13 @@ export function render(main) {
       list));
   draw();
   let timer = null;
+  const run = () => { timer = null; draw(); };
   const unsubscribe = subscribe((kind) => {
-    if (["summary", "station", "summary-counts"].includes(kind)) {
+    if (kind === "station-seen") {
+      if (!timer) timer = setTimeout(run, 1000); // at most one redraw a second for meter values
+    } else if (["summary", "station", "summary-counts"].includes(kind)) {
       clearTimeout(timer);
-      timer = setTimeout(draw, 100);
+      timer = setTimeout(run, 100);
     }
   });
   const ticker = setInterval(() => { if (document.visibilityState === "visible") draw(); }, 15000);
