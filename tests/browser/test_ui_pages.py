@@ -389,6 +389,89 @@ async def test_inbox_registers_a_refused_station(web: WebCentral, browser: Any) 
 
 
 @pytest_twisted.ensureDeferred
+async def test_every_command_has_a_form_and_nested_forms_send(
+    web: WebCentral, browser: Any
+) -> None:
+    from ocppcs.v16.actions import CENTRAL_ACTIONS
+
+    def forms() -> dict[str, Any]:
+        goto(browser, base(web) + f"#/station/{CP}")
+        ops = []
+        wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "button.command")))
+        for button in browser.find_elements(By.CSS_SELECTOR, "button.command"):
+            op = button.get_attribute("data-op")
+            form = open_command(browser, op)
+            ops.append((op, len(form.find_elements(By.CSS_SELECTOR, "input, select, textarea"))))
+        return {"ops": dict(ops), "errors": js_errors(browser)}
+
+    seen = await in_browser(forms)
+    assert set(seen["ops"]) == CENTRAL_ACTIONS
+    assert seen["ops"]["ClearCache"] == 0 and seen["ops"]["SetChargingProfile"] > 10
+    assert seen["errors"] == []
+
+    def set_profile() -> str:
+        form = open_command(browser, "SetChargingProfile")
+        p = "csChargingProfiles"
+        fill_form(
+            form,
+            {
+                "connectorId": "3",
+                f"{p}.chargingProfileId": "77",
+                f"{p}.stackLevel": "1",
+                f"{p}.chargingProfilePurpose": "TxDefaultProfile",
+                f"{p}.chargingProfileKind": "Absolute",
+                f"{p}.chargingSchedule.chargingRateUnit": "W",
+                f"{p}.chargingSchedule.chargingSchedulePeriod[0].startPeriod": "0",
+                f"{p}.chargingSchedule.chargingSchedulePeriod[0].limit": "6000.5",
+            },
+        )
+        start = form.find_element(By.NAME, f"{p}.chargingSchedule.startSchedule")
+        browser.execute_script("arguments[0].value = '2020-01-02T03:04:05'", start)
+        zone = start.find_element(By.XPATH, "following-sibling::select")
+        Select(zone).select_by_value("UTC")
+        click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        return reply_text(browser)
+
+    assert '"status": "Accepted"' in await in_browser(set_profile)
+
+    def send_list() -> str:
+        form = open_command(browser, "SendLocalList")
+        fill_form(form, {"listVersion": "3", "updateType": "Full"})
+        click(browser, form.find_element(By.XPATH, './/button[contains(., "+ Add")]'))
+        fill_form(form, {"localAuthorizationList[0].idTag": "LL-1"})
+        click(browser, form.find_element(By.CSS_SELECTOR, '[aria-label="include idTagInfo"]'))
+        fill_form(form, {"localAuthorizationList[0].idTagInfo.status": "Blocked"})
+        click(browser, form.find_element(By.CSS_SELECTOR, "button[type=submit]"))
+        return reply_text(browser)
+
+    assert '"status": "Accepted"' in await in_browser(send_list)
+
+    async def sent(action: str) -> dict[str, Any]:
+        frames = (await web.api.get("/Log", identity=CP, action=action)).json["Log"]
+        return next(f["payload"] for f in frames if f["direction"] == "out")
+
+    assert await sent("SetChargingProfile") == {
+        "connectorId": 3,
+        "csChargingProfiles": {
+            "chargingProfileId": 77,
+            "stackLevel": 1,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": {
+                "startSchedule": "2020-01-02T03:04:05Z",
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6000.5}],
+            },
+        },
+    }
+    assert await sent("SendLocalList") == {
+        "listVersion": 3,
+        "localAuthorizationList": [{"idTag": "LL-1", "idTagInfo": {"status": "Blocked"}}],
+        "updateType": "Full",
+    }
+
+
+@pytest_twisted.ensureDeferred
 async def test_phone_layout_and_dark_theme(web: WebCentral, browser: Any) -> None:
     def step() -> dict[str, Any]:
         browser.set_window_size(390, 844)
