@@ -2,7 +2,9 @@
 """
 REST routes for the operator web UI (L{ocppcs.web.ui}), usable by any client:
 
-    GET /api/v1/Summary[?hours=N]       the dashboard: counts, energy, every station
+    GET /api/v1/Summary[?hours=N][&stations=false]
+                                        the dashboard: counts, energy, every station
+                                        (stations=false: counts and energy only)
     GET /api/v1/Schema/{Operation}      the official OCPP 1.6 request schema of a command
 
 The summary covers the first C{[api] max_page_size} stations. Its energy
@@ -97,11 +99,16 @@ class SummaryRoutes(ApiBase):
     @app.route("/v1/Summary", methods=["GET"])
     async def summary(self, request: IRequest) -> bytes:
         """Counts for the dashboard, hourly energy, and every station with its connectors."""
-        args = query_args(request, {"hours"})
+        args = query_args(request, {"hours", "stations"})
         hours = int_arg(args, "hours", DEFAULT_HOURS, 1, MAX_HOURS)
+        with_stations = args.get("stations", "true")
+        if with_stations not in ("true", "false"):
+            raise ApiError(400, "stations must be true or false")
         store = self.store()
-        limit = self.config.api.max_page_size
+        limit = self.config.api.max_page_size if with_stations == "true" else 1
         total, rows = await store.station_page(limit, 0)
+        if with_stations == "false":
+            rows = []
         stations = []
         for row in rows:
             detail = await store.station_detail(row["identity"])
@@ -118,26 +125,30 @@ class SummaryRoutes(ApiBase):
         width = 3600.0
         first = (now // width - hours + 1) * width
         bins = [0.0] * hours
-        midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0)
+        midnight = datetime.fromtimestamp(now, UTC).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
         today = [0.0]
         since = min(first, midnight.timestamp()) - 86400
         charging = await self._energy(bins, first, width, today, midnight.timestamp(), since, now)
-        online = sum(1 for s in stations if s["online"])
-        return json_body(
-            request,
-            {
-                "serverTime": iso_time(now),
-                "stations": {"total": total, "online": online, "offline": total - online},
-                "connectors": dict(sorted(statuses.items())),
-                "chargingNow": charging,
-                "energyToday": round(today[0], 1),
-                "energyByHour": [
-                    {"hour": iso_time(first + i * width), "energy": round(v, 1)}
-                    for i, v in enumerate(bins)
-                ],
-                "Stations": stations,
-            },
-        )
+        if with_stations == "true":
+            online = sum(1 for s in stations if s["online"])
+        else:
+            online = min(total, len(self.registry))
+        body: dict[str, Any] = {
+            "serverTime": iso_time(now),
+            "stations": {"total": total, "online": online, "offline": total - online},
+            "chargingNow": charging,
+            "energyToday": round(today[0], 1),
+            "energyByHour": [
+                {"hour": iso_time(first + i * width), "energy": round(v, 1)}
+                for i, v in enumerate(bins)
+            ],
+        }
+        if with_stations == "true":
+            body["connectors"] = dict(sorted(statuses.items()))
+            body["Stations"] = stations
+        return json_body(request, body)
 
     async def _energy(
         self,

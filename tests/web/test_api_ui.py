@@ -56,6 +56,13 @@ async def test_summary_counts_and_energy(web: WebCentral) -> None:
     assert idle["chargingNow"] == 0
     assert len(idle["energyByHour"]) == 12
     (await web.api.get("/Summary", hours="0")).error(400)
+    (await web.api.get("/Summary", stations="no")).error(400)
+    light = (await web.api.get("/Summary", stations="false")).json
+    assert "Stations" not in light and "connectors" not in light
+    assert light["stations"] == idle["stations"]
+    assert {k: light[k] for k in ("chargingNow", "energyByHour")} == {
+        k: idle[k] for k in ("chargingNow", "energyByHour")
+    }
     assert len((await web.api.get("/Summary", hours="3")).json["energyByHour"]) == 3
 
     emulator = web.service.emulator

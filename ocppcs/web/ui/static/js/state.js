@@ -52,15 +52,20 @@ export function refreshStation(identity, delay = 150) {
 }
 
 let summaryTimer = null;
+let summaryAt = 0;
+/** Refresh the counts and energy (not the stations), at most every 5 s. */
 function refreshSummarySoon() {
-  clearTimeout(summaryTimer);
+  if (summaryTimer) return;
+  const wait = Math.max(1500, summaryAt + 5000 - Date.now());
   summaryTimer = setTimeout(async () => {
+    summaryTimer = null;
+    summaryAt = Date.now();
     try {
-      const s = await get("/Summary");
-      state.summary = s;
+      const s = await get("/Summary?stations=false");
+      state.summary = { ...state.summary, ...s };
       emit("summary-counts");
     } catch (e) { /* ignore */ }
-  }, 1500);
+  }, wait);
 }
 
 function onFrame(frame) {
