@@ -320,7 +320,7 @@ def warn_if_open(config: Config) -> list[str]:
     exposed = [d for d in config.server.listen if not is_local_listener(d)]
     if exposed:
         _log.warn(
-            "The operator API (/api, /docs, /ws/log, /metrics) is open to the network: "
+            "The operator API (/api, /docs, /ws/*, /metrics) is open to the network: "
             "[api] auth = none while listening on {listeners}; set [api] auth = basic or bearer",
             listeners=", ".join(exposed),
             exposed=exposed,
