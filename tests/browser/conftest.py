@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.support.ui import WebDriverWait
 from twisted.internet.threads import deferToThread
 
 T = TypeVar("T")
@@ -94,3 +96,25 @@ def screenshot(driver: Any, name: str) -> Path:
 def js_errors(driver: Any) -> list[str]:
     """The page's console errors since the last call (failed requests included)."""
     return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def base(web: Any) -> str:
+    """The URL of the web UI of a running central system (L{tests.web.conftest.WebCentral})."""
+    return f"http://127.0.0.1:{web.port}/"
+
+
+def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait:
+    """A wait that retries when the page redrew the element it looked at."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def goto(driver: Any, url: str) -> None:
+    """Load C{url} afresh (a page already at that URL is reloaded)."""
+    driver.get("about:blank")
+    driver.get(url)
+
+
+def click(driver: Any, element: Any) -> None:
+    """Click C{element} once scrolled to the middle of the window (the header is sticky)."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()

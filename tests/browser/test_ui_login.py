@@ -15,8 +15,7 @@ import pytest_twisted
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.browser.conftest import in_browser, js_errors, screenshot
-from tests.browser.test_ui_pages import base, click, goto, wait
+from tests.browser.conftest import base, click, goto, in_browser, js_errors, screenshot, wait
 from tests.web.conftest import WebCentral, start_web_central, stop_web_central
 from tests.web.operators import ALICE, GOOD
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 import pytest_twisted
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import WAIT, in_browser, js_errors, screenshot
+from tests.browser.conftest import base, click, goto, in_browser, js_errors, screenshot, wait
 from tests.emulator.test_end_to_end import STATIONS, TAG, start, until
 from tests.web.conftest import WebCentral, stop_web_central
 
@@ -32,27 +31,6 @@ async def web(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WebCent
     central = await start(tmp_path_factory)
     yield central
     await stop_web_central(central)
-
-
-def base(web: WebCentral) -> str:
-    return f"http://127.0.0.1:{web.port}/"
-
-
-def wait(driver: Any, timeout: float = WAIT) -> WebDriverWait:
-    """A wait that retries when the page redrew the element it looked at."""
-    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
-
-
-def goto(driver: Any, url: str) -> None:
-    """Load C{url} afresh (a page already at that URL is reloaded)."""
-    driver.get("about:blank")
-    driver.get(url)
-
-
-def click(driver: Any, element: Any) -> None:
-    """Click C{element} once scrolled to the middle of the window (the header is sticky)."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
 
 
 def open_command(driver: Any, operation: str) -> Any:
