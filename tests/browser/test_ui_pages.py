@@ -268,6 +268,9 @@ async def test_transactions_page_and_meter_values(web: WebCentral, browser: Any)
         )
         field.send_keys("NO-SUCH-TAG\n")
         wait(browser).until(lambda d: "No transactions match" in d.page_source)
+        field.clear()
+        field.send_keys(TAG + "\n")
+        wait(browser).until(ec.presence_of_element_located((By.LINK_TEXT, str(tx["id"]))))
         screenshot(browser, "transactions")
         return {"row": row_text, "rows": len(rows), "heading": heading}
 

@@ -52,8 +52,9 @@ export function render(main, id) {
   async function load() {
     fill(out, h("p", { class: "muted" }, "Loading…"));
     try {
-      const page = await get(`/CentralSystem/TransactionList${query({ identity: f.identity, dateFrom: fromLocalInput(f.from), dateTo: fromLocalInput(f.to), limit: 1000 })}`);
-      rows = page.TransactionList.filter((t) => !f.idTag || (t.idTag || "").toLowerCase().includes(f.idTag.toLowerCase()));
+      const page = await get(`/CentralSystem/TransactionList${query({ identity: f.identity, idTag: f.idTag,
+        dateFrom: fromLocalInput(f.from), dateTo: fromLocalInput(f.to), limit: 1000 })}`);
+      rows = page.TransactionList;
       fill(out, rows.length ? h("div", { class: "table-wrap" }, h("table", {},
         h("thead", {}, h("tr", {}, ["Id", "Station", "Connector", "idTag", "Start", "Stop", "Energy", "Reason"].map((x) => h("th", { scope: "col" }, x)))),
         h("tbody", {}, rows.map((t) => h("tr", {},
@@ -62,7 +63,7 @@ export function render(main, id) {
           h("td", {}, t.connectorId), h("td", {}, t.idTag), h("td", {}, when(t.dateStart)),
           h("td", {}, t.dateStop ? when(t.dateStop) : badge("Running", "charging")), h("td", { class: "num" }, energy(t.value)), h("td", {}, t.reason || "")))))) :
         h("p", { class: "empty" }, "No transactions match."),
-        h("p", { class: "muted" }, `${rows.length} shown of ${page.total} in the station and date range`));
+        h("p", { class: "muted" }, `${rows.length} shown of ${page.total}`));
     } catch (e) { fill(out, h("p", { class: "error" }, e.message)); }
   }
   const exportCsv = () => {
