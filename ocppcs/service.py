@@ -36,7 +36,8 @@ from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
-from ocppcs.web.auth import build_guard, warn_if_open
+from ocppcs.web.auth import OperatorAuth, warn_if_open
+from ocppcs.web.eventfeed import build_event_feed
 from ocppcs.web.logfeed import LogFeed, build_log_feed
 
 #: At shutdown, wait at most this many seconds for the calls being answered.
@@ -215,9 +216,16 @@ def build_central_system(
 
     listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    api = RestApi(registry, backend, config, reactor, refusals, emulator=emulator)
+    auth = OperatorAuth(config.api, reactor)
+    api = RestApi(registry, backend, config, reactor, refusals, emulator=emulator, auth=auth)
+    event_feed = build_event_feed(reactor, frames, registry)
     site = build_site(
-        factory, api, build_guard(config.api, reactor), log_feed, build_metrics(metrics)
+        factory,
+        api,
+        auth.guard,
+        log_feed,
+        build_metrics(metrics),
+        event_feed,
     )
     listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(

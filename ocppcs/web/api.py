@@ -12,7 +12,8 @@ checks that the routes and the document agree.
 and the routes of L{StationRoutes} (stations, onboarding),
 L{CommandRoutes} (commands to stations), L{RecordRoutes} (transactions,
 reservations, id tags, the frame log) and L{EmulatorRoutes} (local actions
-on emulated stations), which share one Klein app
+on emulated stations) and L{SummaryRoutes} (the web UI's dashboard
+summary and command schemas) and L{SessionRoutes} (its login), which share one Klein app
 (L{ocppcs.web.api_base.app}).
 
 Every error is C{{"error": {"code": <HTTP status>, "message": "..."}}};
@@ -33,7 +34,9 @@ from ocppcs.web.api_base import app
 from ocppcs.web.api_commands import CommandRoutes
 from ocppcs.web.api_emulator import EmulatorRoutes
 from ocppcs.web.api_records import RecordRoutes
+from ocppcs.web.api_session import SessionRoutes
 from ocppcs.web.api_stations import StationRoutes
+from ocppcs.web.api_summary import SummaryRoutes
 from ocppcs.web.http import error_body, json_body, query_args
 
 #: What C{GET /api/v1/} answers.
@@ -78,7 +81,9 @@ class _Utf8Paths(Resource):
         return self._klein.render(request)
 
 
-class RestApi(StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes):
+class RestApi(
+    StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes, SummaryRoutes, SessionRoutes
+):
     """
     The operators' REST API.
 

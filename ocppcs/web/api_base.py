@@ -49,6 +49,8 @@ class ApiBase:
     @ivar refusals: refused connection attempts.
     @ivar emulator: the L{ocppcs.emulator.service.EmulatorService} of this
         process, or C{None} when the emulator is not enabled.
+    @ivar auth: the L{ocppcs.web.auth.OperatorAuth} guarding the API (its
+        browser sessions), or C{None}.
     """
 
     app = app
@@ -62,8 +64,10 @@ class ApiBase:
         clock: IReactorTime,
         refusals: RefusalLog | None = None,
         emulator: Any = None,
+        auth: Any = None,
     ) -> None:
         self.registry = registry
+        self.auth = auth
         self.emulator = emulator
         self.backend = backend
         self.config = config

@@ -58,6 +58,8 @@ class Verdict(Enum):
     MISSING = "missing"
     REFUSED = "refused"
     BUSY = "busy"
+    #: A cookie session's request without its CSRF token, or a cross-origin WebSocket.
+    FORBIDDEN = "forbidden"
 
 
 class _Cache:

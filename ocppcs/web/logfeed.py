@@ -35,6 +35,7 @@ subscriber it returns at once. Otherwise each frame is encoded once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -122,8 +123,9 @@ class LogFeedProtocol(WebSocketServerProtocol):
     identities: frozenset[str] | None = None
 
     def onConnect(self, request: ConnectionRequest) -> None:
-        if request.path not in _PATHS:
-            raise ConnectionDeny(404, "Not found: the log feed is /ws/log[?identity=ID]")
+        paths = self.factory.paths
+        if request.path not in paths:
+            raise ConnectionDeny(404, f"Not found: the feed is {paths[0]}[?identity=ID]")
         wanted = request.params.get("identity")
         if wanted:
             self.identities = frozenset(wanted)
@@ -160,12 +162,20 @@ class LogFeed:
 
     _log = Logger()
 
-    def __init__(self, max_buffer: int = MAX_BUFFER, frames: FrameFanout | None = None) -> None:
+    def __init__(
+        self,
+        max_buffer: int = MAX_BUFFER,
+        frames: FrameFanout | None = None,
+        encode: Callable[[FrameRecord], bytes | None] = encode_frame,
+    ) -> None:
         """
         @param max_buffer: a subscriber with more unsent bytes than this is dropped.
         @param frames: the frame fan-out; the feed is on it only while it has
             subscribers, so it costs nothing otherwise.
+        @param encode: a frame as the feed's message, or C{None} to send nothing
+            (the event feed, L{ocppcs.web.eventfeed}, sends only some frames).
         """
+        self._encode = encode
         self.max_buffer = max_buffer
         self.dropped = 0
         self._frames = frames
@@ -195,7 +205,17 @@ class LogFeed:
         targets = [s for s in self._subscribers if s.identities is None or identity in s.identities]
         if not targets:
             return
-        data = encode_frame(record)
+        data = self._encode(record)
+        if data is not None:
+            self._send(targets, data)
+
+    def publish(self, identity: str, data: bytes) -> None:
+        """Send C{data} (one JSON message about C{identity}) to the subscribers that want it."""
+        targets = [s for s in self._subscribers if s.identities is None or identity in s.identities]
+        if targets:
+            self._send(targets, data)
+
+    def _send(self, targets: list[LogFeedProtocol], data: bytes) -> None:
         limit = self.max_buffer
         for subscriber in targets:
             if subscriber.state != OPEN:
@@ -216,9 +236,17 @@ class LogFeedFactory(WebSocketServerFactory):
 
     protocol = LogFeedProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
 
-    def __init__(self, feed: LogFeed, reactor: Any, close_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        feed: LogFeed,
+        reactor: Any,
+        close_timeout: float = 5.0,
+        paths: tuple[str, ...] = _PATHS,
+    ) -> None:
         super().__init__(reactor=reactor)
         self.feed = feed
+        #: The request paths it accepts (the first is named in the 404).
+        self.paths = paths
         # The frame limit applies to what clients send (ignored anyway); messages
         # sent are only limited by the station endpoint's max_frame_size.
         self.setProtocolOptions(

@@ -129,6 +129,34 @@ async def test_transactions(web: WebCentral) -> None:
     (await web.api.get("/Transaction/abc")).error(400)
 
 
+@pytest_twisted.ensureDeferred
+async def test_transactions_by_id_tag(web: WebCentral) -> None:
+    """TransactionList's idTag filter (the web UI's), by GET and POST, with the others."""
+    await web.api.put("/ChargePoint/TX-3")
+    for tag in ("TX-A", "TX-B"):
+        await web.api.put(f"/IdTag/{tag}", {"status": "Accepted"})
+    station = await web.station("TX-3", boot=True)
+    try:
+        a = await charge(station, "TX-A", T1, 0, 10)
+        b = await charge(station, "TX-B", T2, 10, 20)
+    finally:
+        await aio(station.close())
+    got = (await web.api.get("/CentralSystem/TransactionList", idTag="TX-A")).json
+    assert [t["id"] for t in got["TransactionList"]] == [a] and got["total"] == 1
+    posted = await web.api.post(
+        "/CentralSystem/TransactionList", {"identity": "TX-3", "idTag": "TX-B"}
+    )
+    assert [t["id"] for t in posted.json["TransactionList"]] == [b]
+    later = await web.api.get(
+        "/CentralSystem/TransactionList", idTag="TX-A", dateFrom="2026-02-10T08:00:00Z"
+    )
+    assert later.json["TransactionList"] == []
+    none = await web.api.get("/CentralSystem/TransactionList", idTag="NO-SUCH", identity="TX-3")
+    assert none.json["total"] == 0
+    # Reservations have no idTag filter.
+    (await web.api.get("/CentralSystem/ReservationList", idTag="TX-A")).error(400)
+
+
 @pytest.mark.parametrize(
     ("method", "kwargs"),
     [

@@ -1,41 +1,14 @@
 """
-What a newcomer's browser finds: a page of links at C{/} (until the web UI
-is there) and a JSON index at C{/api/v1} and C{/api/v1/}, whose every link
-answers.
+What a newcomer finds at C{/api/v1} and C{/api/v1/}: a JSON index whose
+every link answers (C{/} is the web UI, tests/web/test_api_ui.py).
 """
 
 from __future__ import annotations
 
-import re
-
 import pytest_twisted
 from twisted.internet import reactor
 
-import ocppcs
 from tests.web.conftest import Api, WebCentral
-
-
-@pytest_twisted.ensureDeferred
-async def test_root_is_a_page_of_links(web: WebCentral) -> None:
-    """C{/} is HTML linking the docs, the document, the metrics and the station list."""
-    site = Api(reactor, f"http://127.0.0.1:{web.port}")
-    try:
-        page = await site.get("/")
-        assert page.status == 200
-        assert page.header("Content-Type") == "text/html; charset=utf-8"
-        links = set(re.findall(rb'href="([^"]+)"', page.body))
-        assert {
-            b"/docs/",
-            b"/api/v1/openapi.yaml",
-            b"/metrics",
-            b"/api/v1/ChargePointList",
-        } <= links
-        assert f"ocppcs {ocppcs.__version__}".encode() in page.body
-        for link in sorted(links):
-            assert (await site.get(link.decode())).status == 200, link
-        assert (await site.get("/nothing-here")).status == 404
-    finally:
-        await site.close()
 
 
 @pytest_twisted.ensureDeferred
