@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_api_summary -*-
+# -*- test-case-name: tests.web.test_api_ui -*-
 """
 REST routes for the operator web UI (L{ocppcs.web.ui}), usable by any client:
 

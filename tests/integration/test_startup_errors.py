@@ -18,6 +18,7 @@ import pytest_twisted
 
 import ocppcs
 from tests.integration.conftest import aio
+from tests.integration.peers import wait_until
 from tests.integration.test_restart import PROCESS_WAIT, TWISTD, run_to_exit, write_config
 
 #: A line twistd logs at start-up before the service starts (not an error).
@@ -154,10 +155,16 @@ async def test_port_in_use_stops_a_daemon(tmp_path: Path) -> None:
         busy.close()
     assert code != 0
     assert b"server.listen" in output, output
-    rest = b"\n".join(
-        line for line in log.read_bytes().splitlines() if not _TWISTD_INFO.match(line)
-    )
-    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(rest)
+
+    def logged() -> bytes:
+        return b"\n".join(
+            line for line in log.read_bytes().splitlines() if not _TWISTD_INFO.match(line)
+        )
+
+    # The daemon tells its waiting parent first, then removes the pid file
+    # and logs the error (twistd's _twistd_unix.startApplication): wait for both.
+    await aio(wait_until(lambda: logged() and not pid.exists(), PROCESS_WAIT))
+    assert f"cannot listen on 127.0.0.1:{port}" in _one_line(logged())
     assert not pid.exists()
 
 

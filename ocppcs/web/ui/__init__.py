@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_ui_site -*-
+# -*- test-case-name: tests.web.test_api_ui -*-
 """
 The operator web UI: a single page served at C{/}, its assets under
 C{/ui/} (package data: C{static/}, plain JavaScript modules and CSS, no
