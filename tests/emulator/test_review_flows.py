@@ -9,12 +9,10 @@ station-level reservation (connector 0) is in L{test_review_flows_reservation0}.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
-from twisted.logger import globalLogPublisher
 
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Transaction
@@ -319,15 +317,6 @@ def test_deauthorized_saved() -> None:
 
 
 # --- connector timers ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def events() -> Iterator[list[dict[str, Any]]]:
-    """Collects every log event while the test runs."""
-    collected: list[dict[str, Any]] = []
-    globalLogPublisher.addObserver(collected.append)
-    yield collected
-    globalLogPublisher.removeObserver(collected.append)
 
 
 def test_connector_timer_failure_logged(events: list[dict[str, Any]]) -> None:

@@ -88,6 +88,20 @@ async def test_bad_listen_option_stops_twistd(tmp_path: Path) -> None:
     assert _one_line(output).startswith("Error in configuration at 'server.listen': 'tcp:notaport'")
 
 
+def _busy_port_config(tmp_path: Path) -> tuple[socket.socket, int, Path]:
+    """A socket listening on a free port, the port, and a config file listening on it."""
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    config = write_config(
+        tmp_path,
+        f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
+        f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
+    )
+    return busy, port, config
+
+
 @pytest_twisted.ensureDeferred
 async def test_port_in_use_stops_twistd_with_one_line(tmp_path: Path) -> None:
     """
@@ -95,17 +109,8 @@ async def test_port_in_use_stops_twistd_with_one_line(tmp_path: Path) -> None:
     twistd's own start-up lines, its output is one line naming the key and
     the address.
     """
-    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy, port, config = _busy_port_config(tmp_path)
     try:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        config = write_config(
-            tmp_path,
-            f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
-            f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
-        )
-
         code, output = await aio(run_to_exit(tmp_path, "--config", str(config)))
     finally:
         busy.close()
@@ -125,16 +130,8 @@ async def test_port_in_use_stops_a_daemon(tmp_path: Path) -> None:
     so (the waiting parent is told), with the one line in the log file and
     no pid file left behind.
     """
-    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy, port, config = _busy_port_config(tmp_path)
     try:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        config = write_config(
-            tmp_path,
-            f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
-            f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
-        )
         log, pid = tmp_path / "twistd.log", tmp_path / "twistd.pid"
         args = ("--logfile", str(log), "--pidfile", str(pid), "ocppcs", "--config", str(config))
 
