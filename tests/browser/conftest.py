@@ -118,3 +118,23 @@ def click(driver: Any, element: Any) -> None:
     """Click C{element} once scrolled to the middle of the window (the header is sticky)."""
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
     element.click()
+
+
+def downloaded(driver: Any, folder: Path, start: Callable[[], None]) -> Path:
+    """
+    Run C{start} (a click that saves a file) with Chromium saving downloads
+    in C{folder} (created empty; headless Chromium needs the CDP command
+    C{Browser.setDownloadBehavior} for that); the saved file, once complete.
+    """
+    folder.mkdir(parents=True)
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)}
+    )
+    start()
+
+    def complete(_: Any) -> Path | None:
+        files = list(folder.iterdir())
+        partial = [p for p in files if p.suffix == ".crdownload"]
+        return files[0] if len(files) == 1 and not partial else None
+
+    return wait(driver).until(complete)
