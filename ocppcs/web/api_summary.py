@@ -7,7 +7,8 @@ REST routes for the operator web UI (L{ocppcs.web.ui}), usable by any client:
                                         (stations=false: counts and energy only)
     GET /api/v1/Schema/{Operation}      the official OCPP 1.6 request schema of a command
 
-The summary covers the first C{[api] max_page_size} stations. Its energy
+The summary covers the first C{[api] max_page_size} stations; C{chargingNow}
+counts every open transaction. Its energy
 figures come from the transactions started in the window (and the day
 before it): a finished transaction's energy is spread evenly over its
 duration, a running one's is its last energy register reading minus its
@@ -130,7 +131,9 @@ class SummaryRoutes(ApiBase):
         )
         today = [0.0]
         since = min(first, midnight.timestamp()) - 86400
-        charging = await self._energy(bins, first, width, today, midnight.timestamp(), since, now)
+        await self._energy(bins, first, width, today, midnight.timestamp(), since, now)
+        # Every open transaction, also one started before the energy window.
+        charging = await store.count_open_transactions()
         if with_stations == "true":
             online = sum(1 for s in stations if s["online"])
         else:
@@ -159,13 +162,12 @@ class SummaryRoutes(ApiBase):
         midnight: float,
         since: float,
         now: float,
-    ) -> int:
-        """Fill the hourly C{bins} and C{today}; return how many transactions are running."""
+    ) -> None:
+        """Fill the hourly C{bins} and C{today} from the transactions started since C{since}."""
         store = self.store()
         limit = self.config.api.max_page_size
         date_from = iso_time(since)
         _, rows = await store.transaction_page(None, date_from, None, limit, 0)
-        running = 0
         for row in rows:
             start = _seconds(row.get("start_timestamp"))
             if start is None:
@@ -174,11 +176,9 @@ class SummaryRoutes(ApiBase):
                 stop = _seconds(row.get("stop_timestamp")) or start
                 wh = float(row["meter_stop"] - row["meter_start"])
             else:
-                running += 1
                 detail = await store.transaction_detail(row["id"])
                 reading = last_energy(detail.get("meter_values", []) if detail else [])
                 stop = now
                 wh = 0.0 if reading is None else reading - row["meter_start"]
             spread(bins, first, width, start, stop, wh)
             spread(today, midnight, now - midnight + 1, start, stop, wh)
-        return running

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
+from pathlib import Path
 
 import pytest
 import pytest_twisted
@@ -18,7 +19,8 @@ import pytest_twisted
 from ocppcs.v16.actions import CENTRAL_ACTIONS
 from ocppcs.web.api_summary import last_energy, spread
 from tests.emulator.test_end_to_end import STATIONS, start, until
-from tests.web.conftest import Api, WebCentral, stop_web_central
+from tests.integration.conftest import aio
+from tests.web.conftest import Api, WebCentral, start_web_central, stop_web_central
 
 CP = "EM-A0000004"
 
@@ -99,6 +101,28 @@ async def test_summary_counts_and_energy(web: WebCentral) -> None:
     assert done["energyToday"] == pytest.approx(final["value"], abs=1) or (
         datetime.fromisoformat(final["dateStart"]).date() != datetime.now(UTC).date()
     )
+
+
+@pytest_twisted.ensureDeferred
+async def test_summary_counts_a_transaction_started_days_ago(tmp_path: Path) -> None:
+    """
+    C{chargingNow} counts every running transaction, also one started before
+    the energy window (a long session), as the station's C{openTransactions} do.
+    """
+    central = await start_web_central(tmp_path)
+    station = await central.station("OLD-TX-1", boot=True)
+    try:
+        begun = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        start_tx = {"connectorId": 1, "idTag": "OLD-TAG", "meterStart": 100, "timestamp": begun}
+        started = await aio(station.result("StartTransaction", start_tx))
+        assert started["idTagInfo"]["status"] == "Accepted"
+        summary = (await central.api.get("/Summary")).json
+        light = (await central.api.get("/Summary", stations="false")).json
+    finally:
+        await aio(station.close())
+        await stop_web_central(central)
+    assert [len(s["openTransactions"]) for s in summary["Stations"]] == [1]
+    assert summary["chargingNow"] == light["chargingNow"] == 1
 
 
 def test_spread_and_last_energy() -> None:
