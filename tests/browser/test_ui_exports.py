@@ -20,7 +20,16 @@ import pytest_twisted
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 
-from tests.browser.conftest import base, click, downloaded, goto, in_browser, screenshot, wait
+from tests.browser.conftest import (
+    base,
+    click,
+    downloaded,
+    goto,
+    in_browser,
+    js_errors,
+    screenshot,
+    wait,
+)
 from tests.emulator.test_end_to_end import (
     TAG,
     closed,
@@ -255,3 +264,4 @@ async def test_log_csv_export(web: WebCentral, browser: Any, tmp_path: Path) -> 
     ]
     assert [r[:6] for r in rows] == expected
     assert [json.loads(r[6]) for r in rows] == [f["payload"] for f in frames]
+    assert await in_browser(js_errors, browser) == []

@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from tests.browser.conftest import base, click, goto, in_browser, screenshot, wait
+from tests.browser.conftest import base, click, goto, in_browser, js_errors, screenshot, wait
 from tests.integration.conftest import aio
 from tests.web.conftest import WebCentral, start_web_central, stop_web_central
 
@@ -122,20 +122,39 @@ async def test_inbox_registers_a_refused_station(web: WebCentral, browser: Any) 
     assert listed["total"] == 1
     (await web.api.get("/ChargePoint/NEW-STATION-9")).error(404)
 
-    def step() -> None:
+    row = '//tr[contains(., "NEW-STATION-9")]'
+
+    def state() -> str:
+        # The row says so once the station is registered, instead of offering it again.
+        return wait(browser).until(
+            lambda d: (
+                d.find_elements(By.XPATH, f'{row}//*[text()="Registered"]')
+                and d.find_element(By.XPATH, row).text
+            )
+        )
+
+    def step() -> dict[str, Any]:
         goto(browser, base(web) + "#/inbox")
         button = wait(browser).until(
-            ec.element_to_be_clickable(
-                (By.XPATH, '//tr[contains(., "NEW-STATION-9")]//button[text()="Register"]')
-            )
+            ec.element_to_be_clickable((By.XPATH, f'{row}//button[text()="Register"]'))
         )
         screenshot(browser, "inbox")
         click(browser, button)
         wait(browser).until(lambda d: "NEW-STATION-9 registered" in d.page_source)
+        done = state()
+        goto(browser, base(web) + "#/inbox")
+        reopened = state()
+        return {
+            "done": done,
+            "reopened": reopened,
+            "buttons": len(browser.find_elements(By.XPATH, f"{row}//button")),
+        }
 
-    await in_browser(step)
+    seen = await in_browser(step)
     station = (await web.api.get("/ChargePoint/NEW-STATION-9")).json
     assert station["registered"] is True
+    assert "No supported subprotocol" in seen["done"] and "Registered" in seen["reopened"]
+    assert seen["buttons"] == 0
 
 
 @pytest_twisted.ensureDeferred
@@ -184,9 +203,12 @@ async def test_inbox_accepts_a_waiting_station_and_a_refused_id_tag(
         def emptied() -> list[str]:
             goto(browser, base(web) + "#/inbox")
             wait(browser).until(lambda d: "No idTag was refused." in d.page_source)
-            return [e.text for e in browser.find_elements(By.CSS_SELECTOR, "p.empty")]
+            empty = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "p.empty")]
+            return {"empty": empty, "errors": js_errors(browser)}
 
-        assert "No station is waiting." in await in_browser(emptied)
+        after = await in_browser(emptied)
+        assert "No station is waiting." in after["empty"]
+        assert after["errors"] == []
     finally:
         await aio(waiting.close())
         await aio(known.close())

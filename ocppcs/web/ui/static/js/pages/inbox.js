@@ -2,6 +2,20 @@
 // connection attempts, each with one click to accept or register.
 import { h, fill, when, badge, section, toast } from "../dom.js";
 import { get, post, put, enc } from "../api.js";
+import { state } from "../state.js";
+
+/** Register a refused identity; the app then knows it as a (registered) station. */
+async function register(identity) {
+  const station = await put(`/ChargePoint/${enc(identity)}`);
+  state.stations.set(identity, { ocppVersion: "1.6", protocol: "JSON", ...(state.stations.get(identity) || {}), ...station });
+}
+
+/** A refused attempt's action: Register, or a note once its identity is a registered station. */
+function registerCell(identity, act) {
+  if (!identity) return null;
+  if (state.stations.get(identity)?.registered) return badge("Registered", "available");
+  return h("button", { type: "button", onclick: () => act(`${identity} registered`, () => register(identity)) }, "Register");
+}
 
 function table(headers, rows) {
   return h("div", { class: "table-wrap" }, h("table", {},
@@ -31,7 +45,7 @@ export function render(main) {
       fill(refused, r.RefusedConnections.length ? table(["Time", "Identity", "Path", "Address", "Reason", ""],
         r.RefusedConnections.map((x) => h("tr", {}, h("td", {}, when(x.ts)), h("td", {}, x.identity || "—"), h("td", { class: "mono" }, x.path),
           h("td", {}, x.address), h("td", {}, x.reason),
-          h("td", {}, x.identity ? h("button", { type: "button", onclick: () => act(`${x.identity} registered`, () => put(`/ChargePoint/${enc(x.identity)}`)) }, "Register") : null)))) :
+          h("td", {}, registerCell(x.identity, act))))) :
         h("p", { class: "empty" }, "No connection was refused since the start."));
     } catch (e) { fill(stations, h("p", { class: "error" }, e.message)); }
   }
