@@ -105,3 +105,47 @@ class MemoryBackend(Service):
 
     def record_frame(self, record: FrameRecord) -> None:
         self.frames.append(record)
+
+
+class ReceiverRules:
+    """
+    What a webhook receiver for tests and benchmarks answers
+    (L{ocppcs.backends.webhook}): the request body in, the response body out,
+    with rules like the embedded ones under the open policies: every station
+    and tag Accepted, transaction ids counting up from C{first_transaction},
+    DataTransfer Accepted.
+
+    @ivar requests: how many requests were answered.
+    """
+
+    def __init__(self, first_transaction: int = 1000) -> None:
+        self._next_transaction = first_transaction
+        self.requests = 0
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The response body to the request body C{request}."""
+        self.requests += 1
+        action = request["action"]
+        payload = request["payload"]
+        reply: dict[str, Any]
+        if action == "BootNotification":
+            reply = {"status": "Accepted", "currentTime": _now(), "interval": 60}
+        elif action == "Heartbeat":
+            reply = {"currentTime": _now()}
+        elif action == "Authorize":
+            reply = {"idTagInfo": {"status": "Accepted"}}
+        elif action == "StartTransaction":
+            reply = {"idTagInfo": {"status": "Accepted"}, "transactionId": self._next_transaction}
+            self._next_transaction += 1
+        elif action == "StopTransaction":
+            reply = {"idTagInfo": {"status": "Accepted"}} if "idTag" in payload else {}
+        elif action == "DataTransfer":
+            reply = {"status": "Accepted"}
+        else:
+            reply = {}
+        return {
+            "identity": request["identity"],
+            "uniqueId": request["uniqueId"],
+            "action": action,
+            "payload": reply,
+        }

@@ -18,6 +18,9 @@ from ocppcs.backends.embedded.record import EmbeddedRecord
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.config import CentralConfig, EmbeddedConfig
 from tests.backends.storetools import running_reactor
+from tests.backends.webhooktools import make_hooked
+
+__all__ = ["make_hooked"]  # a fixture: central systems answering through a webhook receiver
 
 
 @pytest_twisted.async_yield_fixture

@@ -1,0 +1,281 @@
+# -*- test-case-name: tests.backends.test_webhook -*-
+"""
+The webhook decider: each station-initiated call is POSTed to the operator's
+receiver, whose answer is checked (L{ocppcs.backends.webhook.replies}) and
+relayed. The receiver is the system of record: nothing is answered on its
+behalf, so a receiver that fails gets the station an InternalError and the
+station sends its transaction messages again, as OCPP requires.
+
+The request body is C{{"identity", "uniqueId", "action", "payload",
+"account", "ocppVersion"}} (C{ocppVersion} and the C{X-OCPP-Version} header
+are extras old receivers ignore), with the configured Authorization header.
+Requests go through one persistent connection pool (keep-alive, at most
+C{max_concurrent} connections) and a L{DeferredSemaphore} of
+C{max_concurrent}; each station may have at most C{station_queue} calls
+waiting. HTTPS verifies the receiver's certificate (service-identity).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import treq
+from treq.client import HTTPClient
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, DeferredSemaphore, TimeoutError, fail
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool
+from zope.interface import implementer
+
+from ocppcs.backends.interface import CallContext, IDecider
+from ocppcs.backends.webhook.replies import WebhookFailure, read_reply
+from ocppcs.config import WebhookConfig
+from ocppcs.ocppj.errors import OcppError
+from ocppcs.ocppj.schemas import SchemaSet
+
+#: The OCPP version sent to the receiver.
+OCPP_VERSION = "1.6"
+#: The largest answer read from the receiver.
+MAX_ANSWER = 1_048_576
+
+
+def redact(url: str) -> str:
+    """C{url} without credentials or query, for logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def authorization(config: WebhookConfig) -> bytes | None:
+    """The Authorization header value of C{config}, or C{None} (C{Off})."""
+    if config.authorization == "Basic" and config.username:
+        pair = f"{config.username}:{config.password}".encode()
+        return b"Basic " + base64.b64encode(pair)
+    if config.authorization == "Bearer" and config.token:
+        return b"Bearer " + config.token.encode()
+    return None
+
+
+@implementer(IDecider)
+class WebhookDecider(Service):
+    """
+    The webhook decider.
+
+    @param reactor: for the HTTP client and the timeouts.
+    @param config: C{[webhook]}.
+    @param schemas: the 1.6 schemas the receiver's payloads are checked with.
+    @param tls_policy: an L{IPolicyForHTTPS} (default: the system's trust roots).
+    @ivar failures: how many calls failed, by reason (for C{/metrics}).
+    """
+
+    name = "webhook"
+    keeps_record = False
+    local_rules = False
+    _log = Logger()
+
+    def __init__(
+        self,
+        reactor: Any,
+        config: WebhookConfig,
+        schemas: SchemaSet | None = None,
+        tls_policy: Any = None,
+    ) -> None:
+        self._reactor = reactor
+        self.config = config
+        self._schemas = schemas if schemas is not None else SchemaSet()
+        self._tls_policy = tls_policy if tls_policy is not None else BrowserLikePolicyForHTTPS()
+        self._url = config.url.encode()
+        self._where = redact(config.url)
+        headers: dict[bytes, list[bytes]] = {
+            b"Content-Type": [b"application/json"],
+            b"Accept": [b"application/json"],
+            b"User-Agent": [b"ocppcs"],
+            b"X-OCPP-Version": [OCPP_VERSION.encode()],
+        }
+        auth = authorization(config)
+        if auth is not None:
+            headers[b"Authorization"] = [auth]
+        self._headers = headers
+        self._semaphore = DeferredSemaphore(config.max_concurrent)
+        self._waiting: dict[str, int] = {}
+        self.failures: dict[str, int] = {}
+        self._pool: HTTPConnectionPool | None = None
+        self._client: HTTPClient | None = None
+
+    # --- IService ----------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        """Open the persistent connection pool."""
+        super().startService()
+        pool = HTTPConnectionPool(self._reactor, persistent=True)
+        pool.maxPersistentPerHost = self.config.max_concurrent
+        self._pool = pool
+        agent = Agent(self._reactor, contextFactory=self._tls_policy, pool=pool)
+        self._client = HTTPClient(agent)
+
+    def stopService(self) -> Deferred[None]:  # type: ignore[override]
+        """Close the pool's connections."""
+        super().stopService()
+        pool, self._pool, self._client = self._pool, None, None
+        if pool is None:
+            return Deferred.fromCoroutine(_nothing())
+        return pool.closeCachedConnections()
+
+    # --- IDecider ----------------------------------------------------------------------------
+
+    def decide(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
+        """
+        POST the call to the receiver and relay its answer (L{IDecider.decide}).
+
+        @return: a L{Deferred} firing with the receiver's CALLRESULT payload,
+            or failing with its CALLERROR or a L{WebhookFailure}.
+        """
+        identity = ctx.identity
+        waiting = self._waiting.get(identity, 0)
+        if waiting >= self.config.station_queue:
+            return fail(
+                self._failed(
+                    Failure(
+                        WebhookFailure(
+                            "busy",
+                            "Webhook busy",
+                            f"{waiting} calls of the station already wait for the receiver",
+                        )
+                    ),
+                    ctx,
+                )
+            )
+        if self._client is None:
+            return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
+        self._waiting[identity] = waiting + 1
+        d = self._semaphore.run(self._post, ctx, payload)
+        d.addBoth(self._done, identity)
+        d.addErrback(self._failed, ctx)
+        return d
+
+    def _done(self, result: Any, identity: str) -> Any:
+        left = self._waiting[identity] - 1
+        if left:
+            self._waiting[identity] = left
+        else:
+            del self._waiting[identity]
+        return result
+
+    def _post(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
+        client = self._client
+        if client is None:
+            return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
+        body = orjson.dumps(
+            {
+                "identity": ctx.identity,
+                "uniqueId": ctx.unique_id,
+                "action": ctx.action,
+                "payload": payload,
+                "account": ctx.account,
+                "ocppVersion": OCPP_VERSION,
+            }
+        )
+        d: Deferred[Any] = client.post(self._url, data=body, headers=self._headers)
+        d.addCallback(self._answered, ctx)
+        d.addTimeout(self.config.timeout, self._reactor, self._timed_out)
+        d.addErrback(self._fetch_failed)
+        return d
+
+    def _timed_out(self, result: Any, timeout: float) -> Any:
+        raise WebhookFailure(
+            "timeout",
+            "Webhook timeout",
+            f"no answer within {timeout:g} seconds",
+        )
+
+    def _answered(self, response: Any, ctx: CallContext) -> Deferred[dict[str, Any]]:
+        code = response.code
+        if not 200 <= code < 300:
+            d = treq.content(response) if code != 204 else Deferred.fromCoroutine(_nothing())
+            d.addBoth(lambda _: None)  # read (and drop) the body so the connection is reused
+
+            def status(_: object) -> None:
+                raise WebhookFailure("status", "Webhook error", f"HTTP status {code}")
+
+            return d.addCallback(status)
+        length = response.length
+        if isinstance(length, int) and length > MAX_ANSWER:
+            response.deliverBody(_Discard())
+            return fail(WebhookFailure("parse", "Webhook response parse error", f"{length} bytes"))
+        chunks: list[bytes] = []
+        size = [0]
+
+        def collect(data: bytes) -> None:
+            size[0] += len(data)
+            if size[0] > MAX_ANSWER:
+                raise WebhookFailure(
+                    "parse", "Webhook response parse error", f"more than {MAX_ANSWER} bytes"
+                )
+            chunks.append(data)
+
+        d: Deferred[Any] = treq.collect(response, collect)
+        return d.addCallback(lambda _: read_reply(ctx.action, b"".join(chunks), self._schemas))
+
+    def _fetch_failed(self, failure: Failure) -> Any:
+        if failure.check(OcppError):
+            return failure
+        if failure.check(TimeoutError):
+            raise WebhookFailure("timeout", "Webhook timeout", "no answer in time")
+        raise WebhookFailure("fetch", "Webhook fetch error", _describe(failure))
+
+    def _failed(self, failure: Failure, ctx: CallContext) -> Failure:
+        error = failure.value
+        if isinstance(error, WebhookFailure):
+            self.failures[error.reason] = self.failures.get(error.reason, 0) + 1
+            self._log.error(
+                "Webhook {url} could not answer {action} {unique_id} of {identity}"
+                " ({reason}): {detail}",
+                url=self._where,
+                action=ctx.action,
+                unique_id=ctx.unique_id,
+                identity=ctx.identity,
+                reason=error.reason,
+                detail=error.detail,
+            )
+        elif isinstance(error, OcppError):
+            self._log.info(
+                "Webhook answered {action} {unique_id} of {identity} with CALLERROR"
+                " {code}: {description}",
+                action=ctx.action,
+                unique_id=ctx.unique_id,
+                identity=ctx.identity,
+                code=error.code.value,
+                description=error.description,
+            )
+        return failure
+
+
+def _describe(failure: Failure) -> str:
+    error = failure.value
+    reasons = getattr(error, "reasons", None)  # ResponseNeverReceived and friends
+    if reasons:
+        return "; ".join(r.getErrorMessage() for r in reasons)
+    return f"{type(error).__name__}: {failure.getErrorMessage()}"
+
+
+async def _nothing() -> None:
+    return None
+
+
+class _Discard:
+    """A body protocol dropping what it gets (and the connection)."""
+
+    def makeConnection(self, transport: Any) -> None:
+        transport.stopProducing()
+
+    def dataReceived(self, data: bytes) -> None:
+        pass
+
+    def connectionLost(self, reason: Failure) -> None:
+        pass
