@@ -120,6 +120,7 @@ class ReceiverRules:
 
     def __init__(self, first_transaction: int = 1000) -> None:
         self._next_transaction = first_transaction
+        self._started: dict[tuple[Any, ...], int] = {}
         self.requests = 0
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -135,8 +136,12 @@ class ReceiverRules:
         elif action == "Authorize":
             reply = {"idTagInfo": {"status": "Accepted"}}
         elif action == "StartTransaction":
-            reply = {"idTagInfo": {"status": "Accepted"}, "transactionId": self._next_transaction}
-            self._next_transaction += 1
+            key = (request["identity"], *(payload[k] for k in sorted(payload)))
+            transaction_id = self._started.get(key)
+            if transaction_id is None:
+                transaction_id = self._started[key] = self._next_transaction
+                self._next_transaction += 1
+            reply = {"idTagInfo": {"status": "Accepted"}, "transactionId": transaction_id}
         elif action == "StopTransaction":
             reply = {"idTagInfo": {"status": "Accepted"}} if "idTag" in payload else {}
         elif action == "DataTransfer":

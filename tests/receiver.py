@@ -46,11 +46,13 @@ class Receiver:
     seen: list[Seen] = field(default_factory=list)
     handler: Handler | None = None
     port: Any = None
+    scheme: str = "http"
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
         """Where it listens."""
-        return f"http://127.0.0.1:{self.port.getHost().port}/hook"
+        return f"{self.scheme}://{self.host}:{self.port.getHost().port}/hook"
 
     def answer(self, body: Any) -> Any:
         if self.handler is not None:
@@ -97,14 +99,21 @@ class _Hook(Resource):
         return NOT_DONE_YET
 
 
-def start_receiver(receiver: Receiver | None = None) -> Receiver:
-    """Listen on a free loopback port (stop with L{stop_receiver})."""
+def start_receiver(receiver: Receiver | None = None, tls: Any = None) -> Receiver:
+    """
+    Listen on a free loopback port (stop with L{stop_receiver}); with C{tls}
+    (server TLS options), over HTTPS.
+    """
     from twisted.internet import reactor
 
     receiver = receiver if receiver is not None else Receiver()
     site = Site(_Hook(receiver))
     site.noisy = False
-    receiver.port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+    if tls is None:
+        receiver.port = reactor.listenTCP(0, site, interface="127.0.0.1")  # type: ignore[attr-defined]
+    else:
+        receiver.scheme = "https"
+        receiver.port = reactor.listenSSL(0, site, tls, interface="127.0.0.1")  # type: ignore[attr-defined]
     return receiver
 
 
