@@ -5,7 +5,11 @@ By default the server is ocppcs itself (C{twistd -n ocppcs --config CFG} from
 the virtualenv, with a temporary configuration listening on
 C{tcp:PORT:interface=127.0.0.1} and a temporary C{[embedded] path}); with
 C{--canned} it is C{canned_server.py}, the Twisted + Autobahn baseline.
-Every scenario gets a fresh server:
+With C{--backend webhook} ocppcs answers through its webhook backend, posting
+to C{webhook_receiver.py} (a fast local receiver, its own process, on
+C{--receiver-port}); C{--backend both} runs each scenario against the
+embedded and then the webhook backend, back to back, so that both figures
+come from the same machine state. Every scenario gets a fresh server:
 
   - C{a}: 100 stations, one CALL in flight each
   - C{b}: 1,000 stations, one CALL in flight each
@@ -16,6 +20,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/run.py --canned            # all scenarios, baseline
     .venv/bin/python bench/run.py --scenario b        # ocppcs, 1,000 stations
     .venv/bin/python bench/run.py --json -- --mix heartbeat=1
+    .venv/bin/python bench/run.py --scenario b --backend both   # embedded, then webhook
 
 Arguments after C{--} go to every C{loadgen.py} run.
 """
@@ -52,13 +57,21 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def write_config(workdir: Path, port: int, ping_interval: float | None) -> Path:
-    """A temporary ocppcs configuration for the benchmark."""
+def write_config(
+    workdir: Path, port: int, ping_interval: float | None, webhook_port: int | None = None
+) -> Path:
+    """A temporary ocppcs configuration for the benchmark (webhook: to that port)."""
     config = workdir / "bench.conf"
     server = f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
     if ping_interval is not None:
         server += f"ping_interval = {ping_interval}\nping_timeout = {min(10.0, ping_interval)}\n"
-    config.write_text(server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n")
+    text = server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n"
+    if webhook_port is not None:
+        text += (
+            "\n[backend]\ntype = webhook\n"
+            f"\n[webhook]\nurl = http://127.0.0.1:{webhook_port}/hook\n"
+        )
+    config.write_text(text)
     return config
 
 
@@ -69,7 +82,8 @@ def server_command(args: argparse.Namespace, workdir: Path) -> list[str]:
         if args.ping_interval:
             cmd += ["--ping-interval", str(args.ping_interval)]
         return cmd
-    config = write_config(workdir, args.port, args.ping_interval)
+    webhook_port = args.receiver_port if args.backend == "webhook" else None
+    config = write_config(workdir, args.port, args.ping_interval, webhook_port)
     return [
         str(BIN / "twistd"),
         "-n",
@@ -126,10 +140,15 @@ def run_scenario(args: argparse.Namespace, key: str, extra: list[str]) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="ocppcs-bench-") as tmp:
         workdir = Path(tmp)
+        receiver = None
         try:
+            if args.backend == "webhook" and not args.canned:
+                receiver = start_receiver(args, workdir)
             proc = start_server(args, workdir)
         except RuntimeError as e:
             print(e, file=sys.stderr)
+            if receiver is not None:
+                stop_server(receiver)
             return 2
         try:
             cmd = [
@@ -147,7 +166,7 @@ def run_scenario(args: argparse.Namespace, key: str, extra: list[str]) -> int:
                 *(["--json"] if args.json else []),
                 *extra,
             ]
-            server = "canned_server.py" if args.canned else "ocppcs"
+            server = "canned_server.py" if args.canned else f"ocppcs ({args.backend})"
             print(f"## scenario {key}: {title} against {server}", file=sys.stderr, flush=True)
             result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
             if args.json:
@@ -161,6 +180,26 @@ def run_scenario(args: argparse.Namespace, key: str, extra: list[str]) -> int:
             return result.returncode
         finally:
             stop_server(proc)
+            if receiver is not None:
+                stop_server(receiver)
+                print((workdir / "receiver.out").read_text(), end="", file=sys.stderr)
+
+
+def start_receiver(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[bytes]:
+    """Start C{webhook_receiver.py} on C{--receiver-port} and wait until it listens."""
+    if port_open(args.receiver_port):
+        raise RuntimeError(f"port {args.receiver_port} is already in use")
+    cmd = [sys.executable, str(HERE / "webhook_receiver.py"), "--port", str(args.receiver_port)]
+    print(f"# receiver: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    out = (workdir / "receiver.out").open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + args.start_timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if port_open(args.receiver_port):
+            return proc
+        time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError(f"the webhook receiver did not listen on port {args.receiver_port}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ping-interval", type=float, help="server WebSocket ping interval (s)")
     p.add_argument("--start-timeout", type=float, default=20.0, help="seconds to wait for listen")
     p.add_argument("--json", action="store_true", help="one JSON object per scenario")
+    p.add_argument(
+        "--backend",
+        choices=["embedded", "webhook", "both"],
+        default="embedded",
+        help="what answers the stations in ocppcs (both: embedded, then webhook, back to back)",
+    )
+    p.add_argument("--receiver-port", type=int, default=9230, help="the webhook receiver's port")
     args = p.parse_args(argv)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -186,8 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.chdir(ROOT)
     status = 0
+    backends = ["embedded", "webhook"] if args.backend == "both" else [args.backend]
     for key in SCENARIOS if args.scenario == "all" else [args.scenario]:
-        status = max(status, run_scenario(args, key, extra))
+        for backend in backends:
+            status = max(
+                status,
+                run_scenario(argparse.Namespace(**{**vars(args), "backend": backend}), key, extra),
+            )
     return status
 
 
