@@ -204,3 +204,42 @@ async def test_secrets_never_appear_in_the_log(make_hooked: Any) -> None:
     text = "\n".join(formatEvent(e) + repr(e) for e in events)
     assert "s3cr3t-T0KEN" not in text
     assert "Webhook" in text
+
+
+@pytest_twisted.ensureDeferred
+async def test_at_most_max_concurrent_requests(make_hooked: Any) -> None:
+    """With max_concurrent = 2, the third station's call waits for a free slot, then goes."""
+    from twisted.internet.defer import Deferred
+
+    receiver = start_receiver(Receiver())
+    hooked = await make_hooked(receiver, max_concurrent=2)
+    stations = [await hooked.central.station(f"WH-CONC{n}", boot=True) for n in range(3)]
+    held: list[Deferred[Any]] = []
+
+    def hold(body: Any) -> Deferred[Any]:
+        d: Deferred[Any] = Deferred()
+        held.append(d)
+        return d
+
+    receiver.handler = hold
+    for station in stations:
+        await aio(station.send([2, "c1", "Heartbeat", {}]))
+
+    async def two_held() -> bool:
+        return len(held) == 2
+
+    await eventually(two_held)
+    await aio(stations[2].expect_nothing(0.3))
+    assert len(held) == 2  # the third waits for a slot
+    held[0].callback((200, orjson.dumps({"payload": {"currentTime": now()}})))
+
+    async def three_held() -> bool:
+        return len(held) == 3
+
+    await eventually(three_held)
+    for d in held[1:]:
+        d.callback((200, orjson.dumps({"payload": {"currentTime": now()}})))
+    for station in stations:
+        frame = await aio(station.recv())
+        assert frame[0] == 3, frame
+        await aio(station.close())

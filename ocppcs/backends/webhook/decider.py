@@ -9,10 +9,11 @@ station sends its transaction messages again, as OCPP requires.
 The request body is C{{"identity", "uniqueId", "action", "payload",
 "account", "ocppVersion"}} (C{ocppVersion} and the C{X-OCPP-Version} header
 are extras old receivers ignore), with the configured Authorization header.
-Requests go through one persistent connection pool (keep-alive, at most
-C{max_concurrent} connections) and a L{DeferredSemaphore} of
-C{max_concurrent}; each station may have at most C{station_queue} calls
-waiting. HTTPS verifies the receiver's certificate (service-identity).
+At most C{max_concurrent} requests are in flight, over as many persistent
+connections (keep-alive); the other calls wait in order, each station's at
+most C{station_queue} (OCPP stations send one call at a time). The timeout
+counts from the call's arrival, waiting included. HTTPS verifies the
+receiver's certificate (service-identity).
 
 The requests go through L{ocppcs.backends.webhook.http.HttpPool}, a lean
 HTTP/1.1 client (treq and Twisted's L{Agent} cost the reactor about
@@ -22,12 +23,13 @@ HTTP/1.1 client (treq and Twisted's L{Agent} cost the reactor about
 from __future__ import annotations
 
 import base64
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredSemaphore, TimeoutError, fail
+from twisted.internet.defer import CancelledError, Deferred, TimeoutError, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -103,7 +105,9 @@ class WebhookDecider(Service):
         if auth is not None:
             headers[b"Authorization"] = auth
         self._headers = headers
-        self._semaphore = DeferredSemaphore(config.max_concurrent)
+        self._max_active = config.max_concurrent
+        self._active = 0
+        self._queue: deque[_Pending] = deque()
         self._waiting: dict[str, int] = {}
         self.failures: dict[str, int] = {}
         self._client: HttpPool | None = None
@@ -157,10 +161,47 @@ class WebhookDecider(Service):
         if self._client is None:
             return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
         self._waiting[identity] = waiting + 1
-        d = self._semaphore.run(self._post, ctx, payload)
+        pending = _Pending(ctx, payload, self._cancel)
+        if self._active < self._max_active:
+            self._start(pending)
+        else:
+            self._queue.append(pending)
+        d = pending.deferred
+        d.addTimeout(self.config.timeout, self._reactor, self._timed_out)
         d.addBoth(self._done, identity)
         d.addErrback(self._failed, ctx)
         return d
+
+    def _start(self, pending: _Pending) -> None:
+        self._active += 1
+        try:
+            inner = self._post(pending.ctx, pending.payload)
+        except Exception:
+            inner = fail()
+        pending.inner = inner
+        inner.addBoth(self._finished, pending)
+
+    def _finished(self, result: Any, pending: _Pending) -> None:
+        self._active -= 1
+        queue = self._queue
+        while queue and self._active < self._max_active:
+            self._start(queue.popleft())
+        d = pending.deferred
+        if not d.called:
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
+
+    def _cancel(self, pending: _Pending) -> None:
+        """The call timed out: out of the queue, or its request aborted."""
+        if pending.inner is None:
+            try:
+                self._queue.remove(pending)
+            except ValueError:
+                pass
+        else:
+            pending.inner.cancel()
 
     def _done(self, result: Any, identity: str) -> Any:
         left = self._waiting[identity] - 1
@@ -185,9 +226,7 @@ class WebhookDecider(Service):
             }
         )
         d: Deferred[Any] = client.post(body)
-        d.addCallback(self._answered, ctx)
-        d.addTimeout(self.config.timeout, self._reactor, self._timed_out)
-        d.addErrback(self._fetch_failed)
+        d.addCallbacks(self._answered, self._fetch_failed, (ctx,))
         return d
 
     def _timed_out(self, result: Any, timeout: float) -> Any:
@@ -204,7 +243,7 @@ class WebhookDecider(Service):
         return read_reply(ctx.action, answer.body, self._schemas)
 
     def _fetch_failed(self, failure: Failure) -> Any:
-        if failure.check(OcppError):
+        if failure.check(OcppError, CancelledError):
             return failure
         if failure.check(TimeoutError):
             raise WebhookFailure("timeout", "Webhook timeout", "no answer in time")
@@ -245,6 +284,18 @@ def _describe(failure: Failure) -> str:
     if reasons:
         return "; ".join(r.getErrorMessage() for r in reasons)
     return f"{type(error).__name__}: {failure.getErrorMessage()}"
+
+
+class _Pending:
+    """A call for the receiver: queued, then posted (C{inner})."""
+
+    __slots__ = ("ctx", "deferred", "inner", "payload")
+
+    def __init__(self, ctx: CallContext, payload: dict[str, Any], cancel: Any) -> None:
+        self.ctx = ctx
+        self.payload = payload
+        self.inner: Deferred[Any] | None = None
+        self.deferred: Deferred[Any] = Deferred(lambda _: cancel(self))
 
 
 async def _nothing() -> None:
