@@ -58,7 +58,12 @@ def port_open(port: int) -> bool:
 
 
 def write_config(
-    workdir: Path, port: int, ping_interval: float | None, webhook_port: int | None = None
+    workdir: Path,
+    port: int,
+    ping_interval: float | None,
+    webhook_port: int | None = None,
+    webhook_concurrency: int = 100,
+    webhook_pipeline: int = 1,
 ) -> Path:
     """A temporary ocppcs configuration for the benchmark (webhook: to that port)."""
     config = workdir / "bench.conf"
@@ -70,6 +75,7 @@ def write_config(
         text += (
             "\n[backend]\ntype = webhook\n"
             f"\n[webhook]\nurl = http://127.0.0.1:{webhook_port}/hook\n"
+            f"max_concurrent = {webhook_concurrency}\npipeline = {webhook_pipeline}\n"
         )
     config.write_text(text)
     return config
@@ -83,7 +89,14 @@ def server_command(args: argparse.Namespace, workdir: Path) -> list[str]:
             cmd += ["--ping-interval", str(args.ping_interval)]
         return cmd
     webhook_port = args.receiver_port if args.backend == "webhook" else None
-    config = write_config(workdir, args.port, args.ping_interval, webhook_port)
+    config = write_config(
+        workdir,
+        args.port,
+        args.ping_interval,
+        webhook_port,
+        args.webhook_concurrency,
+        args.webhook_pipeline,
+    )
     return [
         str(BIN / "twistd"),
         "-n",
@@ -225,6 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         help="what answers the stations in ocppcs (both: embedded, then webhook, back to back)",
     )
     p.add_argument("--receiver-port", type=int, default=9230, help="the webhook receiver's port")
+    p.add_argument(
+        "--webhook-concurrency", type=int, default=100, help="[webhook] max_concurrent (100)"
+    )
+    p.add_argument("--webhook-pipeline", type=int, default=1, help="[webhook] pipeline (1)")
     args = p.parse_args(argv)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

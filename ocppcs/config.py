@@ -130,6 +130,8 @@ class WebhookConfig:
         (also the connection pool's bound); the others wait their turn.
     @ivar station_queue: at most this many calls of one station waiting for
         the receiver (OCPP allows one); more are answered InternalError.
+    @ivar pipeline: at most this many requests in flight on one connection
+        (1: no HTTP/1.1 pipelining).
     """
 
     url: str = ""
@@ -140,6 +142,7 @@ class WebhookConfig:
     timeout: float = 30.0
     max_concurrent: int = 100
     station_queue: int = 4
+    pipeline: int = 1
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "timeout": _positive_float,
             "max_concurrent": _positive_int,
             "station_queue": _positive_int,
+            "pipeline": _positive_int,
         },
     ),
     "api": (

@@ -35,6 +35,7 @@ from typing import Any
 
 import autobahn.websocket.protocol as _autobahn_protocol
 from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.tcp import Client as TCPClient
 from twisted.internet.tcp import Server as TCPServer
 
 _STATE_OPEN = WebSocketProtocol.STATE_OPEN
@@ -126,10 +127,14 @@ class LeanServerSend:
             self.maxMessagePayloadSize = limit
 
 
+_PLAIN_TCP = (TCPServer, TCPClient)
+
+
 def write_now(transport: Any, data: bytes) -> None:
     """
-    Write C{data} to C{transport}; on a plain TCP connection with nothing
-    waiting to be written, hand it to the socket at once.
+    Write C{data} to C{transport}; on a plain TCP connection (accepted, or
+    made, as the webhook's) with nothing waiting to be written, hand it to
+    the socket at once.
 
     C{transport.write} always buffers and asks the reactor to tell it when
     the socket is writable, which costs two C{epoll_ctl} calls and one more
@@ -140,7 +145,7 @@ def write_now(transport: Any, data: bytes) -> None:
     transports always use C{transport.write}.
     """
     if (
-        type(transport) is TCPServer
+        type(transport) in _PLAIN_TCP
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected

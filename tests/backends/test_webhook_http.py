@@ -25,20 +25,28 @@ class _Canned(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self.buffer += data
-        head, sep, rest = self.buffer.partition(b"\r\n\r\n")
-        if not sep:
-            return
-        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        if len(rest) < length:
-            return
-        self.buffer = rest[length:]
         factory: Any = self.factory
-        factory.requests.append(head + b"\r\n\r\n" + rest[:length])
-        answer = factory.answers.pop(0)
-        for piece in answer if isinstance(answer, list) else [answer]:
-            self.transport.write(piece)  # type: ignore[union-attr]
-        if factory.close:
-            self.transport.loseConnection()  # type: ignore[union-attr]
+        factory.reads += 1
+        while True:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(rest) < length:
+                return
+            self.buffer = rest[length:]
+            factory.requests.append(head + b"\r\n\r\n" + rest[:length])
+            answer = factory.answers.pop(0)
+            if answer == b"echo":
+                answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (
+                    length,
+                    rest[:length],
+                )
+            for piece in answer if isinstance(answer, list) else [answer]:
+                self.transport.write(piece)  # type: ignore[union-attr]
+            if factory.close:
+                self.transport.loseConnection()  # type: ignore[union-attr]
+                return
 
 
 @pytest_twisted.async_yield_fixture
@@ -48,6 +56,7 @@ async def server() -> AsyncIterator[Any]:
 
     factory: Any = Factory.forProtocol(_Canned)
     factory.answers, factory.requests, factory.connections, factory.close = [], [], 0, False
+    factory.reads = 0
     factory.noisy = False
     port = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
     factory.url = f"http://127.0.0.1:{port.getHost().port}/in?x=1"
@@ -81,6 +90,23 @@ async def test_content_length_and_keep_alive(server: Any) -> None:
         b"POST /in?x=1 HTTP/1.1\r\nHost: " + host.encode() + b"\r\nX-Test: 1\r\n"
         b'Content-Length: 7\r\n\r\n{"a":1}'
     )
+
+
+@pytest_twisted.ensureDeferred
+async def test_chunked_answers_keep_the_connection(server: Any) -> None:
+    """Chunked answers (the trailer in the same read or the next) leave the connection reusable."""
+    server.answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n", b"\r\n"],
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd",
+    ]
+    pool = _pool(server)
+    try:
+        bodies = [(await pool.post(b"%d" % n)).body for n in range(3)]
+    finally:
+        await pool.close()
+    assert bodies == [b"ab", b"c", b"d"]
+    assert server.connections == 1
 
 
 @pytest_twisted.ensureDeferred
@@ -129,3 +155,36 @@ async def test_what_is_not_http(server: Any, answer: bytes) -> None:
         await pool.close()
     assert (after.code, after.body) == (204, b"")
     assert server.connections == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_pipelined_requests_share_a_connection(server: Any) -> None:
+    """With pipeline = 3, three requests leave together on one connection, answered in order."""
+    from twisted.internet.defer import gatherResults
+
+    server.answers = [b"echo"] * 4
+    pool = _pool(server, pipeline=3)
+    try:
+        answers = await gatherResults([pool.post(b"%d" % n) for n in range(4)])
+    finally:
+        await pool.close()
+    assert [a.body for a in answers] == [b"0", b"1", b"2", b"3"]
+    assert server.connections == 2  # three on the first, the fourth on a second one
+    assert sorted(r[-1:] for r in server.requests) == [b"0", b"1", b"2", b"3"]
+    assert server.reads == 2  # the three pipelined requests arrived in one read
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_lost_pipelined_connection_fails_every_request_on_it(server: Any) -> None:
+    """The server closes after the first answer: the others in flight on it fail."""
+    server.answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", b"", b""]
+    server.close = True
+    pool = _pool(server, pipeline=3)
+    try:
+        posted = [pool.post(b"%d" % n) for n in range(3)]
+        assert (await posted[0]).body == b"A"
+        for d in posted[1:]:
+            with pytest.raises(Exception):  # noqa: B017 - the connection's loss, whatever its kind
+                await d
+    finally:
+        await pool.close()

@@ -124,6 +124,7 @@ class WebhookDecider(Service):
             self._tls_policy,
             MAX_ANSWER,
             self.config.timeout,
+            self.config.pipeline,
         )
 
     def stopService(self) -> Deferred[Any]:  # type: ignore[override]

@@ -19,6 +19,7 @@ service-identity).
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +28,8 @@ from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import BrowserLikePolicyForHTTPS
+
+from ocppcs.transports.lean import write_now
 
 
 class HttpError(Exception):
@@ -51,52 +54,62 @@ class Answer:
 
 
 class _Connection(Protocol):
-    """One persistent connection: a request out, its answer in, then the next."""
+    """
+    One persistent connection: requests out, their answers in, in order
+    (more than one in flight only with pipelining).
+    """
 
     def __init__(self, pool: HttpPool) -> None:
         self._pool = pool
-        self._waiting: Deferred[Answer] | None = None
+        self._pending: deque[Deferred[Answer]] = deque()
         self._buffer = b""
+        self._reset()
+        self.lost = False
+        self.free = False
+        self.closed: Deferred[None] = Deferred()
+
+    def _reset(self) -> None:
         self._head: tuple[int, dict[bytes, bytes], bool] | None = None
         self._body: list[bytes] = []
         self._size = 0
         self._length: int | None = None  # bytes of body (or of the chunk) still to read
         self._chunked = False
         self._until_close = False
-        self.lost = False
-        self.closed: Deferred[None] = Deferred()
+
+    @property
+    def outstanding(self) -> int:
+        """How many requests wait for their answer."""
+        return len(self._pending)
 
     def request(self, data: bytes) -> Deferred[Answer]:
         """Send one request (its bytes); a Deferred firing with the answer."""
         d: Deferred[Answer] = Deferred(self._cancel)
-        self._waiting = d
-        self._buffer = b""
-        self._head = None
-        self._body = []
-        self._size = 0
-        self._chunked = self._until_close = False
-        self._length = None
+        self._pending.append(d)
         assert self.transport is not None
-        self.transport.write(data)
+        if self._pool.pipeline == 1:
+            write_now(self.transport, data)
+        else:  # buffered: the requests of one reactor turn leave in one write
+            self.transport.write(data)
         return d
 
     def _cancel(self, d: Deferred[Answer]) -> None:
-        self._waiting = None
         self.lost = True
         if self.transport is not None:
             self.transport.abortConnection()  # type: ignore[attr-defined]
 
     def dataReceived(self, data: bytes) -> None:
-        if self._waiting is None:
-            self._fail(HttpError("data from the server without a request"))
-            return
         self._buffer += data
-        try:
-            done = self._parse()
-        except HttpError as e:
-            self._fail(e)
-            return
-        if done:
+        while self._buffer and not self.lost:
+            if not self._pending:
+                self._fail(HttpError("data from the server without a request"))
+                return
+            try:
+                done = self._parse()
+            except HttpError as e:
+                self._fail(e)
+                return
+            if not done:
+                return
             self._done()
 
     def _parse(self) -> bool:
@@ -168,9 +181,13 @@ class _Connection(Protocol):
                     self._check(self._length)
             if self._length == -1:  # the trailer, up to an empty line
                 if self._buffer.startswith(b"\r\n"):
+                    self._buffer = self._buffer[2:]
                     return True
                 end = self._buffer.find(b"\r\n\r\n")
-                return end >= 0
+                if end < 0:
+                    return False
+                self._buffer = self._buffer[end + 4 :]
+                return True
             take = min(self._length, len(self._buffer))
             self._take(take)
             if self._length:
@@ -197,37 +214,49 @@ class _Connection(Protocol):
     def _done(self) -> None:
         assert self._head is not None
         code, headers, keep = self._head
-        d, self._waiting = self._waiting, None
         answer = Answer(code, headers, b"".join(self._body))
-        if keep and not self._buffer and not self.lost:
-            self._pool._idle(self)
-        else:
+        self._reset()
+        d = self._pending.popleft()
+        if not keep:
             self.lost = True
             if self.transport is not None:
                 self.transport.loseConnection()
-        assert d is not None
-        d.callback(answer)
+        elif not self.lost:
+            self._pool._idle(self)
+        if not d.called:
+            d.callback(answer)
 
     def _fail(self, error: BaseException) -> None:
         self.lost = True
         if self.transport is not None:
             self.transport.abortConnection()  # type: ignore[attr-defined]
-        d, self._waiting = self._waiting, None
-        if d is not None:
-            d.errback(Failure(error))
+        pending, self._pending = self._pending, deque()
+        for d in pending:
+            if not d.called:
+                d.errback(Failure(error))
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         self.lost = True
         self._pool._gone(self)
-        self.closed.callback(None)
-        d, self._waiting = self._waiting, None
-        if d is None:
-            return
-        if self._until_close and self._head is not None:
+        pending, self._pending = self._pending, deque()
+        if pending and self._until_close and self._head is not None:
             code, headers, _ = self._head
-            d.callback(Answer(code, headers, b"".join(self._body)))
-        else:
-            d.errback(reason)
+            d = pending.popleft()
+            if not d.called:
+                d.callback(Answer(code, headers, b"".join(self._body)))
+        for d in pending:
+            if not d.called:
+                d.errback(reason)
+        self.closed.callback(None)
+
+
+class _Connecting:
+    """A connection being made, and the requests waiting for it."""
+
+    __slots__ = ("waiters",)
+
+    def __init__(self) -> None:
+        self.waiters: list[tuple[bytes, Deferred[Answer]]] = []
 
 
 class HttpPool:
@@ -241,6 +270,10 @@ class HttpPool:
     @param tls_policy: an L{IPolicyForHTTPS} for C{https://}.
     @param max_answer: the largest answer body read.
     @param connect_timeout: seconds to wait for a connection.
+    @param pipeline: at most this many requests in flight on one connection
+        (HTTP/1.1 pipelining when more than 1; the receiver must answer in
+        order, as HTTP/1.1 requires). A connection lost fails every request
+        in flight on it.
     """
 
     def __init__(
@@ -251,7 +284,9 @@ class HttpPool:
         tls_policy: Any = None,
         max_answer: int = 1_048_576,
         connect_timeout: float = 30.0,
+        pipeline: int = 1,
     ) -> None:
+        self.pipeline = pipeline
         parts = urlsplit(url)
         host = parts.hostname or ""
         secure = parts.scheme == "https"
@@ -272,29 +307,57 @@ class HttpPool:
         self.max_answer = max_answer
         self._free: list[_Connection] = []
         self._all: set[_Connection] = set()
+        self._connecting: list[_Connecting] = []
 
     def post(self, body: bytes) -> Deferred[Answer]:
         """POST C{body}; a Deferred firing with the L{Answer}, or failing."""
         data = b"%s%d\r\n\r\n%s" % (self._head, len(body), body)
         free = self._free
         while free:
-            connection = free.pop()
-            if not connection.lost:
-                return connection.request(data)
-        connecting: Deferred[Any] = self._endpoint.connect(self._factory)
+            connection = free[-1]
+            if connection.lost:
+                free.pop()
+                connection.free = False
+                continue
+            d = connection.request(data)
+            if connection.outstanding >= self.pipeline:
+                free.pop()
+                connection.free = False
+            return d
+        connecting = self._connecting[-1] if self._connecting else None
+        if connecting is None or len(connecting.waiters) >= self.pipeline:
+            connecting = _Connecting()
+            self._connecting.append(connecting)
+            d = self._endpoint.connect(self._factory)
+            d.addCallbacks(self._connected, self._not_connected, (connecting,), None, (connecting,))
+        result: Deferred[Answer] = Deferred(lambda _: None)
+        connecting.waiters.append((data, result))
+        return result
 
-        def connected(connection: _Connection) -> Deferred[Answer]:
-            self._all.add(connection)
-            return connection.request(data)
+    def _connected(self, connection: _Connection, connecting: _Connecting) -> None:
+        self._connecting.remove(connecting)
+        self._all.add(connection)
+        for data, result in connecting.waiters:
+            if not result.called:
+                connection.request(data).chainDeferred(result)
+        if connection.outstanding < self.pipeline and not connection.lost:
+            self._idle(connection)
 
-        return connecting.addCallback(connected)
+    def _not_connected(self, failure: Failure, connecting: _Connecting) -> None:
+        self._connecting.remove(connecting)
+        for _, result in connecting.waiters:
+            if not result.called:
+                result.errback(failure)
 
     def _idle(self, connection: _Connection) -> None:
-        self._free.append(connection)
+        if not connection.free:
+            connection.free = True
+            self._free.append(connection)
 
     def _gone(self, connection: _Connection) -> None:
         self._all.discard(connection)
-        if connection in self._free:
+        if connection.free:
+            connection.free = False
             self._free.remove(connection)
 
     def close(self) -> Deferred[Any]:
@@ -304,5 +367,7 @@ class HttpPool:
             if connection.transport is not None:
                 closing.append(connection.closed)
                 connection.transport.loseConnection()
+        for connection in self._free:
+            connection.free = False
         self._free = []
         return DeferredList(closing) if closing else succeed(None)
