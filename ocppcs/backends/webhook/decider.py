@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred, TimeoutError, fail
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -162,13 +162,15 @@ class WebhookDecider(Service):
         if self._client is None:
             return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
         self._waiting[identity] = waiting + 1
-        pending = _Pending(ctx, payload, self._cancel)
+        # No reference cycles on this path (addTimeout would make one per
+        # call): the garbage collector's passes cost more than the call itself.
+        pending = _Pending(ctx, payload)
+        pending.timer = self._reactor.callLater(self.config.timeout, self._expire, pending)
         if self._active < self._max_active:
             self._start(pending)
         else:
             self._queue.append(pending)
         d = pending.deferred
-        d.addTimeout(self.config.timeout, self._reactor, self._timed_out)
         d.addBoth(self._done, identity)
         d.addErrback(self._failed, ctx)
         return d
@@ -184,25 +186,35 @@ class WebhookDecider(Service):
 
     def _finished(self, result: Any, pending: _Pending) -> None:
         self._active -= 1
+        pending.inner = None
         queue = self._queue
         while queue and self._active < self._max_active:
             self._start(queue.popleft())
+        timer, pending.timer = pending.timer, None
+        if timer is None:  # timed out already
+            return
+        timer.cancel()
         d = pending.deferred
-        if not d.called:
-            if isinstance(result, Failure):
-                d.errback(result)
-            else:
-                d.callback(result)
+        if isinstance(result, Failure):
+            d.errback(result)
+        else:
+            d.callback(result)
 
-    def _cancel(self, pending: _Pending) -> None:
+    def _expire(self, pending: _Pending) -> None:
         """The call timed out: out of the queue, or its request aborted."""
-        if pending.inner is None:
+        pending.timer = None
+        inner = pending.inner
+        if inner is None:
             try:
                 self._queue.remove(pending)
             except ValueError:
                 pass
         else:
-            pending.inner.cancel()
+            inner.cancel()
+        timeout = self.config.timeout
+        pending.deferred.errback(
+            WebhookFailure("timeout", "Webhook timeout", f"no answer within {timeout:g} seconds")
+        )
 
     def _done(self, result: Any, identity: str) -> Any:
         left = self._waiting[identity] - 1
@@ -230,13 +242,6 @@ class WebhookDecider(Service):
         d.addCallbacks(self._answered, self._fetch_failed, (ctx,))
         return d
 
-    def _timed_out(self, result: Any, timeout: float) -> Any:
-        raise WebhookFailure(
-            "timeout",
-            "Webhook timeout",
-            f"no answer within {timeout:g} seconds",
-        )
-
     def _answered(self, answer: Answer, ctx: CallContext) -> dict[str, Any]:
         code = answer.code
         if not 200 <= code < 300:
@@ -246,8 +251,6 @@ class WebhookDecider(Service):
     def _fetch_failed(self, failure: Failure) -> Any:
         if failure.check(OcppError, CancelledError):
             return failure
-        if failure.check(TimeoutError):
-            raise WebhookFailure("timeout", "Webhook timeout", "no answer in time")
         if failure.check(HttpError):
             raise WebhookFailure("parse", "Webhook response parse error", failure.getErrorMessage())
         raise WebhookFailure("fetch", "Webhook fetch error", _describe(failure))
@@ -288,15 +291,16 @@ def _describe(failure: Failure) -> str:
 
 
 class _Pending:
-    """A call for the receiver: queued, then posted (C{inner})."""
+    """A call for the receiver: queued, then posted (C{inner}), with its C{timer}."""
 
-    __slots__ = ("ctx", "deferred", "inner", "payload")
+    __slots__ = ("ctx", "deferred", "inner", "payload", "timer")
 
-    def __init__(self, ctx: CallContext, payload: dict[str, Any], cancel: Any) -> None:
+    def __init__(self, ctx: CallContext, payload: dict[str, Any]) -> None:
         self.ctx = ctx
         self.payload = payload
         self.inner: Deferred[Any] | None = None
-        self.deferred: Deferred[Any] = Deferred(lambda _: cancel(self))
+        self.timer: Any = None
+        self.deferred: Deferred[Any] = Deferred()
 
 
 async def _nothing() -> None:
