@@ -172,3 +172,22 @@ async def test_a_reused_transaction_id_never_corrupts_the_record(make_hooked: An
     assert (txn["idTag"], txn["connectorId"], txn["meterStart"]) == ("A", 1, 1)
     listed = (await api.get("/CentralSystem/TransactionList")).json["TransactionList"]
     assert [t["id"] for t in listed] == [77]
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_timeout_counts_the_wait_for_a_free_slot(make_hooked: Any) -> None:
+    """A call still waiting for a request slot when its time is up gets 'Webhook timeout' too."""
+    receiver = start_receiver(Receiver())
+    hooked = await make_hooked(receiver, max_concurrent=1, timeout=0.4)
+    first = await hooked.central.station("WH-SLOT1", boot=True)
+    second = await hooked.central.station("WH-SLOT2", boot=True)
+    receiver.handler = lambda body: Deferred()  # never answers
+    await aio(first.send([2, "a", "Heartbeat", {}]))
+    await aio(second.send([2, "b", "Heartbeat", {}]))
+    frames = [await aio(first.recv()), await aio(second.recv())]
+    for frame in frames:
+        assert frame[2:4] == ["InternalError", "Webhook timeout"], frame
+    assert len(receiver.requests("Heartbeat")) == 1  # the second never left the queue
+    assert hooked.decider.failures == {"timeout": 2}
+    await aio(first.close())
+    await aio(second.close())
