@@ -142,7 +142,9 @@ async def test_a_charging_session_is_recorded_with_the_receivers_ids(make_hooked
         return reply.status == 200 and reply.json["meterStop"] == 30
 
     await eventually(stored)
-    txn = (await api.get(f"/Transaction/{tid}")).json
+    from tests.emulator.test_end_to_end import conforms
+
+    txn = conforms(await api.get(f"/Transaction/{tid}"), "/Transaction/{id}", "get")
     assert (txn["id"], txn["identity"], txn["meterStart"], txn["meterStop"]) == (
         1000,
         "WH-SESSION",
@@ -150,7 +152,7 @@ async def test_a_charging_session_is_recorded_with_the_receivers_ids(make_hooked
         30,
     )
     assert [m["value"] for m in txn["meterValues"]] == ["20"]
-    [entry] = (await api.get("/ChargePointList")).json
+    [entry] = conforms(await api.get("/ChargePointList"), "/ChargePointList", "get")
     assert entry["identity"] == "WH-SESSION"
     assert entry["bootNotification"] == {"chargePointVendor": "Acme", "chargePointModel": "Raw"}
     assert entry["statusNotification"]["status"] == "Charging"
@@ -168,17 +170,28 @@ async def test_a_charging_session_is_recorded_with_the_receivers_ids(make_hooked
 @pytest_twisted.ensureDeferred
 async def test_operator_rules_have_no_meaning_in_webhook_mode(make_hooked: Any) -> None:
     """Id-tag and registration changes are the receiver's: 409 with a JSON message."""
+    from tests.emulator.test_end_to_end import conforms
+
     hooked = await make_hooked()
     api = hooked.central.api
-    for reply in [
-        await api.put("/IdTag/T9", {"status": "Accepted"}),
-        await api.delete("/IdTag/T9"),
-        await api.post("/Onboarding/RefusedIdTags/T9/accept"),
-        await api.put("/ChargePoint/CP-9"),
-        await api.delete("/ChargePoint/CP-9"),
-        await api.post("/Onboarding/RejectedStations/CP-9/accept"),
+    for reply, path, method in [
+        (await api.put("/IdTag/T9", {"status": "Accepted"}), "/IdTag/{idTag}", "put"),
+        (await api.delete("/IdTag/T9"), "/IdTag/{idTag}", "delete"),
+        (
+            await api.post("/Onboarding/RefusedIdTags/T9/accept"),
+            "/Onboarding/RefusedIdTags/{idTag}/accept",
+            "post",
+        ),
+        (await api.put("/ChargePoint/CP-9"), "/ChargePoint/{identity}", "put"),
+        (await api.delete("/ChargePoint/CP-9"), "/ChargePoint/{identity}", "delete"),
+        (
+            await api.post("/Onboarding/RejectedStations/CP-9/accept"),
+            "/Onboarding/RejectedStations/{identity}/accept",
+            "post",
+        ),
     ]:
         assert "decided by the webhook backend" in reply.error(409)
+        conforms(reply, path, method)  # documented in openapi.yaml
     assert (await api.get("/IdTagList")).status == 200  # reading stays possible
 
 
