@@ -39,6 +39,7 @@ import uvloop
 from loadgen_measure import ProcWatch, hold_idle, measure, own_cpu, percentile
 from loadgen_report import format_report
 from loadgen_stations import Generator, Station, parse_mix
+from loadgen_storm import storm
 from picows import WSCloseCode, ws_connect
 
 # ProcWatch and percentile were defined here and stay importable from here.
@@ -137,6 +138,11 @@ async def ramp(gen: Generator) -> float:
         if done >= gen.connected:
             break
         await asyncio.sleep(0.05)
+    if gen.held is not None:  # --start-together: now every booted station begins
+        held, gen.held = gen.held, None
+        for st in held:
+            if st in gen.active:
+                st.next_call()
     return loop.time() - start
 
 
@@ -153,7 +159,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     gen.loop = asyncio.get_running_loop()
     watch = ProcWatch(args.server_pid) if args.server_pid else None
     report: dict[str, Any] = {
-        "mode": "idle" if args.idle else "load",
+        "mode": "storm" if args.storm else "idle" if args.idle else "load",
         "url": args.url,
         "stations_requested": args.stations,
     }
@@ -166,13 +172,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ]
     cpu_start = own_cpu()
     try:
-        report["ramp_s"] = round(await ramp(gen), 2)
-        report["connected"] = gen.connected
-        report["booted"] = gen.booted
-        if args.idle:
-            await hold_idle(gen, args, watch, report)
+        if args.storm:
+            await storm(gen, args, watch, report)
         else:
-            await measure(gen, args, watch, report)
+            report["ramp_s"] = round(await ramp(gen), 2)
+            report["connected"] = gen.connected
+            report["booted"] = gen.booted
+            if args.idle:
+                await hold_idle(gen, args, watch, report)
+            else:
+                await measure(gen, args, watch, report)
     finally:
         gen.stopping = True
         for t in timers:
@@ -229,6 +238,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="total calls/s to offer, paced per station (0: as fast as replies come)",
     )
     p.add_argument("--idle", action="store_true", help="connect, boot, then hold idle")
+    p.add_argument(
+        "--start-together",
+        action="store_true",
+        help="booted stations wait until all are connected, then start their calls",
+    )
+    p.add_argument(
+        "--storm",
+        action="store_true",
+        help="all stations connect at once (no pacing, retrying) until all are Accepted "
+        "or --ramp-timeout; report the time to Accepted",
+    )
+    p.add_argument("--retry-delay", type=float, default=1.0, help="--storm: seconds between tries")
+    p.add_argument(
+        "--listen-at", type=float, help="--storm: wall-clock time the listener was seen open"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
     try:

@@ -51,10 +51,13 @@ class ProcWatch:
             pass
         return found
 
-    def cpu_seconds(self) -> float:
-        """User + system CPU seconds of all the threads of the process and its children."""
+    def cpu_seconds(self, main_only: bool = False) -> float:
+        """
+        User + system CPU seconds of all the threads of the process and its
+        children (of the process alone with C{main_only}).
+        """
         total = 0.0
-        for pid in self.pids():
+        for pid in [self.pid] if main_only else self.pids():
             try:
                 with open(f"/proc/{pid}/stat", "rb") as f:
                     fields = f.read().rsplit(b")", 1)[1].split()
@@ -64,6 +67,18 @@ class ProcWatch:
                 continue
             total += (int(fields[11]) + int(fields[12])) / _CLK_TCK
         return total
+
+    def run_delay(self) -> float:
+        """
+        Seconds the process's main thread has spent runnable but waiting for a
+        CPU (C{/proc/PID/schedstat}; 0.0 when unavailable): how much other
+        processes held it back.
+        """
+        try:
+            with open(f"/proc/{self.pid}/schedstat", encoding="ascii") as f:
+                return int(f.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
 
     def memory(self) -> dict[str, float]:
         """
@@ -107,6 +122,8 @@ async def measure(
     """Warm up, then count the calls of the measured window."""
     await asyncio.sleep(args.warmup)
     srv0 = watch.cpu_seconds() if watch else 0.0
+    main0 = watch.cpu_seconds(main_only=True) if watch else 0.0
+    delay0 = watch.run_delay() if watch else 0.0
     mach0 = machine_cpu()
     cpu0 = own_cpu()
     t0 = time.perf_counter()
@@ -141,10 +158,16 @@ async def measure(
     )
     if watch:
         srv = watch.cpu_seconds() - srv0
+        main = watch.cpu_seconds(main_only=True) - main0
         mem = watch.memory()
         report.update(
             server_cpu_s=round(srv, 2),
             server_cpu_pct=round(100 * srv / window, 1),
+            # CPU per call of the server's own process (its event loop), without its children:
+            # less sensitive than calls/s to other processes competing for the cores
+            server_main_cpu_pct=round(100 * main / window, 1),
+            server_main_waited_for_cpu_pct=round(100 * (watch.run_delay() - delay0) / window, 1),
+            server_main_cpu_us_per_call=round(1e6 * main / calls, 1) if calls else None,
             server_rss_mb=round(mem.get("rss_mb", 0.0), 1),
             server_rss_peak_mb=round(mem.get("rss_peak_mb", 0.0), 1),
         )

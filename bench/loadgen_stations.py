@@ -15,6 +15,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
@@ -101,6 +102,14 @@ class Generator:
         self.bad_frames = 0
         self.error_codes: Counter[str] = Counter()
         self.total_timeouts = 0
+        # --storm: stations not Accepted yet retry (boot resent on timeout, reconnect when lost)
+        self.storm: bool = getattr(args, "storm", False)
+        self.boot_retries = 0
+        self.accepted_ns: list[int] = []  # perf_counter_ns of each BootNotification Accepted
+        self.opened_ns: list[int] = []  # perf_counter_ns of each WebSocket opened
+        self.on_lost: Callable[[Station], None] | None = None
+        # --start-together: booted stations wait here until the ramp is over
+        self.held: list[Station] | None = [] if getattr(args, "start_together", False) else None
         # counters of the measured window
         self.latencies: list[int] = []
         self.results = 0
@@ -138,6 +147,10 @@ class Generator:
                 st.pending = None
                 self.total_timeouts += 1
                 if st.booting:
+                    if self.storm and not self.stopping:
+                        self.boot_retries += 1
+                        st.boot()
+                        continue
                     st.booting = False
                     self.boot_failed += 1
                     continue
@@ -188,9 +201,14 @@ class Station(WSListener):
             transport.disconnect()
             return
         gen.connected += 1
+        gen.opened_ns.append(_perf_ns())
         gen.active.add(self)
+        self.boot()
+
+    def boot(self) -> None:
+        """Send the BootNotification (again)."""
         self.booting = True
-        self._send(-1, gen.boot_body)
+        self._send(-1, self.gen.boot_body)
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
         gen = self.gen
@@ -198,6 +216,8 @@ class Station(WSListener):
             gen.active.discard(self)
             if not gen.stopping:
                 gen.disconnects += 1
+                if self.booting and gen.on_lost is not None:
+                    gen.on_lost(self)
         self.pending = None
 
     def _send(self, kind: int, body: bytes) -> None:
@@ -278,10 +298,14 @@ class Station(WSListener):
             status = msg[2].get("status") if typ == 3 and isinstance(msg[2], dict) else None
             if status == "Accepted":
                 gen.booted += 1
+                gen.accepted_ns.append(now)
             else:
                 gen.boot_not_accepted[str(status) if typ == 3 else "CALLERROR"] += 1
                 return  # a station not accepted stays quiet
             if gen.idle or gen.stopping:
+                return
+            if gen.held is not None:
+                gen.held.append(self)
                 return
         elif gen.measuring:
             gen.latencies.append(now - self.sent_at)

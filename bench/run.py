@@ -5,20 +5,32 @@ By default the server is ocppcs itself (C{twistd -n ocppcs --config CFG} from
 the virtualenv, with a temporary configuration listening on
 C{tcp:PORT:interface=127.0.0.1} and a temporary C{[embedded] path}); with
 C{--canned} it is C{canned_server.py}, the Twisted + Autobahn baseline.
-With C{--backend webhook} ocppcs answers through its webhook backend, posting
-to C{webhook_receiver.py} (a fast local receiver, its own process, on
-C{--receiver-port}); C{--backend both} runs each scenario against the
-embedded and then the webhook backend, back to back, so that both figures
-come from the same machine state. Every scenario gets a fresh server:
+Every scenario gets a fresh server:
 
   - C{a}: 100 stations, one CALL in flight each
   - C{b}: 1,000 stations, one CALL in flight each
   - C{c}: 10,000 stations connected, booted and held idle (server RSS)
+  - C{d}: 10,000 stations, one CALL in flight each (connects paced at
+    2,000/s; the calls start once all are booted)
+  - C{storm}: 10,000 stations connecting at once as soon as the listener is
+    open (the reconnect storm after a restart): time until all are Accepted
+
+With C{--backend webhook} ocppcs answers through its webhook backend, posting
+to C{webhook_receiver.py} (a fast local receiver, its own process, on
+C{--receiver-port}); C{--backend both} runs each scenario against the
+embedded and then the webhook backend, back to back, so that both figures
+come from the same machine state.
+
+With C{--compare}, every scenario runs against the canned baseline and
+against ocppcs back to back (C{--repeat} times, alternating which goes
+first) and a summary gives ocppcs as a share of the baseline.
 
 Usage (from the repository root)::
 
-    .venv/bin/python bench/run.py --canned            # all scenarios, baseline
+    .venv/bin/python bench/run.py --canned            # a, b, c, baseline
     .venv/bin/python bench/run.py --scenario b        # ocppcs, 1,000 stations
+    .venv/bin/python bench/run.py --compare --scenario storm   # both servers
+    .venv/bin/python bench/run.py --compare --scenario d --repeat 2
     .venv/bin/python bench/run.py --json -- --mix heartbeat=1
     .venv/bin/python bench/run.py --scenario b --backend both   # embedded, then webhook
 
@@ -38,8 +50,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from loadgen_report import format_report  # noqa: E402
+
+from ocppcs.listeners import DEFAULT_BACKLOG  # noqa: E402
+
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 
@@ -47,7 +65,19 @@ SCENARIOS: dict[str, tuple[str, list[str]]] = {
     "a": ("100 stations", ["--stations", "100"]),
     "b": ("1,000 stations", ["--stations", "1000"]),
     "c": ("10,000 idle stations", ["--stations", "10000", "--idle", "--connect-rate", "2000"]),
+    "d": (
+        "10,000 stations",
+        ["--stations", "10000", "--start-together", "--connect-rate", "2000"]
+        + ["--max-pending", "1000", "--ramp-timeout", "120", "--call-timeout", "30"],
+    ),
+    "storm": (
+        "10,000 stations connecting at once",
+        ["--stations", "10000", "--storm", "--ramp-timeout", "150", "--call-timeout", "30"]
+        + ["--handshake-timeout", "30"],
+    ),
 }
+#: The scenarios that run when none is named (C{d} and C{storm} take longer).
+DEFAULT_SCENARIOS = ("a", "b", "c")
 
 
 def port_open(port: int) -> bool:
@@ -61,41 +91,41 @@ def write_config(
     workdir: Path,
     port: int,
     ping_interval: float | None,
-    webhook_port: int | None = None,
-    webhook_concurrency: int = 100,
-    webhook_pipeline: int = 1,
+    backlog: int | None = None,
+    webhook: str = "",
 ) -> Path:
-    """A temporary ocppcs configuration for the benchmark (webhook: to that port)."""
+    """A temporary ocppcs configuration for the benchmark (C{webhook}: its extra sections)."""
     config = workdir / "bench.conf"
-    server = f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
+    listen = f"tcp:{port}:interface=127.0.0.1" + (f":backlog={backlog}" if backlog else "")
+    server = f"[server]\nlisten = {listen}\n"
     if ping_interval is not None:
         server += f"ping_interval = {ping_interval}\nping_timeout = {min(10.0, ping_interval)}\n"
-    text = server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n"
-    if webhook_port is not None:
-        text += (
-            "\n[backend]\ntype = webhook\n"
-            f"\n[webhook]\nurl = http://127.0.0.1:{webhook_port}/hook\n"
-            f"max_concurrent = {webhook_concurrency}\npipeline = {webhook_pipeline}\n"
-        )
-    config.write_text(text)
+    config.write_text(server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n" + webhook)
     return config
 
 
-def server_command(args: argparse.Namespace, workdir: Path) -> list[str]:
+def webhook_sections(args: argparse.Namespace) -> str:
+    """The C{[backend]} and C{[webhook]} sections for C{--backend webhook}, else C{""}."""
+    if args.backend != "webhook":
+        return ""
+    return (
+        "\n[backend]\ntype = webhook\n"
+        f"\n[webhook]\nurl = http://127.0.0.1:{args.receiver_port}/hook\n"
+        f"max_concurrent = {args.webhook_concurrency}\npipeline = {args.webhook_pipeline}\n"
+    )
+
+
+def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> list[str]:
     """The command line of the server under test."""
-    if args.canned:
+    if canned:
         cmd = [sys.executable, str(HERE / "canned_server.py"), "--port", str(args.port)]
         if args.ping_interval:
             cmd += ["--ping-interval", str(args.ping_interval)]
+        # the same backlog as ocppcs's listener (its default unless --backlog names one)
+        cmd += ["--backlog", str(args.backlog or DEFAULT_BACKLOG)]
         return cmd
-    webhook_port = args.receiver_port if args.backend == "webhook" else None
     config = write_config(
-        workdir,
-        args.port,
-        args.ping_interval,
-        webhook_port,
-        args.webhook_concurrency,
-        args.webhook_pipeline,
+        workdir, args.port, args.ping_interval, args.backlog, webhook_sections(args)
     )
     return [
         str(BIN / "twistd"),
@@ -109,9 +139,14 @@ def server_command(args: argparse.Namespace, workdir: Path) -> list[str]:
     ]
 
 
-def start_server(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[bytes]:
-    """Start the server and wait until it accepts connections."""
-    cmd = server_command(args, workdir)
+def start_server(
+    args: argparse.Namespace, workdir: Path, canned: bool
+) -> tuple[subprocess.Popen[bytes], float]:
+    """
+    Start the server and wait until it accepts connections; return it and the
+    wall-clock time at which its port was first seen open (polled every 20 ms).
+    """
+    cmd = server_command(args, workdir, canned)
     print(f"# server: {' '.join(cmd)}", file=sys.stderr, flush=True)
     out = (workdir / "server.out").open("wb")
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=out, stderr=subprocess.STDOUT)
@@ -120,8 +155,8 @@ def start_server(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[by
         if proc.poll() is not None:
             break
         if port_open(args.port):
-            return proc
-        time.sleep(0.1)
+            return proc, time.time()
+        time.sleep(0.02)
     stop_server(proc)
     tail = b""
     for name in ("server.out", "twistd.log"):
@@ -132,70 +167,6 @@ def start_server(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[by
         f"server did not listen on port {args.port} (exit status {proc.returncode}):\n"
         + tail.decode(errors="replace")
     )
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, then SIGKILL after 10 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def run_scenario(args: argparse.Namespace, key: str, extra: list[str]) -> int:
-    """One scenario on a fresh server; return loadgen's exit status."""
-    title, scenario_args = SCENARIOS[key]
-    if port_open(args.port):
-        print(f"port {args.port} is already in use; not benchmarking a stranger", file=sys.stderr)
-        return 2
-    with tempfile.TemporaryDirectory(prefix="ocppcs-bench-") as tmp:
-        workdir = Path(tmp)
-        receiver = None
-        try:
-            if args.backend == "webhook" and not args.canned:
-                receiver = start_receiver(args, workdir)
-            proc = start_server(args, workdir)
-        except RuntimeError as e:
-            print(e, file=sys.stderr)
-            if receiver is not None:
-                stop_server(receiver)
-            return 2
-        try:
-            cmd = [
-                sys.executable,
-                str(HERE / "loadgen.py"),
-                "--url",
-                f"ws://127.0.0.1:{args.port}/ocpp",
-                "--server-pid",
-                str(proc.pid),
-                "--duration",
-                str(args.duration),
-                "--warmup",
-                str(args.warmup),
-                *scenario_args,
-                *(["--json"] if args.json else []),
-                *extra,
-            ]
-            server = "canned_server.py" if args.canned else f"ocppcs ({args.backend})"
-            print(f"## scenario {key}: {title} against {server}", file=sys.stderr, flush=True)
-            result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-            if args.json:
-                for line in result.stdout.splitlines():
-                    if line.startswith("{"):
-                        data = json.loads(line)
-                        data.update(scenario=key, server=server)
-                        print(json.dumps(data), flush=True)
-            else:
-                print(result.stdout, end="", flush=True)
-            return result.returncode
-        finally:
-            stop_server(proc)
-            if receiver is not None:
-                stop_server(receiver)
-                print((workdir / "receiver.out").read_text(), end="", file=sys.stderr)
 
 
 def start_receiver(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[bytes]:
@@ -215,6 +186,144 @@ def start_receiver(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[
     raise RuntimeError(f"the webhook receiver did not listen on port {args.receiver_port}")
 
 
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_scenario(
+    args: argparse.Namespace, key: str, extra: list[str], canned: bool
+) -> tuple[int, dict[str, Any] | None]:
+    """One scenario on a fresh server; return loadgen's exit status and its report."""
+    title, scenario_args = SCENARIOS[key]
+    if port_open(args.port):
+        print(f"port {args.port} is already in use; not benchmarking a stranger", file=sys.stderr)
+        return 2, None
+    with tempfile.TemporaryDirectory(prefix="ocppcs-bench-") as tmp:
+        workdir = Path(tmp)
+        receiver = None
+        try:
+            if args.backend == "webhook" and not canned:
+                receiver = start_receiver(args, workdir)
+            proc, listen_at = start_server(args, workdir, canned)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            if receiver is not None:
+                stop_server(receiver)
+            return 2, None
+        try:
+            cmd = [
+                sys.executable,
+                str(HERE / "loadgen.py"),
+                "--url",
+                f"ws://127.0.0.1:{args.port}/ocpp",
+                "--server-pid",
+                str(proc.pid),
+                "--duration",
+                str(args.duration),
+                "--warmup",
+                str(args.warmup),
+                *scenario_args,
+                *(["--listen-at", repr(listen_at)] if key == "storm" else []),
+                "--json",
+                *extra,
+            ]
+            server = "canned_server.py" if canned else f"ocppcs ({args.backend})"
+            print(f"## scenario {key}: {title} against {server}", file=sys.stderr, flush=True)
+            result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
+            report = None
+            for line in result.stdout.splitlines():
+                if line.startswith("{"):
+                    report = json.loads(line)
+                    report.update(scenario=key, server=server, load_average=load_average())
+            if report is None:
+                print(result.stdout, end="", flush=True)
+            elif args.json:
+                print(json.dumps(report), flush=True)
+            else:
+                print(f"## {key} / {server} (load average {report['load_average']})")
+                print(format_report(report), flush=True)
+            return result.returncode, report
+        finally:
+            stop_server(proc)
+            if receiver is not None:
+                stop_server(receiver)
+                print((workdir / "receiver.out").read_text(), end="", file=sys.stderr)
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (as C{uptime} shows them)."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def headline(report: dict[str, Any]) -> str:
+    """The one figure of a report that the comparison is about."""
+    if report["mode"] == "storm":
+        since = report.get("storm_listen_to_all_accepted_s")
+        if report["storm_all_accepted"]:
+            took = f"all Accepted in {report['storm_s']} s ({since} s from the listener opening)"
+        else:
+            took = f"not all Accepted in {report['storm_s']} s"
+        return (
+            f"{report['storm_accepted']}/{report['storm_stations']}: {took}, "
+            f"p50/p90/p100 {report['storm_accepted_ms']['p50'] / 1000:.1f}/"
+            f"{report['storm_accepted_ms']['p90'] / 1000:.1f}/"
+            f"{report['storm_accepted_ms']['p100'] / 1000:.1f} s, "
+            f"{report['storm_connect_retries']} connect retries"
+        )
+    if report["mode"] == "load":
+        return (
+            f"{report['calls_per_s']:.0f} calls/s, p99 {report['latency_ms']['p99']:.0f} ms, "
+            f"{report.get('server_main_cpu_us_per_call')} µs CPU per call "
+            f"({report.get('server_main_cpu_pct')} % of a core, waited for one "
+            f"{report.get('server_main_waited_for_cpu_pct')} %), "
+            f"{report['booted']} stations in the loop"
+        )
+    return f"{report.get('server_rss_mb')} MB"
+
+
+def compare(args: argparse.Namespace, keys: list[str], extra: list[str]) -> int:
+    """Each scenario against the baseline and ocppcs, back to back; print a summary."""
+    status = 0
+    summary: list[str] = []
+    for key in keys:
+        for rep in range(args.repeat):
+            order = [True, False] if rep % 2 == 0 else [False, True]
+            got: dict[bool, dict[str, Any]] = {}
+            for canned in order:
+                code, report = run_scenario(args, key, extra, canned)
+                status = max(status, code)
+                if report is not None:
+                    got[canned] = report
+            if len(got) < 2:
+                summary.append(f"{key} run {rep + 1}: incomplete")
+                continue
+            mine, base = got[False], got[True]
+            line = (
+                f"{key} run {rep + 1} (load average {mine['load_average']}): "
+                f"ocppcs {headline(mine)} | canned {headline(base)}"
+            )
+            if mine["mode"] == "load" and base["calls_per_s"]:
+                share = 100 * mine["calls_per_s"] / base["calls_per_s"]
+                line += f" | ocppcs/canned = {share:.0f} %"
+                mine_us, base_us = (
+                    mine.get("server_main_cpu_us_per_call"),
+                    base.get("server_main_cpu_us_per_call"),
+                )
+                if mine_us and base_us:
+                    line += f" (CPU per call: canned/ocppcs = {100 * base_us / mine_us:.0f} %)"
+            summary.append(line)
+    print("## summary", flush=True)
+    print("\n".join(summary), flush=True)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options and run the chosen scenarios."""
     argv = sys.argv[1:] if argv is None else argv
@@ -224,7 +333,21 @@ def main(argv: list[str] | None = None) -> int:
         argv, extra = argv[:i], argv[i + 1 :]
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip())
     p.add_argument("--canned", action="store_true", help="benchmark canned_server.py")
-    p.add_argument("--scenario", choices=[*SCENARIOS, "all"], default="all")
+    p.add_argument(
+        "--compare", action="store_true", help="run the canned baseline and ocppcs, back to back"
+    )
+    p.add_argument("--repeat", type=int, default=1, help="--compare: runs of each pair")
+    p.add_argument(
+        "--scenario",
+        choices=[*SCENARIOS, "all"],
+        default="all",
+        help=f"all = {', '.join(DEFAULT_SCENARIOS)}",
+    )
+    p.add_argument(
+        "--backlog",
+        type=int,
+        help=f"listen backlog of both servers (default: ocppcs's default, {DEFAULT_BACKLOG})",
+    )
     p.add_argument("--port", type=int, default=9220)
     p.add_argument("--duration", type=float, default=20.0, help="measured seconds per scenario")
     p.add_argument("--warmup", type=float, default=5.0)
@@ -248,14 +371,16 @@ def main(argv: list[str] | None = None) -> int:
     if soft < hard:  # inherited by the server and the generator
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     os.chdir(ROOT)
+    keys = list(DEFAULT_SCENARIOS) if args.scenario == "all" else [args.scenario]
+    print(f"# load average at start: {load_average()}", file=sys.stderr, flush=True)
+    if args.compare:
+        return compare(args, keys, extra)
     status = 0
     backends = ["embedded", "webhook"] if args.backend == "both" else [args.backend]
-    for key in SCENARIOS if args.scenario == "all" else [args.scenario]:
+    for key in keys:
         for backend in backends:
-            status = max(
-                status,
-                run_scenario(argparse.Namespace(**{**vars(args), "backend": backend}), key, extra),
-            )
+            one = argparse.Namespace(**{**vars(args), "backend": backend})
+            status = max(status, run_scenario(one, key, extra, args.canned)[0])
     return status
 
 

@@ -1,4 +1,3 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
 """
 How many station CALLs per second the embedded backend stores.
 

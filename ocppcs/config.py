@@ -17,45 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ocppcs.configvalues import (
-    boolean as _bool,
-)
-from ocppcs.configvalues import (
-    choice as _choice,
-)
-from ocppcs.configvalues import (
-    http_url,
-)
-from ocppcs.configvalues import (
-    listeners as _listeners,
-)
-from ocppcs.configvalues import (
-    non_negative_float as _non_negative_float,
-)
-from ocppcs.configvalues import (
-    non_negative_int as _non_negative_int,
-)
-from ocppcs.configvalues import (
-    path as _path,
-)
-from ocppcs.configvalues import (
-    positive_float as _positive_float,
-)
-from ocppcs.configvalues import (
-    positive_int as _positive_int,
-)
-from ocppcs.configvalues import (
-    tokens as _tokens,
-)
-from ocppcs.configvalues import (
-    users as _users,
-)
-from ocppcs.configvalues import (
-    words as _words,
-)
-from ocppcs.configvalues import (
-    ws_url as _ws_url,
-)
+from ocppcs import configvalues as values
 
 
 class ConfigError(Exception):
@@ -63,13 +25,21 @@ class ConfigError(Exception):
     A configuration problem.
 
     @ivar path: C{(section, key)} the problem is about (C{key} may be C{""}).
+    @ivar line: the line of the file the problem is on, for a syntax error.
     """
 
-    def __init__(self, message: str, path: tuple[str, str] = ("", "")) -> None:
+    def __init__(
+        self, message: str, path: tuple[str, str] = ("", ""), line: int | None = None
+    ) -> None:
         self.message = message
         self.path = path
+        self.line = line
         where = ".".join(p for p in path if p)
-        super().__init__(f"Error in configuration at '{where}': {message}" if where else message)
+        if line is not None:
+            message = f"Error in configuration at line {line}: {message}"
+        elif where:
+            message = f"Error in configuration at '{where}': {message}"
+        super().__init__(message)
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -82,7 +52,8 @@ class ServerConfig:
     listen: tuple[str, ...] = ("tcp:9220:interface=0.0.0.0",)
     ping_interval: float = 60.0
     ping_timeout: float = 30.0
-    max_frame_size: int = 65536
+    #: Bytes: 1 MiB, what common WebSocket stacks accept by default.
+    max_frame_size: int = 1_048_576
     call_timeout: float = 30.0
 
 
@@ -211,69 +182,69 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     "server": (
         ServerConfig,
         {
-            "listen": _listeners,
-            "ping_interval": _non_negative_float,
-            "ping_timeout": _positive_float,
-            "max_frame_size": _positive_int,
-            "call_timeout": _positive_float,
+            "listen": values.listeners,
+            "ping_interval": values.non_negative_float,
+            "ping_timeout": values.positive_float,
+            "max_frame_size": values.positive_int,
+            "call_timeout": values.positive_float,
         },
     ),
     "central": (
         CentralConfig,
         {
-            "heartbeat_interval": _positive_int,
-            "registration": _choice("open", "known"),
-            "unknown_station": _choice("Rejected", "Pending"),
-            "retry_interval": _positive_int,
-            "authorization": _choice("open", "list"),
-            "concurrent_tx": _choice("refuse", "allow"),
-            "known_vendors": _words,
+            "heartbeat_interval": values.positive_int,
+            "registration": values.choice("open", "known"),
+            "unknown_station": values.choice("Rejected", "Pending"),
+            "retry_interval": values.positive_int,
+            "authorization": values.choice("open", "list"),
+            "concurrent_tx": values.choice("refuse", "allow"),
+            "known_vendors": values.words,
         },
     ),
-    "backend": (BackendConfig, {"type": _choice("embedded", "webhook")}),
+    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook")}),
     "embedded": (
         EmbeddedConfig,
         {
             "path": str,
-            "synchronous": _choice("full", "normal"),
-            "log_max_rows": _non_negative_int,
-            "log_max_age": _non_negative_float,
+            "synchronous": values.choice("full", "normal"),
+            "log_max_rows": values.non_negative_int,
+            "log_max_age": values.non_negative_float,
         },
     ),
     "webhook": (
         WebhookConfig,
         {
-            "url": http_url,
-            "authorization": _choice("Off", "Basic", "Bearer"),
+            "url": values.http_url,
+            "authorization": values.choice("Off", "Basic", "Bearer"),
             "username": str,
             "password": str,
             "token": str,
-            "timeout": _positive_float,
-            "max_concurrent": _positive_int,
-            "station_queue": _positive_int,
-            "pipeline": _positive_int,
+            "timeout": values.positive_float,
+            "max_concurrent": values.positive_int,
+            "station_queue": values.positive_int,
+            "pipeline": values.positive_int,
         },
     ),
     "api": (
         ApiConfig,
         {
-            "auth": _choice("none", "basic", "bearer"),
-            "users": _users,
-            "tokens": _tokens,
-            "max_body": _positive_int,
-            "page_size": _positive_int,
-            "max_page_size": _positive_int,
+            "auth": values.choice("none", "basic", "bearer"),
+            "users": values.users,
+            "tokens": values.tokens,
+            "max_body": values.positive_int,
+            "page_size": values.positive_int,
+            "max_page_size": values.positive_int,
         },
     ),
     "emulator": (
         EmulatorConfig,
         {
-            "enable": _bool,
-            "path": _path,
-            "url": _ws_url,
-            "central": _bool,
-            "state": _path,
-            "transfers": _choice("simulated", "network"),
+            "enable": values.boolean,
+            "path": values.path,
+            "url": values.ws_url,
+            "central": values.boolean,
+            "state": values.path,
+            "transfers": values.choice("simulated", "network"),
         },
     ),
 }
@@ -320,6 +291,24 @@ def _check_webhook(config: Config) -> None:
         raise ConfigError("authorization = Bearer needs a token", ("webhook", "token"))
 
 
+def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
+    """A one-line L{ConfigError} with the line number for what configparser refused."""
+    if isinstance(e, configparser.MissingSectionHeaderError):
+        what = f"{e.line.strip()!r} comes before any [section] header"
+        return ConfigError(f"{what} ({source})", line=e.lineno)
+    if isinstance(e, configparser.DuplicateSectionError) and e.lineno is not None:
+        return ConfigError(f"section [{e.section}] appears twice ({source})", line=e.lineno)
+    if isinstance(e, configparser.DuplicateOptionError) and e.lineno is not None:
+        what = f"key {e.option!r} appears twice in [{e.section}]"
+        return ConfigError(f"{what} ({source})", line=e.lineno)
+    if isinstance(e, configparser.ParsingError) and e.errors:
+        lineno = e.errors[0][0]
+        lines = text.splitlines()
+        line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+        return ConfigError(f"{line!r} is not 'key = value' ({source})", line=lineno)
+    return ConfigError(f"{source}: {' '.join(str(e).split())}")
+
+
 def parse_config(
     text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -334,7 +323,7 @@ def parse_config(
     try:
         parser.read_string(text, source=source)
     except configparser.Error as e:
-        raise ConfigError(f"{source}: {e.message if hasattr(e, 'message') else e}") from None
+        raise _syntax_error(e, source, text) from None
     for section in parser.sections():
         if section not in _SECTIONS:
             raise ConfigError(

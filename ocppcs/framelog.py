@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_framelog -*-
+# -*- test-case-name: tests.backends.test_embedded_store_framelog -*-
 """Every OCPP frame in and out goes to each of several sinks (store, live feed, metrics)."""
 
 from __future__ import annotations

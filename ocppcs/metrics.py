@@ -35,7 +35,7 @@ never the global one, so that a process can run several services (tests).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -102,7 +102,7 @@ class _Latency:
         self.total += seconds
 
     def buckets(self) -> list[tuple[str, float]]:
-        cumulative = 0
+        cumulative: float = 0
         out = []
         for label, count in zip(_BUCKET_LABELS, self.counts, strict=True):
             cumulative += count
@@ -206,9 +206,9 @@ class OcppMetrics(Service):
         C{refresh_interval} seconds; as it returns the query's Deferred, the
         next call waits until the query is done (never two at once).
         """
-        d = maybeDeferred(self._backend.count_open_transactions)  # type: ignore[attr-defined]
-        d.addCallbacks(self._counted, self._count_failed)
-        return d
+        # Only backends that are also an IOperatorStore have it (see startService).
+        count: Callable[[], Deferred[int]] = self._backend.count_open_transactions  # type: ignore[attr-defined]
+        return maybeDeferred(count).addCallbacks(self._counted, self._count_failed)
 
     def _counted(self, count: int) -> None:
         self.open_transactions = int(count)

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_onboarding -*-
+# -*- test-case-name: tests.transports.test_refusals -*-
 """
 Refused connection attempts, kept so operators can see why a station can't
 get in (bad path, bad identity, no common subprotocol, failed authentication).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.integration.test_shutdown,tests.test_tap -*-
 """
 The central system as one service tree.
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -28,7 +29,7 @@ from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.framelog import FrameFanout
-from ocppcs.listeners import ListenerService
+from ocppcs.listeners import ListenerService, parse_endpoint
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
@@ -36,7 +37,8 @@ from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
-from ocppcs.web.auth import build_guard, warn_if_open
+from ocppcs.web.auth import OperatorAuth, warn_if_open
+from ocppcs.web.eventfeed import build_event_feed
 from ocppcs.web.logfeed import LogFeed, build_log_feed
 
 #: At shutdown, wait at most this many seconds for the calls being answered.
@@ -97,19 +99,21 @@ class CentralSystemService(MultiService):
 
     def startService(self) -> None:
         """
-        Start the backend, then listen. Listening is synchronous, so a port in
-        use stops C{twistd} at once; calls that arrive while the backend is
-        still opening its store wait for it. If the backend fails to start,
-        the error is logged and the reactor stopped.
+        Listen, then start the backend. Listening is synchronous, so a port in
+        use stops C{twistd} at once (one line naming the address, see
+        L{ListenerService.startService}) before the store is opened; calls
+        that arrive while the backend is still opening its store wait for it.
+        If the backend fails to start, the error is logged and the reactor
+        stopped.
         """
         Service.startService(self)
+        for listener in self.listeners:
+            listener.startService()
         warn_if_open(self.config)
         started = maybeDeferred(self.backend.startService)
         # Not a child (its name may be the record's): started and stopped here.
         if self.decider is not None and self.decider is not self.backend:
             self.decider.startService()
-        for listener in self.listeners:
-            listener.startService()
         started.addCallbacks(self._backend_ready, self._backend_failed)
 
     def _backend_ready(self, _: object) -> None:
@@ -200,6 +204,9 @@ def build_central_system(
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
+    server = config.server
+    # First: a bad listen description stops start-up before anything is created.
+    endpoints = [(d, parse_endpoint(reactor, d)) for d in server.listen]
     if backend is None:
         backend, decider = create_backend(config, reactor)
     elif decider is None:
@@ -216,7 +223,6 @@ def build_central_system(
     frames.add(metrics.frame)
     central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
-    server = config.server
     factory = OcppServerFactory(
         reactor,
         central,
@@ -236,11 +242,20 @@ def build_central_system(
 
     listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    api = RestApi(registry, backend, config, reactor, refusals, emulator=emulator, decider=decider)
-    site = build_site(
-        factory, api, build_guard(config.api, reactor), log_feed, build_metrics(metrics)
+    auth = OperatorAuth(config.api, reactor)
+    api = RestApi(
+        registry, backend, config, reactor, refusals, emulator=emulator, auth=auth, decider=decider
     )
-    listeners.extend(ListenerService(reactor, d, site) for d in server.listen)
+    event_feed = build_event_feed(reactor, frames, registry)
+    site = build_site(
+        factory,
+        api,
+        auth.guard,
+        log_feed,
+        build_metrics(metrics),
+        event_feed,
+    )
+    listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
         config,
         backend,
@@ -285,7 +300,7 @@ def own_url(listeners: list[ListenerService]) -> str:
     for listener in listeners:
         port = listener.port
         host = port.getHost() if port is not None else None
-        if host is not None and getattr(host, "type", "") == "TCP":
+        if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
             loopback = "[::1]" if ":" in host.host else "127.0.0.1"
             return f"ws://{loopback}:{host.port}/ocpp"
     return ""

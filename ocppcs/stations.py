@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_stations -*-
+# -*- test-case-name: tests.integration.test_station_calls -*-
 """
 The registry of connected stations, and the one way to call a station.
 
@@ -28,6 +28,8 @@ Closer = Callable[[str], None]
 #: Sees the outcome of each call sent to a connected station: called with the
 #: reply payload or the L{Failure} and the action; must return its first argument.
 CallObserver = Callable[[Any, str], Any]
+#: Told C{(session, online)} when a station connects (C{True}) or disconnects.
+ConnectionObserver = Callable[[OcppSession, bool], None]
 
 
 class StationRegistry:
@@ -47,6 +49,15 @@ class StationRegistry:
         self._sessions: dict[str, tuple[OcppSession, Closer]] = {}
         #: Set by L{close_all}: the central system is shutting down.
         self.closed = False
+        #: Told of every connection and disconnection (the web UI's event feed).
+        self.connection_observers: list[ConnectionObserver] = []
+
+    def _tell(self, session: OcppSession, online: bool) -> None:
+        for observer in self.connection_observers:
+            try:
+                observer(session, online)
+            except Exception:
+                self._log.failure("Connection observer {observer!r} failed", observer=observer)
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -78,6 +89,7 @@ class StationRegistry:
             )
             old[0].connection_lost("replaced by a new connection")
             old[1]("replaced by a new connection")
+        self._tell(session, True)
 
     @staticmethod
     def _triggered(
@@ -101,6 +113,7 @@ class StationRegistry:
         for session, close in entries:
             session.connection_lost(reason)
             close(reason)
+            self._tell(session, False)
 
     def detach(self, session: OcppSession) -> bool:
         """
@@ -111,6 +124,7 @@ class StationRegistry:
         entry = self._sessions.get(session.identity)
         if entry is not None and entry[0] is session:
             del self._sessions[session.identity]
+            self._tell(session, False)
             return True
         return False
 

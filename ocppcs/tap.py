@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_tap -*-
+# -*- test-case-name: tests.test_tap,tests.integration.test_startup_errors -*-
 """
 C{twistd ocppcs}: command-line options and the service it runs.
 
@@ -8,18 +8,27 @@ C{twistd ocppcs}: command-line options and the service it runs.
 
 With C{[emulator] enable = true} the emulated stations of C{[emulator] path}
 run in the same process; with C{central = false} they run alone.
+
+A configuration or start-up error stops twistd with one line naming the
+section and key (C{SystemExit}, so twistd prints neither its usage text nor
+a traceback).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any
 
 from twisted.application.service import Service
 from twisted.python import usage
 
+import ocppcs
 from ocppcs.config import ConfigError, load_config
+from ocppcs.earlystop import defer_early_stop
+from ocppcs.gctune import tune_gc
 from ocppcs.service import build_central_system, build_emulator
+from twisted import copyright
 
 
 class Options(usage.Options):
@@ -37,11 +46,21 @@ class Options(usage.Options):
         """Listen on this strports description instead of [server] listen (repeatable)."""
         self["listen"].append(description)
 
+    def opt_version(self) -> None:
+        """Display the versions of ocppcs and Twisted and exit."""
+        print(f"ocppcs {ocppcs.__version__} (Twisted {copyright.version})")
+        sys.exit(0)
+
     def postOptions(self) -> None:
+        """
+        Read the configuration file.
+
+        @raise SystemExit: with the one-line L{ConfigError} message.
+        """
         try:
             config = load_config(self["config"])
         except ConfigError as e:
-            raise usage.UsageError(str(e)) from None
+            raise SystemExit(str(e)) from None
         if self["listen"]:
             server = dataclasses.replace(config.server, listen=tuple(self["listen"]))
             config = dataclasses.replace(config, server=server)
@@ -52,14 +71,22 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     """
     Build the central system from parsed C{options} (with the emulated
     stations when C{[emulator] enable}), or, with C{[emulator] central =
-    false}, the emulator alone.
+    false}, the emulator alone. Without C{reactor} (as twistd calls it, to
+    run the service in this process) the garbage collector is tuned for
+    many connections (L{ocppcs.gctune}), and a stop signal that arrives
+    before the reactor runs is held until it does (L{ocppcs.earlystop}).
+
+    @raise SystemExit: with the one-line L{ConfigError} message.
     """
     config = options["parsed_config"]
+    if reactor is None:  # as twistd calls it: services start before the reactor runs
+        from twisted.internet import reactor
+
+        tune_gc()
+        defer_early_stop(reactor)
     try:
         if config.emulator.enable and not config.emulator.central:
-            if reactor is None:
-                from twisted.internet import reactor
             return build_emulator(config, reactor)
         return build_central_system(config, reactor)
     except ConfigError as e:
-        raise usage.UsageError(str(e)) from None
+        raise SystemExit(str(e)) from None

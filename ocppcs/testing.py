@@ -36,7 +36,7 @@ class MemoryBackend(Service):
     @ivar hold: when set, replies wait for these Deferreds (keyed by action).
     """
 
-    name = "memory"
+    name = "memory"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
     keeps_record = True
     local_rules = True
 

@@ -29,6 +29,29 @@ if [ ! -x .venv/bin/python ]; then
 fi
 spec="."
 [ -n "$extras" ] && spec=".[$extras]"
-# compat mode: twistd finds twisted/plugins/ocppcs_plugin.py (a default editable install hides it).
-.venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" \
-    --config-settings editable_mode=compat 2>&1 | grep -v "is ignored: it is neither" || true
+# Install only when needed: the editable install picks up source edits by
+# itself, so pip runs again only when the packaging files, the extras, the
+# folder or the Python change (a stamp per extras set holds their hash), or
+# when ocppcs is not importable from .venv. "test" includes the base install.
+wanted="$({ cat setup.cfg pyproject.toml setup.py 2>/dev/null; pwd; .venv/bin/python -V; } |
+    sha256sum | cut -d" " -f1)"
+stamp=".venv/ocppcs-installed-${extras:-base}"
+installed() {
+    [ "$(cat "$1" 2>/dev/null)" = "$wanted" ] &&
+        .venv/bin/python -I -c "import ocppcs, twisted.plugins.ocppcs_plugin" 2>/dev/null
+}
+if ! installed "$stamp" && ! { [ -z "$extras" ] && installed .venv/ocppcs-installed-test; }; then
+    rm -f .venv/ocppcs-installed-*
+    log="$(mktemp)"
+    # compat mode: twistd finds twisted/plugins/ocppcs_plugin.py (a default editable install hides it).
+    if ! .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec" \
+        --config-settings editable_mode=compat >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "Installing ocppcs into .venv failed" >&2
+        exit 1
+    fi
+    grep -v "is ignored: it is neither" "$log" || true
+    rm -f "$log"
+    echo "$wanted" >"$stamp"
+fi

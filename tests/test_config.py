@@ -34,6 +34,30 @@ def test_shipped_file_documents_the_defaults() -> None:
     assert "Production: set enable = false." in path.read_text(encoding="utf-8")
 
 
+def _comment_above(text: str, key: str) -> str:
+    """The comment lines right above C{key = ...} in a configuration file."""
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} ="))
+    comment: list[str] = []
+    for line in reversed(lines[:at]):
+        if not line.startswith("#"):
+            break
+        comment.insert(0, line.lstrip("# "))
+    return " ".join(comment)
+
+
+def test_shipped_file_says_where_emulated_stations_connect() -> None:
+    """
+    The comment on [emulator] url says what build_emulator does with an empty
+    url: with central = true the stations connect to this central system, and
+    only with central = false to their own CentralSystemURL.
+    """
+    text = (ROOT / "conf" / "ocppcs.conf").read_text(encoding="utf-8")
+    comment = _comment_above(text[text.index("[emulator]") :], "url")
+    assert "with central = true the stations connect to this central system" in comment
+    assert "with central = false each connects to the CentralSystemURL key" in comment
+
+
 def test_values_are_parsed() -> None:
     """Values are converted; listen takes several lines, known_vendors a list."""
     config = parse_config(
@@ -123,7 +147,9 @@ def test_syntax_error_and_missing_file(tmp_path: Path) -> None:
     """A file that is not INI, or is missing, is a ConfigError too."""
     bad = tmp_path / "bad.conf"
     bad.write_text("no section header\n")
-    with pytest.raises(ConfigError, match="bad.conf"):
+    with pytest.raises(ConfigError, match="bad.conf") as info:
         load_config(str(bad))
+    assert str(info.value).startswith("Error in configuration at line 1: 'no section header'")
+    assert "\n" not in str(info.value)
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(str(tmp_path / "missing.conf"))

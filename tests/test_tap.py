@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from twisted.internet.testing import MemoryReactorClock
-from twisted.python import usage
 
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.listeners import ListenerService
@@ -42,11 +41,11 @@ def test_listen_overrides_config(tmp_path: Path) -> None:
     assert [listener.description for listener in service.listeners] == ["tcp:0", "tcp:1"]
 
 
-def test_bad_config_is_a_usage_error(tmp_path: Path) -> None:
+def test_bad_config_is_one_line_system_exit(tmp_path: Path) -> None:
     """A bad value stops option parsing with the section and key named."""
     conf = tmp_path / "c.conf"
     conf.write_text("[central]\nauthorization = maybe\n")
-    with pytest.raises(usage.UsageError, match="central.authorization"):
+    with pytest.raises(SystemExit, match="central.authorization"):
         Options().parseOptions(["--config", str(conf)])
 
 
@@ -59,7 +58,7 @@ def test_listening_on_memory_reactor(tmp_path: Path) -> None:
     assert reactor.tcpServers[0][3] == "127.0.0.1"
 
 
-def test_unwritable_store_is_a_usage_error(tmp_path: Path) -> None:
+def test_unwritable_store_is_one_line_system_exit(tmp_path: Path) -> None:
     """A store path whose folder can't be created stops start-up naming embedded.path."""
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -67,7 +66,7 @@ def test_unwritable_store_is_a_usage_error(tmp_path: Path) -> None:
     conf.write_text(f"[embedded]\npath = {blocker / 'sub' / 'db.sqlite3'}\n")
     options = Options()
     options.parseOptions(["--config", str(conf)])
-    with pytest.raises(usage.UsageError, match="embedded.path"):
+    with pytest.raises(SystemExit, match="embedded.path"):
         makeService(options, MemoryReactorClock())
 
 
@@ -116,5 +115,5 @@ def test_emulator_paths_checked(tmp_path: Path, lines: str, key: str) -> None:
     )
     options = Options()
     options.parseOptions(["--config", str(config)])
-    with pytest.raises(usage.UsageError, match=key):
+    with pytest.raises(SystemExit, match=key):
         makeService(options, MemoryReactorClock())

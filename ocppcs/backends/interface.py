@@ -211,12 +211,18 @@ class IOperatorStore(Interface):
         """
 
     def transaction_page(
-        identity: str | None, date_from: str | None, date_to: str | None, limit: int, offset: int
+        identity: str | None,
+        date_from: str | None,
+        date_to: str | None,
+        limit: int,
+        offset: int,
+        id_tag: str | None = None,
     ) -> Any:
         """
         Transactions, newest first, optionally of one station and started in
-        C{[date_from, date_to)} (ISO-8601 UTC text), as L{TransactionView}s with
-        C{serial_number} (the station's chargePointSerialNumber).
+        C{[date_from, date_to)} (ISO-8601 UTC text), and of one C{id_tag}, as
+        L{TransactionView}s with C{serial_number} (the station's
+        chargePointSerialNumber).
 
         @return: a L{Deferred} firing with a page.
         """

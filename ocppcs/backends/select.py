@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_service -*-
+# -*- test-case-name: tests.test_tap -*-
 """
 Create the record and the decider named by C{[backend] type}: C{embedded}
 (the record's own C{[central]} rules) or C{webhook} (the operator's HTTP

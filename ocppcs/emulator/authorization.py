@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_authorization -*-
 """
 How an emulated station decides whether an idTag may charge (OCPP 1.6
 3.4/3.5): the local list and the cache answer when C{LocalPreAuthorize} is
@@ -25,7 +25,8 @@ from twisted.python.failure import Failure
 from ocppcs.emulator.connector import Connector, Reservation
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 

@@ -1,12 +1,14 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_sessions -*-
 """
 Charging sessions of an emulated station: the driver's local actions, id tag
 authorization, StartTransaction / StopTransaction and the meter.
 
     plug in ----------------+--> Preparing --(idTag authorized)--> StartTransaction
     idTag (authorized) -----+                                     -> Charging
-    RemoteStartTransaction --> Preparing --(authorized)--> StartTransaction
+    RemoteStartTransaction --> Preparing --(authorized, plugged in)--> StartTransaction
         (plugging in meanwhile starts nothing: the authorization decides)
+    authorized, no vehicle --> Preparing --(plug in within ConnectionTimeOut)--> StartTransaction
+                                         --(ConnectionTimeOut)--> Available, no transaction
     Charging --(vehicle full)--> SuspendedEV; --(limit 0)--> SuspendedEVSE
     StartTransaction.conf idTag not Accepted --> StopTransaction (DeAuthorized),
         or SuspendedEVSE until it ends when StopTransactionOnInvalidId is false
@@ -35,7 +37,8 @@ from ocppcs.emulator.physics import ChargingSession
 from ocppcs.isotime import iso_time
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 
@@ -89,6 +92,10 @@ class UnknownConnector(LocalActionError):
 
 class ChargingFlows(Authorization, PowerLimits, _Base):
     """Charging sessions; mixed into L{ocppcs.emulator.station.EmulatedStation}."""
+
+    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
+    operative0: bool
+    scheduled0: bool | None
 
     # --- lookup ---------------------------------------------------------------------------
 
@@ -168,13 +175,22 @@ class ChargingFlows(Authorization, PowerLimits, _Base):
                 if c.plugged:
                     self.start_transaction(c, id_tag, parent)
                 else:
-                    c.waiting_tag, c.waiting_parent = id_tag, parent
-                    timeout = self.keys.get_int("ConnectionTimeOut", 60)
-                    self.connector_later(c, "waiting", timeout, self._plug_timeout, c)
-                    self.changed(c)
+                    self.wait_for_vehicle(c, id_tag, parent)
             return {"status": info.get("status"), "connector": self.connector_view(c)}
 
         return d.addCallback(authorized)
+
+    def wait_for_vehicle(self, c: Connector, id_tag: str, parent_id_tag: str | None) -> None:
+        """
+        C{id_tag} is authorized on C{c} but no vehicle is plugged in: stay
+        Preparing; plugging in within C{ConnectionTimeOut} seconds starts the
+        transaction, else the connector is Available again (OCPP 1.6 5.11,
+        the ConnectionTimeOut key of 9.1).
+        """
+        c.waiting_tag, c.waiting_parent = id_tag, parent_id_tag
+        timeout = self.keys.get_int("ConnectionTimeOut", 60)
+        self.connector_later(c, "waiting", timeout, self._plug_timeout, c)
+        self.changed(c)
 
     def set_fault(self, connector_id: int, error_code: str, info: str | None) -> dict[str, Any]:
         """Raise a fault on the connector; a running transaction stops (reason Other)."""
@@ -200,6 +216,8 @@ class ChargingFlows(Authorization, PowerLimits, _Base):
     def _plug_timeout(self, c: Connector) -> None:
         if c.waiting_tag is not None and not c.plugged:
             c.waiting_tag = c.waiting_parent = None
+            self.profiles.transaction_ended(c.id)  # a remote start's TxProfile: no transaction
+            self.save()
             self.changed(c)
 
     def _leave(self, c: Connector) -> None:

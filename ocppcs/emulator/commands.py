@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_commands -*-
+# -*- test-case-name: tests.emulator.test_commands_core,tests.emulator.test_commands_remote -*-
 """
 How an emulated station answers the central system's 19 OCPP 1.6 commands,
 each with its real effect. The reply goes out first; what follows from a
@@ -11,7 +11,9 @@ asks for, a reboot) is sent after it, via C{after_reply}.
     Change/GetConfiguration the keys (L{ocppcs.emulator.keys}); changes persist
     ClearCache              the authorization cache
     UnlockConnector         stops a transaction (UnlockCommand), unplugs
-    RemoteStart/Stop        as a driver would, through authorization
+    RemoteStart/Stop        as a driver would, through authorization; a remote start
+                            waits for the vehicle (ConnectionTimeOut), which the demo
+                            driver plugs in by itself with plugInOnRemoteStart
     ReserveNow/Cancel...    reservations with expiry, of a connector or (with
                             ReserveConnectorZeroSupported) of the station
     SendLocalList/GetLocal  the local authorization list
@@ -37,7 +39,8 @@ from ocppcs.emulator.smartcharging import parse_time
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 
@@ -55,6 +58,10 @@ class StationCommands(MaintenanceCommands, _Base):
     charging, remote trigger and firmware management in
     L{ocppcs.emulator.maintenance}).
     """
+
+    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
+    operative0: bool
+    scheduled0: bool | None
 
     def answer(self, action: str, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
         """Answer command C{action}; fires with the reply payload."""
@@ -214,10 +221,20 @@ class StationCommands(MaintenanceCommands, _Base):
                 return
             if profile is not None:  # in force from the start of the transaction
                 self.profiles.set(c.id, profile, NEW_TRANSACTION)
-            c.plugged = True  # the driver who asked plugs in
-            self.start_transaction(c, id_tag, info.get("parentIdTag"))
+            if c.plugged:
+                self.start_transaction(c, id_tag, info.get("parentIdTag"))
+                return
+            self.wait_for_vehicle(c, id_tag, info.get("parentIdTag"))
+            delay = self.config.plug_in_on_remote_start
+            if delay is not None:  # the demo driver plugs in by themselves
+                self.connector_later(c, "driver", delay, self._driver_plugs_in, c, id_tag)
 
         d.addCallback(authorized).addErrback(self._call_failed, "RemoteStartTransaction")
+
+    def _driver_plugs_in(self, c: Connector, id_tag: str) -> None:
+        """The driver of a remote start plugs in (C{plugInOnRemoteStart}), if still waited for."""
+        if c.waiting_tag == id_tag and not c.plugged and c.fault is None and c.operative:
+            self.plug_in(c.id)
 
     def on_RemoteStopTransaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         transaction_id = payload["transactionId"]

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_charging -*-
+# -*- test-case-name: tests.emulator.test_charging_sessions -*-
 """
 The state of one connector of an emulated station, and the part of it that
 is saved across restarts.

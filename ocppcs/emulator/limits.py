@@ -24,7 +24,8 @@ from ocppcs.emulator.connector import Connector
 from ocppcs.emulator.smartcharging import share_station_limit
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_link -*-
+# -*- test-case-name: tests.emulator.test_link_connections,tests.emulator.test_link_backoff -*-
 """
 The WebSocket connection of an emulated station (Autobahn client), kept up
 with reconnects.
@@ -27,6 +27,7 @@ from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientPr
 from autobahn.websocket.types import ConnectionResponse
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.interfaces import ITCPTransport
 from twisted.internet.ssl import optionsForClientTLS
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -50,8 +51,11 @@ def _no_frames(record: Any) -> None:
     """The default frame sink: emulated stations keep no frame log."""
 
 
-class StationClientProtocol(LeanMessages, WebSocketClientProtocol):
+# ignore: Autobahn's own two bases type peer and _transport_details differently.
+class StationClientProtocol(LeanMessages, WebSocketClientProtocol):  # type: ignore[misc]
     """One connection of one emulated station."""
+
+    transport: ITCPTransport  # set by connectionMade: TCP, or TLS over it (abortConnection)
 
     _log = Logger()
     link: StationLink
@@ -325,6 +329,7 @@ class _LinkFactory(WebSocketClientFactory):
         self.link = link
 
     def buildProtocol(self, addr: Any) -> StationClientProtocol:
-        protocol: StationClientProtocol = super().buildProtocol(addr)
+        protocol = super().buildProtocol(addr)
+        assert isinstance(protocol, StationClientProtocol)
         protocol.link = self.link
         return protocol

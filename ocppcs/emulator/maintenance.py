@@ -41,7 +41,8 @@ from ocppcs.emulator.smartcharging import parse_time
 from ocppcs.isotime import iso_time
 
 if TYPE_CHECKING:
-    from ocppcs.emulator.station import EmulatedStation as _Base
+    # mypy cannot resolve a base that inherits from this mixin: _Base is Any to it.
+    from ocppcs.emulator.station import EmulatedStation as _Base  # type: ignore[attr-defined]
 else:
     _Base = object
 
@@ -98,6 +99,9 @@ class _InFlight:
 
 class MaintenanceCommands(_Base):
     """Smart charging, remote trigger and firmware management commands."""
+
+    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
+    firmware_version: str | None
 
     # --- smart charging -------------------------------------------------------------------
 

@@ -138,7 +138,7 @@ class Outbox:
         if kept:
             message.stored = self._store.add(self.identity, action, payload, local_tx)
             message.stored.addCallbacks(
-                self._stored, self._store_failed, (message,), None, (message,)
+                self._stored, self._store_failed, callbackArgs=(message,), errbackArgs=(message,)
             )
         self._entries.append(message)
         self.pump()
@@ -219,7 +219,12 @@ class Outbox:
         self._sends += 1
         head.attempts += 1
         d = self._send(head.action, payload)
-        d.addCallbacks(self._sent, self._failed, (head, self._sends), None, (head, self._sends))
+        d.addCallbacks(
+            self._sent,
+            self._failed,
+            callbackArgs=(head, self._sends),
+            errbackArgs=(head, self._sends),
+        )
 
     def _current(self, message: Message, send: int) -> bool:
         """Whether this send is the one in flight (not one of a connection since gone)."""

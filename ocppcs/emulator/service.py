@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_service -*-
+# -*- test-case-name: tests.emulator.test_end_to_end,tests.emulator.test_end_to_end_offline -*-
 """
 The emulator as a service: every station of C{[emulator] path}, each with
 its link to the central system, their saved state opened first.
@@ -6,6 +6,10 @@ its link to the central system, their saved state opened first.
     startService --> load conf/cp/*/configuration.json (bad ones logged, skipped)
                  --> open the state database --> stations --> links connect
     stopService  --> links close --> the database writes what is queued
+
+A stop that comes while the start is still opening the database waits for
+that step, then the start goes no further (no station is created) and the
+database is closed: a SIGTERM during start-up is as quiet as any other.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class EmulatorService(Service):
     """
 
     _log = Logger()
-    name = "emulator"
+    name = "emulator"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,
@@ -76,11 +80,15 @@ class EmulatorService(Service):
         self.drivers: dict[str, AutoDriver] = {}
         self.errors: list[StationConfigError] = []
         self.ready: Deferred[None] = Deferred()
+        self._starting: Deferred[None] | None = None
 
     def startService(self) -> None:
-        """Load the stations and connect them (asynchronously; see L{ready})."""
+        """
+        Load the stations and connect them (asynchronously; see L{ready},
+        which also fires when a stop cut the start short).
+        """
         super().startService()
-        d = self._start()
+        d = self._starting = self._start()
         d.addCallbacks(self.ready.callback, self._failed)
 
     def _failed(self, failure: Any) -> None:
@@ -98,7 +106,11 @@ class EmulatorService(Service):
             self._log.error("Emulated station skipped: {error}", error=str(error))
         self.schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
         yield self.store.start()
+        if not self.running:
+            return  # stopped while the database opened: stopService closes it
         saved = yield self.store.load_all()
+        if not self.running:
+            return
         url = self._url() if callable(self._url) else self._url
         for config in configs:
             station = EmulatedStation(
@@ -128,8 +140,24 @@ class EmulatorService(Service):
         )
 
     def stopService(self) -> Deferred[None]:
-        """Disconnect every station, then close the database."""
+        """
+        Disconnect every station, then close the database (once a start
+        still in progress has finished the step it is in).
+        """
         super().stopService()
+        starting = self._starting
+        if starting is not None and not starting.called:
+            waited: Deferred[None] = Deferred()
+
+            def started(result: object) -> object:
+                waited.callback(None)
+                return result
+
+            starting.addBoth(started)
+            return waited.addCallback(lambda _: self._stop())
+        return self._stop()
+
+    def _stop(self) -> Deferred[None]:
         for driver in self.drivers.values():
             driver.stop()
         closing = [link.stop() for link in self.links.values()]

@@ -5,7 +5,10 @@ folder per station, in the original's format (ocpp-cs C{conf/cp/CP1}):
 C{connectorId} (a list), C{configurationKey} (a list of C{{key, readonly,
 value}}), optional C{Geo} (C{{latitude, longitude, location}}) and our optional
 C{auto} (C{{enable, seed, idTags, idleSeconds: [min, max], sessionSeconds:
-[min, max]}}: the station plugs in vehicles by itself).
+[min, max]}}: the station plugs in vehicles by itself) and C{plugInOnRemoteStart}
+(seconds: after an accepted RemoteStartTransaction on a connector without a
+vehicle, a demo driver plugs one in after that long; without it the connector
+waits for a PlugIn until C{ConnectionTimeOut}, as a real station does).
 
 C{connectorId} entries are ids (1..N) or objects with an C{id} and optionally::
 
@@ -76,6 +79,8 @@ class StationConfig:
     @ivar boot: the BootNotification request payload.
     @ivar geo: the C{Geo} object, or C{None}.
     @ivar auto: the C{auto} object, or C{None}.
+    @ivar plug_in_on_remote_start: C{plugInOnRemoteStart}: seconds after a
+        remote start until a vehicle is plugged in by itself, or C{None} (never).
     """
 
     identity: str
@@ -86,6 +91,7 @@ class StationConfig:
     boot: dict[str, Any]
     geo: dict[str, Any] | None = None
     auto: AutoConfig | None = None
+    plug_in_on_remote_start: float | None = None
 
 
 def station_url(base: str, identity: str) -> str:
@@ -175,6 +181,11 @@ def load_station(folder: Path) -> StationConfig:
         boot=boot,
         geo=reader.geo(data["Geo"]) if "Geo" in data else None,
         auto=reader.auto(data["auto"]) if "auto" in data else None,
+        plug_in_on_remote_start=(
+            reader.seconds(data["plugInOnRemoteStart"], "plugInOnRemoteStart")
+            if "plugInOnRemoteStart" in data
+            else None
+        ),
     )
 
 

@@ -13,6 +13,7 @@ together and re-exports L{AutoConfig}, L{KeyEntry} and L{StationConfigError}.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,13 @@ class FieldReader:
             where[key] = i
             keys.append((key, readonly, value))
         return tuple(keys), where
+
+    def seconds(self, value: Any, field: str) -> float:
+        """A finite number of seconds, not negative."""
+        number = float(self.typed(value, field, (int, float), "a number of seconds"))
+        if not 0 <= number < math.inf:
+            raise self.error(field, "must be a number of seconds, at least 0")
+        return number
 
     def pair(self, value: Any, field: str, positive: bool) -> tuple[float, float]:
         """

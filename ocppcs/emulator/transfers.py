@@ -143,7 +143,9 @@ class NetworkTransfers:
 
     async def _put(self, parts: SplitResult, data: bytes) -> None:
         url, auth = _http_target(parts)
-        headers = {"Content-Type": ["text/plain; charset=utf-8"]}
+        headers: dict[bytes | str, list[bytes | str]] = {
+            "Content-Type": ["text/plain; charset=utf-8"]
+        }
         response = await self._http.put(url, data=data, headers=headers, auth=auth, unbuffered=True)
         await _body(response)
         if not 200 <= response.code < 300:
@@ -359,7 +361,8 @@ class _FtpSession:
         from twisted.protocols.ftp import FTPClient
 
         client = FTPClient(self._user, self._password, passive=1)
-        client.connectFactory = self._reactor.connectTCP  # not the global reactor
+        # Not the global reactor (FTPClient's hook, a method mypy will not let us replace).
+        client.connectFactory = self._reactor.connectTCP  # type: ignore[method-assign]
         endpoint = HostnameEndpoint(self._reactor, self._host, self._port)
         self._connecting = connectProtocol(endpoint, client)
         await self._connecting
@@ -369,10 +372,10 @@ class _FtpSession:
             await client.quit()
             return result
         finally:
-            client.transport.loseConnection()
+            client.transport.loseConnection()  # type: ignore[union-attr]  # connected: set
 
     def _abort(self, _: Deferred[Any]) -> None:
         if self._client is not None:
-            self._client.transport.abortConnection()
+            self._client.transport.abortConnection()  # type: ignore[union-attr]  # TCP, connected
         elif self._connecting is not None:
             self._connecting.cancel()

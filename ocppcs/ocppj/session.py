@@ -135,24 +135,23 @@ class OcppSession:
         try:
             frame = frames.parse(data)
         except FrameError as e:
-            self._record("in", e.message_type or 0, e.unique_id, "", data)
+            self._record("in", e.message_type or 0, e.unique_id, e.action, data)
             self._log.warn(
                 "Malformed frame from {identity}: {error}",
                 identity=self.identity,
                 error=e.description,
             )
             if e.message_type in (frames.CALLRESULT, frames.CALLERROR):
-                self._bad_reply(e.unique_id, e.description)
+                self._bad_reply(e.unique_id, e.description, e.details.get("path", "$"))
             else:
-                self._send(CallError(e.unique_id, e.code.value, e.description, {}), "")
+                self._send(CallError(e.unique_id, e.code.value, e.description, e.details), e.action)
             return
         try:
-            kind = type(frame)
-            if kind is Call:
+            if type(frame) is Call:
                 self._record("in", frames.CALL, frame.unique_id, frame.action, data)
-                self._call_received(frame)  # type: ignore[arg-type]
-            elif kind is CallResult:
-                self._result_received(frame, data)  # type: ignore[arg-type]
+                self._call_received(frame)
+            elif type(frame) is CallResult:
+                self._result_received(frame, data)
             else:
                 self._error_received(frame, data)  # type: ignore[arg-type]
         except Exception:
@@ -192,7 +191,9 @@ class OcppSession:
             self._answer_error(e, call)
             return
         d = maybeDeferred(self._receiver.receive_call, self, call)
-        d.addCallbacks(self._answer_result, self._answer_failure, (call,), None, (call,))
+        d.addCallbacks(
+            self._answer_result, self._answer_failure, callbackArgs=(call,), errbackArgs=(call,)
+        )
 
     def _answer_result(self, payload: dict[str, Any], call: Call) -> None:
         try:
@@ -339,10 +340,10 @@ class OcppSession:
             )
         )
 
-    def _bad_reply(self, unique_id: str, description: str) -> None:
+    def _bad_reply(self, unique_id: str, description: str, path: str = "$") -> None:
         pending = self._take_in_flight(unique_id)
         if pending is not None:
-            pending.deferred.errback(InvalidReply(self.identity, pending.action, description, "$"))
+            pending.deferred.errback(InvalidReply(self.identity, pending.action, description, path))
 
     # --- lifecycle -------------------------------------------------------------------------
 

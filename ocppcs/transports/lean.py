@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_lean_frames -*-
+# -*- test-case-name: tests.integration.test_lean_frames,tests.transports.test_lean_internals -*-
 """
 Autobahn's per-message work that OCPP-J does not need, skipped.
 
@@ -27,6 +27,10 @@ one call, straight to the socket when nothing is waiting (L{write_now}), and
 falls back to C{sendMessage} whenever any of those features is
 in play. Everything else (handshake, frame checks, UTF-8 validation,
 unmasking, pings, close) is Autobahn's own.
+
+All of this relies on private parts of Autobahn and Twisted
+(L{ocppcs.transports.internals}); L{FAST} switches it off, with a warning,
+when one of them is missing.
 """
 
 from __future__ import annotations
@@ -35,11 +39,82 @@ from typing import Any
 
 import autobahn.websocket.protocol as _autobahn_protocol
 from autobahn.websocket.protocol import WebSocketProtocol
-from twisted.internet.tcp import Client as TCPClient
 from twisted.internet.tcp import Server as TCPServer
+from twisted.logger import Logger
 
-_STATE_OPEN = WebSocketProtocol.STATE_OPEN
-_SEND_STATE_GROUND = WebSocketProtocol.SEND_STATE_GROUND
+from ocppcs.transports.internals import INTERNALS, Internal, instance_problems, problems
+
+# getattr: a missing one must not break the import (FastPath.check reports it).
+_STATE_OPEN = getattr(WebSocketProtocol, "STATE_OPEN", None)
+_SEND_STATE_GROUND = getattr(WebSocketProtocol, "SEND_STATE_GROUND", None)
+_autobahn_masker = getattr(_autobahn_protocol, "create_xor_masker", None)
+
+
+class FastPath:
+    """
+    Whether the fast path is on: every private part of Autobahn and Twisted it
+    uses (L{ocppcs.transports.internals}) is there. Checked when this module
+    is imported (L{check}) and, for what each instance carries, on the first
+    use by each class (L{first_use}). When something is missing, it switches
+    itself off, restores Autobahn's masker and logs one warning naming what is
+    missing; L{LeanMessages}, L{LeanServerSend} and L{write_now} then leave
+    everything to Autobahn and Twisted.
+
+    @ivar ready: the classes whose instances passed L{first_use}'s check
+        (empty while off).
+    """
+
+    _log = Logger()
+
+    def __init__(self) -> None:
+        self.on = False
+        self.ready: set[type] = set()
+        self._internals: tuple[Internal, ...] = INTERNALS
+        self._warned = False
+
+    def check(self, internals: tuple[Internal, ...] = INTERNALS) -> bool:
+        """Switch on if C{internals} are all there (and install the masker), else off."""
+        self._internals = internals
+        self.ready.clear()
+        found = problems(internals)
+        if found:
+            self.disable(found)
+        else:
+            self.on, self._warned = True, False
+            install_masker()
+        return self.on
+
+    def first_use(self, obj: object) -> bool:
+        """
+        Whether the fast path applies to C{obj}: it is on and C{obj} has every
+        instance attribute it uses (checked once per class; else switch off).
+        """
+        if not self.on:
+            return False
+        found = instance_problems(obj, self._internals)
+        if found:
+            self.disable(found)
+            return False
+        self.ready.add(type(obj))
+        return True
+
+    def disable(self, found: list[str]) -> None:
+        """Switch off because of C{found} (what is missing), warning once."""
+        self.on = False
+        self.ready.clear()
+        if _autobahn_masker is not None:
+            _autobahn_protocol.create_xor_masker = _autobahn_masker
+        if not self._warned:
+            self._warned = True
+            self._log.warn(
+                "The fast path (ocppcs.transports.lean) is off, Autobahn and Twisted do all the "
+                "work (slower): {problems}. Re-check lean.py against the installed versions.",
+                problems="; ".join(found),
+            )
+
+
+#: The fast path's switch (see L{FastPath}).
+FAST = FastPath()
 
 
 class LeanMessages:
@@ -49,17 +124,23 @@ class LeanMessages:
     straight to C{onMessage} without the observable C{"message"} event.
     """
 
-    message_data: list[bytes] | None
+    message_data: Any  # Autobahn's: a list of bytes while a message is read, else None
     message_is_binary: bool
     failedByMe: bool
     trackedTimings: Any
 
     def dataReceived(self, data: bytes) -> None:
         """Parse C{data} (Autobahn's, without its per-read debug line)."""
-        self._dataReceived(data)  # type: ignore[attr-defined]
+        if type(self) in FAST.ready or FAST.first_use(self):
+            self._dataReceived(data)  # type: ignore[attr-defined]
+        else:
+            super().dataReceived(data)  # type: ignore[misc]  # a mixin: Autobahn's is next
 
     def onMessageEnd(self) -> None:
         """Deliver the completed message to C{onMessage}."""
+        if not FAST.on:
+            super().onMessageEnd()  # type: ignore[misc]  # a mixin: Autobahn's is next
+            return
         if not self.failedByMe:
             payload = b"".join(self.message_data or ())
             if self.trackedTimings:
@@ -109,7 +190,8 @@ class LeanServerSend:
         commands and replies the central system sends, on both paths.
         """
         if (
-            self.state == _STATE_OPEN
+            (type(self) in FAST.ready or FAST.first_use(self))
+            and self.state == _STATE_OPEN
             and self.send_state == _SEND_STATE_GROUND
             and not self.send_queue
             and self._perMessageCompress is None
@@ -127,25 +209,24 @@ class LeanServerSend:
             self.maxMessagePayloadSize = limit
 
 
-_PLAIN_TCP = (TCPServer, TCPClient)
-
-
 def write_now(transport: Any, data: bytes) -> None:
     """
-    Write C{data} to C{transport}; on a plain TCP connection (accepted, or
-    made, as the webhook's) with nothing waiting to be written, hand it to
-    the socket at once.
+    Write C{data} to C{transport}; on a plain TCP connection with nothing
+    waiting to be written, hand it to the socket at once.
 
     C{transport.write} always buffers and asks the reactor to tell it when
     the socket is writable, which costs two C{epoll_ctl} calls and one more
     reactor event per reply. Sending right away when the buffer is empty
     keeps the order of bytes the same, and whatever the socket does not
     take (or an error) goes through C{transport.write} as before, so the
-    reactor finishes the job or reports the error as usual. TLS and other
+    reactor finishes the job or reports the error as usual. TLS (a TLS
+    wrapper, or TLS started on the TCP connection itself) and other
     transports always use C{transport.write}.
     """
     if (
-        type(transport) in _PLAIN_TCP
+        type(transport) is TCPServer
+        and (TCPServer in FAST.ready or FAST.first_use(transport))
+        and not transport.TLS
         and transport.connected
         and not transport.disconnecting
         and not transport._writeDisconnected
@@ -213,15 +294,16 @@ def create_xor_masker(mask: bytes, length: int | None = None) -> Any:
     """Autobahn's C{create_xor_masker}, with L{IntXorMasker} for small frames."""
     if length is not None and length <= SMALL_FRAME:
         return IntXorMasker(mask)
-    return _autobahn_masker(mask, length)
+    return _autobahn_masker(mask, length)  # type: ignore[misc]  # set whenever this is installed
 
 
 def install_masker() -> None:
     """
     Make Autobahn's frame parser and writer use L{create_xor_masker}
-    (process-wide; idempotent). Called when this module is imported.
+    (process-wide; idempotent). Called by L{FastPath.check} when this module is
+    imported.
     """
     _autobahn_protocol.create_xor_masker = create_xor_masker
 
 
-install_masker()
+FAST.check()

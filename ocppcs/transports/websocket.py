@@ -11,8 +11,9 @@ Handshake rules:
     - no offered subprotocol we speak -> the handshake completes without a
       Sec-WebSocket-Protocol header and the connection is closed at once (1002);
     - a second connection with the same identity replaces the first.
-Server pings every C{ping_interval} seconds drop dead peers; frames larger
-than C{max_frame_size} close the connection (1009).
+Server pings every C{ping_interval} seconds drop dead peers; a frame, or a
+fragmented message in total, larger than C{max_frame_size} (1 MiB by
+default) closes the connection (1009) as soon as its length is known.
 
 Every refused attempt (a failed handshake of any kind, no common
 subprotocol) is recorded in the factory's L{RefusalLog} with the identity
@@ -40,7 +41,10 @@ from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
+from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
+
+quiet_debug.install()  # Autobahn's debug lines formatted only when debug logging is on
 
 SUBPROTOCOLS = ("ocpp1.6",)
 MAX_IDENTITY = 48
@@ -83,8 +87,11 @@ def parse_station_path(path: str, prefix: str = "/ocpp/") -> tuple[str, str]:
     return identity, account
 
 
-class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
+# ignore: Autobahn's own two bases type peer and _transport_details differently.
+class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):  # type: ignore[misc]
     """One station connection: the glue between Autobahn and L{OcppSession}."""
+
+    peer: str  # Autobahn's connectionMade sets it, before any of the methods below run
 
     _log = Logger()  # autobahn already uses .log
     factory: OcppServerFactory
@@ -225,7 +232,7 @@ class OcppServerFactory(WebSocketServerFactory):
     @param on_refused: called with the kind of each refusal (metrics).
     """
 
-    protocol = OcppServerProtocol
+    protocol = OcppServerProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
     _log = Logger()
 
     def __init__(

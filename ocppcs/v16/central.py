@@ -30,7 +30,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import CallContext, IDecider, IRecord
-from ocppcs.ocppj.errors import SecurityError
+from ocppcs.ocppj.errors import OcppError, SecurityError
 from ocppcs.ocppj.frames import Call
 from ocppcs.ocppj.session import OcppSession
 
@@ -139,9 +139,8 @@ class CentralSystem:
             session.triggered.discard(call.action)
             return self._decide(ctx, call.payload)
         if session.accepted is None:
-            d = self._record.is_accepted(session.identity)
-            d.addCallback(self._accepted_then_handle, session, ctx, call.payload)
-            return d
+            accepted: Deferred[bool] = self._record.is_accepted(session.identity)
+            return accepted.addCallback(self._accepted_then_handle, session, ctx, call.payload)
         return fail(self._not_accepted(session, call))
 
     def _booted(self, reply: dict[str, Any], session: OcppSession) -> dict[str, Any]:
@@ -162,7 +161,7 @@ class CentralSystem:
             return fail(self._not_accepted(session, ctx))
         return self._decide(ctx, payload)
 
-    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> SecurityError:
+    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> OcppError:
         self._log.warn(
             "{identity} sent {action} before its BootNotification was Accepted",
             identity=session.identity,

@@ -7,11 +7,13 @@ checks that the routes and the document agree.
     GET  /api/v1/ping            "OK" (text/plain, as the original)
     GET  /api/v1/time            {"serverTime": <unix ms>}
     GET  /api/v1/openapi.yaml    this API's OpenAPI 3 document (also .json)
+    GET  /api/v1 and /api/v1/    an index: links to the document, /docs/ and the lists
 
 and the routes of L{StationRoutes} (stations, onboarding),
 L{CommandRoutes} (commands to stations), L{RecordRoutes} (transactions,
 reservations, id tags, the frame log) and L{EmulatorRoutes} (local actions
-on emulated stations), which share one Klein app
+on emulated stations) and L{SummaryRoutes} (the web UI's dashboard
+summary and command schemas) and L{SessionRoutes} (its login), which share one Klein app
 (L{ocppcs.web.api_base.app}).
 
 Every error is C{{"error": {"code": <HTTP status>, "message": "..."}}};
@@ -32,8 +34,28 @@ from ocppcs.web.api_base import app
 from ocppcs.web.api_commands import CommandRoutes
 from ocppcs.web.api_emulator import EmulatorRoutes
 from ocppcs.web.api_records import RecordRoutes
+from ocppcs.web.api_session import SessionRoutes
 from ocppcs.web.api_stations import StationRoutes
+from ocppcs.web.api_summary import SummaryRoutes
 from ocppcs.web.http import error_body, json_body, query_args
+
+#: What C{GET /api/v1/} answers.
+INDEX: dict[str, Any] = {
+    "name": "ocppcs REST API",
+    "version": "1",
+    "openapi": "/api/v1/openapi.yaml",
+    "openapiJson": "/api/v1/openapi.json",
+    "docs": "/docs/",
+    "links": {
+        "ChargePointList": "/api/v1/ChargePointList",
+        "TransactionList": "/api/v1/TransactionList",
+        "ReservationList": "/api/v1/ReservationList",
+        "IdTagList": "/api/v1/IdTagList",
+        "Log": "/api/v1/Log",
+        "EmulatorStationList": "/api/v1/Emulator/StationList",
+        "metrics": "/metrics",
+    },
+}
 
 
 class _Utf8Paths(Resource):
@@ -50,7 +72,7 @@ class _Utf8Paths(Resource):
 
     def render(self, request: IRequest) -> Any:
         try:
-            for segment in request.postpath:  # type: ignore[attr-defined]
+            for segment in request.postpath:
                 segment.decode("utf-8")
         except UnicodeDecodeError:
             request.setResponseCode(400)
@@ -59,7 +81,9 @@ class _Utf8Paths(Resource):
         return self._klein.render(request)
 
 
-class RestApi(StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes):
+class RestApi(
+    StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes, SummaryRoutes, SessionRoutes
+):
     """
     The operators' REST API.
 
@@ -88,6 +112,12 @@ class RestApi(StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes):
         return json_body(request, {"serverTime": int(self.clock.seconds() * 1000)})
 
     # --- the document --------------------------------------------------------------------------
+
+    @app.route("/v1/", methods=["GET"], strict_slashes=False)
+    def index(self, request: IRequest) -> bytes:
+        """A small index (also at C{/api/v1}): where the document, the docs and the lists are."""
+        query_args(request, set())
+        return json_body(request, INDEX)
 
     @app.route("/v1/openapi.yaml", methods=["GET"])
     def openapi_yaml(self, request: IRequest) -> bytes:

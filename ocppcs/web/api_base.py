@@ -51,6 +51,8 @@ class ApiBase:
     @ivar refusals: refused connection attempts.
     @ivar emulator: the L{ocppcs.emulator.service.EmulatorService} of this
         process, or C{None} when the emulator is not enabled.
+    @ivar auth: the L{ocppcs.web.auth.OperatorAuth} guarding the API (its
+        browser sessions), or C{None}.
     """
 
     app = app
@@ -64,9 +66,11 @@ class ApiBase:
         clock: IReactorTime,
         refusals: RefusalLog | None = None,
         emulator: Any = None,
+        auth: Any = None,
         decider: IDecider | None = None,
     ) -> None:
         self.registry = registry
+        self.auth = auth
         self.decider = decider
         self.emulator = emulator
         self.backend = backend

@@ -3,8 +3,9 @@
 REST routes over what the store keeps: transactions and reservations (the
 original's lists), id tags, refused id tags and the frame log.
 
-    GET|POST /api/v1/CentralSystem/TransactionList   identity, dateFrom, dateTo
+    GET|POST /api/v1/CentralSystem/TransactionList   identity, dateFrom, dateTo, idTag
     GET|POST /api/v1/CentralSystem/ReservationList   identity, dateFrom, dateTo
+    GET|POST /api/v1/TransactionList, /api/v1/ReservationList   the same lists
     GET      /api/v1/Transaction/{id}                with its meter values
     GET      /api/v1/IdTagList
     GET|PUT|DELETE /api/v1/IdTag/{idTag}
@@ -62,22 +63,30 @@ class RecordRoutes(ApiBase):
 
     # --- transactions and reservations (the original's lists) --------------------------------
 
-    def _filters(self, request: IRequest) -> tuple[dict[str, Any], int, int]:
-        """C{identity}, C{date_from}, C{date_to} and the page, from the query or the body."""
+    def _filters(
+        self, request: IRequest, extra: frozenset[str] = frozenset()
+    ) -> tuple[dict[str, Any], int, int]:
+        """
+        C{identity}, C{date_from}, C{date_to} (and the C{extra} filters, by
+        their names) and the page, from the query or the body.
+        """
         body = None
+        names = _FILTERS | extra
         if request.method == b"POST":
             body = read_object(request, self.config.api.max_body, required=False)
         if body is None:
-            args, limit, offset = self.paged_args(request, _FILTERS)
+            args, limit, offset = self.paged_args(request, names)
             raw: dict[str, Any] = dict(args)
         else:
             query_args(request, set())
-            check_members(body, _FILTERS | PAGING, set())
+            check_members(body, names | PAGING, set())
             page_size, max_page_size = self.config.api.page_size, self.config.api.max_page_size
             limit = int_member(body, "limit", page_size, 1, max_page_size)
             offset = int_member(body, "offset", 0, 0, MAX_OFFSET)
-            raw = {name: str_member(body, name) for name in _FILTERS}
+            raw = {name: str_member(body, name) for name in names}
         filters: dict[str, Any] = {"identity": raw.get("identity")}
+        for name in extra:
+            filters[name] = raw.get(name)
         for name, key in (("dateFrom", "date_from"), ("dateTo", "date_to")):
             text = raw.get(name)
             filters[key] = None if text is None else iso_time(parse_time(text, name))
@@ -85,17 +94,36 @@ class RecordRoutes(ApiBase):
 
     @app.route("/v1/CentralSystem/TransactionList", methods=["GET", "POST"])
     async def transaction_list(self, request: IRequest) -> bytes:
-        """Transactions, newest first, of one station or all, started in [dateFrom, dateTo)."""
-        f, limit, offset = self._filters(request)
-        total, rows = await self.store().transaction_page(
-            f["identity"], f["date_from"], f["date_to"], limit, offset
-        )
-        items = [views.transaction(row) for row in rows]
-        return json_body(request, page("TransactionList", items, total, limit, offset))
+        """
+        Transactions, newest first, of one station or all, started in
+        [dateFrom, dateTo), optionally of one C{idTag}.
+        """
+        return await self._transaction_list(request)
+
+    @app.route("/v1/TransactionList", methods=["GET", "POST"])
+    async def short_transaction_list(self, request: IRequest) -> bytes:
+        """The same list at the short path, beside C{/v1/ChargePointList}."""
+        return await self._transaction_list(request)
 
     @app.route("/v1/CentralSystem/ReservationList", methods=["GET", "POST"])
     async def reservation_list(self, request: IRequest) -> bytes:
         """Reservations, newest first, of one station or all, made in [dateFrom, dateTo)."""
+        return await self._reservation_list(request)
+
+    @app.route("/v1/ReservationList", methods=["GET", "POST"])
+    async def short_reservation_list(self, request: IRequest) -> bytes:
+        """The same list at the short path, beside C{/v1/ChargePointList}."""
+        return await self._reservation_list(request)
+
+    async def _transaction_list(self, request: IRequest) -> bytes:
+        f, limit, offset = self._filters(request, frozenset({"idTag"}))
+        total, rows = await self.store().transaction_page(
+            f["identity"], f["date_from"], f["date_to"], limit, offset, id_tag=f["idTag"]
+        )
+        items = [views.transaction(row) for row in rows]
+        return json_body(request, page("TransactionList", items, total, limit, offset))
+
+    async def _reservation_list(self, request: IRequest) -> bytes:
         f, limit, offset = self._filters(request)
         total, rows = await self.store().reservation_page(
             f["identity"], f["date_from"], f["date_to"], limit, offset

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ocppcs.backends.views import (
     ConnectorView,
     FrameView,
@@ -22,6 +20,7 @@ from ocppcs.backends.views import (
     StationView,
     TransactionView,
 )
+from ocppcs.ocppj import jsontext
 from ocppcs.ocppj.session import OcppSession
 from ocppcs.web.http import iso_time
 
@@ -282,10 +281,7 @@ def frame(view: FrameView) -> dict[str, Any]:
         "uniqueId": view.unique_id,
         "action": view.action,
     }
-    try:
-        parsed = orjson.loads(view.raw)
-    except orjson.JSONDecodeError:
-        parsed = None
+    parsed = jsontext.read(view.raw)  # None when not JSON or too deep to send on
     kind = view.message_type
     if kind == 2 and isinstance(parsed, list) and len(parsed) == 4:
         out["payload"] = parsed[3]

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_auth -*-
+# -*- test-case-name: tests.web.test_auth_checks,tests.web.test_auth_service -*-
 """
 Operator authentication: C{[api] auth = none | basic | bearer}.
 
@@ -7,8 +7,8 @@ the log feed, metrics) in a L{Guarded} resource that answers 401 with
 C{WWW-Authenticate} and the JSON error body unless the request carries good
 credentials: C{Authorization: Basic ...} checked against C{[api] users}, or
 C{Authorization: Bearer ...} checked against C{[api] tokens}. The station
-endpoint C{/ocpp} is never wrapped; C{/api/v1/ping} and C{/api/v1/time} are
-left open (L{API_OPEN_PATHS}).
+endpoint C{/ocpp} is never wrapped; C{/api/v1/ping}, C{/api/v1/time} and
+C{/api/v1/Session} (the login) are left open (L{API_OPEN_PATHS}).
 
 The check happens before the wrapped resource sees the request, so a
 WebSocket upgrade without credentials is refused with 401 before any
@@ -18,6 +18,14 @@ itself once the request is let through).
 
 Credentials are verified off the reactor thread, and verdicts remembered, by
 L{CredentialChecker} (L{ocppcs.web.credentials}).
+
+A browser logged in to the web UI sends a session cookie instead
+(L{ocppcs.web.sessions}): without an C{Authorization} header, a request with
+a live session cookie is allowed, if it is safe or carries the session's
+CSRF token, and is a same-origin WebSocket upgrade (browsers cannot put
+C{Authorization} on WebSockets). Requests marked C{X-Requested-With:
+ocppcs-ui} get their 401 without C{WWW-Authenticate}, so that the browser
+shows the UI's login screen rather than its own dialog.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from ocppcs.web.credentials import (
     Verdict,
 )
 from ocppcs.web.http import error_body
+from ocppcs.web.sessions import SessionStore, csrf_ok, same_origin, session_cookie
 
 __all__ = [
     "API_OPEN_PATHS",
@@ -63,7 +72,9 @@ __all__ = [
 ]
 
 #: Paths under C{/api} that need no credentials.
-API_OPEN_PATHS: frozenset[tuple[bytes, ...]] = frozenset({(b"v1", b"ping"), (b"v1", b"time")})
+API_OPEN_PATHS: frozenset[tuple[bytes, ...]] = frozenset(
+    {(b"v1", b"ping"), (b"v1", b"time"), (b"v1", b"Session")}
+)
 REALM = "ocppcs"
 
 _log = Logger()
@@ -104,6 +115,8 @@ class OperatorAuth:
     ) -> None:
         self._checker = CredentialChecker(config, reactor, run, cache_size, cache_ttl)
         self.scheme = self._checker.scheme
+        #: The web UI's browser sessions.
+        self.sessions = SessionStore(reactor)
 
     @property
     def enabled(self) -> bool:
@@ -127,7 +140,20 @@ class OperatorAuth:
         """The verdict on C{request}'s credentials, at once when known."""
         if not self.enabled:
             return Verdict.ALLOWED
-        return self._checker.check(request.getHeader(b"authorization"))
+        header = request.getHeader(b"authorization")
+        if header is None and session_cookie(request):
+            session = self.sessions.of(request)
+            if session is None:
+                return Verdict.MISSING
+            upgrade = (request.getHeader(b"upgrade") or b"").lower() == b"websocket"
+            if not csrf_ok(request, session) or (upgrade and not same_origin(request)):
+                return Verdict.FORBIDDEN
+            return Verdict.ALLOWED
+        return self._checker.check(header)
+
+    def login(self, credential: bytes) -> Verdict | Deferred[Verdict]:
+        """The verdict on an C{Authorization} header value (for a login)."""
+        return self._checker.check(credential)
 
     # --- answering -----------------------------------------------------------------------------
 
@@ -138,6 +164,12 @@ class OperatorAuth:
             request.setResponseCode(503)
             request.setHeader(b"Retry-After", b"1")
             return error_body(503, "Too many credential checks in progress; retry shortly")
+        if verdict is Verdict.FORBIDDEN:
+            request.setResponseCode(403)
+            return error_body(
+                403,
+                "A cookie session needs its X-CSRF-Token header, and WebSockets the same origin",
+            )
         challenge = f'{self.scheme} realm="{REALM}"'
         if verdict is Verdict.REFUSED:
             peer = request.getClientAddress()
@@ -150,7 +182,8 @@ class OperatorAuth:
             if self.scheme == "Bearer":
                 challenge += ', error="invalid_token"'
         request.setResponseCode(401)
-        request.setHeader(b"WWW-Authenticate", challenge.encode())
+        if request.getHeader(b"x-requested-with") != b"ocppcs-ui":
+            request.setHeader(b"WWW-Authenticate", challenge.encode())
         what = "credentials" if self.scheme == "Basic" else "bearer token"
         if verdict is Verdict.MISSING:
             return error_body(401, f"Authentication required: send {self.scheme} {what}")
@@ -287,7 +320,7 @@ def warn_if_open(config: Config) -> list[str]:
     exposed = [d for d in config.server.listen if not is_local_listener(d)]
     if exposed:
         _log.warn(
-            "The operator API (/api, /docs, /ws/log, /metrics) is open to the network: "
+            "The operator API (/api, /docs, /ws/*, /metrics) is open to the network: "
             "[api] auth = none while listening on {listeners}; set [api] auth = basic or bearer",
             listeners=", ".join(exposed),
             exposed=exposed,

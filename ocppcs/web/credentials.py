@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_auth -*-
+# -*- test-case-name: tests.web.test_auth_checks,tests.web.test_auth_service -*-
 """
 Checking operator credentials: the C{Authorization} header of a request
 against C{[api] users} (C{Basic}) or C{[api] tokens} (C{Bearer}), for
@@ -58,6 +58,8 @@ class Verdict(Enum):
     MISSING = "missing"
     REFUSED = "refused"
     BUSY = "busy"
+    #: A cookie session's request without its CSRF token, or a cross-origin WebSocket.
+    FORBIDDEN = "forbidden"
 
 
 class _Cache:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_logfeed -*-
+# -*- test-case-name: tests.web.test_logfeed_service,tests.web.test_logfeed_encoding -*-
 """
 The live log feed: every OCPP frame in and out, as it happens, over WebSocket.
 
@@ -35,6 +35,7 @@ subscriber it returns at once. Otherwise each frame is encoded once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -46,6 +47,7 @@ from twisted.logger import Logger
 from ocppcs.backends.interface import FrameRecord
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
+from ocppcs.ocppj import jsontext
 
 #: The default bound on a subscriber's unsent bytes.
 MAX_BUFFER = 1_048_576
@@ -68,10 +70,7 @@ def encode_frame(record: FrameRecord) -> bytes:
         "action": record.action,
     }
     raw = record.raw
-    try:
-        frame = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        frame = None
+    frame = jsontext.read(raw)  # None when not JSON or too deep to send on
     kind = record.message_type
     if type(frame) is list and frame and frame[0] == kind:
         n = len(frame)
@@ -124,8 +123,9 @@ class LogFeedProtocol(WebSocketServerProtocol):
     identities: frozenset[str] | None = None
 
     def onConnect(self, request: ConnectionRequest) -> None:
-        if request.path not in _PATHS:
-            raise ConnectionDeny(404, "Not found: the log feed is /ws/log[?identity=ID]")
+        paths = self.factory.paths
+        if request.path not in paths:
+            raise ConnectionDeny(404, f"Not found: the feed is {paths[0]}[?identity=ID]")
         wanted = request.params.get("identity")
         if wanted:
             self.identities = frozenset(wanted)
@@ -162,12 +162,20 @@ class LogFeed:
 
     _log = Logger()
 
-    def __init__(self, max_buffer: int = MAX_BUFFER, frames: FrameFanout | None = None) -> None:
+    def __init__(
+        self,
+        max_buffer: int = MAX_BUFFER,
+        frames: FrameFanout | None = None,
+        encode: Callable[[FrameRecord], bytes | None] = encode_frame,
+    ) -> None:
         """
         @param max_buffer: a subscriber with more unsent bytes than this is dropped.
         @param frames: the frame fan-out; the feed is on it only while it has
             subscribers, so it costs nothing otherwise.
+        @param encode: a frame as the feed's message, or C{None} to send nothing
+            (the event feed, L{ocppcs.web.eventfeed}, sends only some frames).
         """
+        self._encode = encode
         self.max_buffer = max_buffer
         self.dropped = 0
         self._frames = frames
@@ -197,7 +205,17 @@ class LogFeed:
         targets = [s for s in self._subscribers if s.identities is None or identity in s.identities]
         if not targets:
             return
-        data = encode_frame(record)
+        data = self._encode(record)
+        if data is not None:
+            self._send(targets, data)
+
+    def publish(self, identity: str, data: bytes) -> None:
+        """Send C{data} (one JSON message about C{identity}) to the subscribers that want it."""
+        targets = [s for s in self._subscribers if s.identities is None or identity in s.identities]
+        if targets:
+            self._send(targets, data)
+
+    def _send(self, targets: list[LogFeedProtocol], data: bytes) -> None:
         limit = self.max_buffer
         for subscriber in targets:
             if subscriber.state != OPEN:
@@ -216,11 +234,19 @@ class LogFeed:
 class LogFeedFactory(WebSocketServerFactory):
     """Builds L{LogFeedProtocol}s fed by one L{LogFeed}."""
 
-    protocol = LogFeedProtocol
+    protocol = LogFeedProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
 
-    def __init__(self, feed: LogFeed, reactor: Any, close_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        feed: LogFeed,
+        reactor: Any,
+        close_timeout: float = 5.0,
+        paths: tuple[str, ...] = _PATHS,
+    ) -> None:
         super().__init__(reactor=reactor)
         self.feed = feed
+        #: The request paths it accepts (the first is named in the 404).
+        self.paths = paths
         # The frame limit applies to what clients send (ignored anyway); messages
         # sent are only limited by the station endpoint's max_frame_size.
         self.setProtocolOptions(

@@ -4,8 +4,10 @@ The one resource tree served on every listener.
 
     /ocpp/{identity}[/{account}]   OCPP-J station endpoint (WebSocket)
     /api/v1/...                    REST API (Klein; see openapi.yaml)
+    /                              the operator web UI (L{ocppcs.web.ui}), its assets under /ui/
     /docs/                         Swagger UI
     /ws/log[?identity=ID]          live log feed (WebSocket; L{ocppcs.web.logfeed})
+    /ws/events[?identity=ID]       station event feed (WebSocket; L{ocppcs.web.eventfeed})
     /metrics                       Prometheus metrics (L{ocppcs.metrics})
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
@@ -31,6 +33,7 @@ from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
 from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
+from ocppcs.web.ui import build_ui
 
 
 class _Root(Resource):
@@ -45,9 +48,20 @@ class _Root(Resource):
         super().__init__()
         self._stations = stations
 
-    def getChild(self, path: bytes, request: IRequest) -> IResource:
+    def _upgrade(self, request: IRequest) -> bool:
         upgrade = request.getHeader(b"upgrade") or b""
-        if self._stations is not None and b"websocket" in upgrade.lower():
+        return self._stations is not None and b"websocket" in upgrade.lower()
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        # "/" is the web UI's page, but a WebSocket there is a station with a wrong URL.
+        if path == b"" and self._upgrade(request):
+            assert self._stations is not None
+            return self._stations
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request: IRequest) -> IResource:
+        if self._upgrade(request):
+            assert self._stations is not None
             return self._stations
         return notFound("No such resource", "This central system has nothing at this path.")
 
@@ -58,21 +72,31 @@ def build_root(
     guard: Guard = unguarded,
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
+    event_feed: IResource | None = None,
 ) -> Resource:
     """
     Build the resource tree: every path the server answers.
 
     @param log_feed: the C{/ws/log} resource, if any (L{ocppcs.web.logfeed.build_log_feed}).
     @param metrics: the C{/metrics} resource, if any (L{ocppcs.metrics.build_metrics}).
+    @param event_feed: the C{/ws/events} resource, if any (L{ocppcs.web.eventfeed}).
     """
     stations = WebSocketResource(station_factory)
     root = _Root(stations)
     root.putChild(b"ocpp", stations)
     root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
     root.putChild(b"docs", guard(build_docs()))
-    if log_feed is not None:
+    # The UI's files are public (they hold no data; every call they make is guarded),
+    # so the login screen loads without credentials.
+    index, assets = build_ui()
+    root.putChild(b"", index)
+    root.putChild(b"ui", assets)
+    if log_feed is not None or event_feed is not None:
         ws = _Root()
-        ws.putChild(b"log", guard(log_feed))
+        if log_feed is not None:
+            ws.putChild(b"log", guard(log_feed))
+        if event_feed is not None:
+            ws.putChild(b"events", guard(event_feed))
         root.putChild(b"ws", ws)
     if metrics is not None:
         root.putChild(b"metrics", guard(metrics))
@@ -90,7 +114,7 @@ class BoundedRequest(Request):
 
     def gotLength(self, length: int | None) -> None:
         """Prepare the body buffer: in memory, since at most C{max_body + 1} bytes are kept."""
-        self.content = BytesIO()
+        self.content = BytesIO()  # type: ignore[assignment]  # Twisted types it "= None", documents BinaryIO
         self._kept = 0
 
     def handleContentChunk(self, data: bytes) -> None:
@@ -117,10 +141,15 @@ def build_site(
     guard: Guard = unguarded,
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
+    event_feed: IResource | None = None,
 ) -> Site:
     """The HTTP site serving L{build_root}'s tree."""
-    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics))
+    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics, event_feed))
     site.displayTracebacks = False
-    max_body = api.config.api.max_body
-    site.requestFactory = type("Request", (BoundedRequest,), {"max_body": max_body})
+    limit = api.config.api.max_body
+
+    class SizedRequest(BoundedRequest):
+        max_body = limit
+
+    site.requestFactory = SizedRequest
     return site

@@ -6,13 +6,11 @@ stopped at teardown), and the log events emitted during a test.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_twisted
-from twisted.logger import globalLogPublisher
 
 from ocppcs.backends.embedded.record import EmbeddedRecord
 from ocppcs.backends.embedded.store import SQLiteStore
@@ -59,12 +57,3 @@ async def make_store(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[SQ
     yield make
     for store in stores:
         await store.stop()
-
-
-@pytest.fixture
-def events() -> Iterator[list[dict[str, Any]]]:
-    """The log events emitted during the test."""
-    seen: list[dict[str, Any]] = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)

@@ -29,6 +29,10 @@ SCHEMAS = SchemaSet()
 #: 2026-11-25T10:00:00Z
 T0 = 1_795_600_800.0
 
+#: Seconds after a remote start until the example stations' demo driver plugs in
+#: (their C{plugInOnRemoteStart}).
+DEMO_PLUG_IN: float = load_station(CONF / "CP1").plug_in_on_remote_start or 0.0
+
 
 class MemoryStore:
     """The L{EmulatorStore} API in memory (every write succeeds at once)."""

@@ -5,13 +5,17 @@ RemoteStopTransaction, ReserveNow and CancelReservation.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from ocppcs.emulator.charging import LocalActionError
+from ocppcs.emulator.stationconfig import load_station
 from ocppcs.isotime import iso_time
 from tests.emulator.harness import (
+    CONF,
+    DEMO_PLUG_IN,
     T0,
     TX_PROFILE,
     Rig,
@@ -36,7 +40,8 @@ def _power(rig: Rig, connector_id: int) -> float:
 def test_remote_start_authorizes_then_starts() -> None:
     """
     With AuthorizeRemoteTxRequests true the reply goes first, then Preparing,
-    Authorize for the idTag, StartTransaction and Charging.
+    Authorize for the idTag, and once the driver plugs in StartTransaction
+    and Charging.
     """
     rig = make_rig("CP1")
     rig.central.clear()
@@ -44,6 +49,8 @@ def test_remote_start_authorizes_then_starts() -> None:
         rig, "RemoteStartTransaction", {"idTag": "TAG-1", "connectorId": 1}
     )
     assert reply == {"status": "Accepted"}
+    rig.station.plug_in(1)
+    order += rig.central.actions()[len(order) - 1 :]
     assert order == [
         "RemoteStartTransaction.conf",
         "StatusNotification",
@@ -63,6 +70,7 @@ def test_remote_start_without_authorize() -> None:
     rig.central.clear()
     reply = rig.command("RemoteStartTransaction", {"idTag": "TAG-1", "connectorId": 2})
     assert reply == {"status": "Accepted"}
+    rig.station.plug_in(2)
     assert "Authorize" not in rig.central.actions()
     assert rig.central.sent("StartTransaction")[0]["connectorId"] == 2
 
@@ -75,7 +83,89 @@ def test_remote_start_without_connector_picks_free_one() -> None:
     assert rig.command("RemoteStartTransaction", {"idTag": "TAG-1"}) == {"status": "Accepted"}
     assert rig.central.sent("StartTransaction")[0]["connectorId"] == 2
     assert rig.command("RemoteStartTransaction", {"idTag": "TAG-2"}) == {"status": "Accepted"}
+    rig.station.plug_in(1)
     assert rig.central.sent("StartTransaction")[1]["connectorId"] == 1
+
+
+def _waiting_rig(folder: str = "CP1") -> Rig:
+    """An example station without the demo driver: a remote start waits for a PlugIn."""
+    config = dataclasses.replace(load_station(CONF / folder), plug_in_on_remote_start=None)
+    return make_rig(config=config)
+
+
+def test_remote_start_waits_for_the_vehicle() -> None:
+    """
+    A remote start on a connector without a vehicle is Preparing until the
+    vehicle plugs in (within ConnectionTimeOut); then the transaction starts.
+    """
+    rig = _waiting_rig()
+    rig.central.clear()
+    reply = rig.command("RemoteStartTransaction", {"idTag": "TAG-1", "connectorId": 1})
+    assert reply == {"status": "Accepted"}
+    timeout = rig.station.keys.get_int("ConnectionTimeOut", 0)
+    assert timeout == 60
+    rig.clock.advance(timeout - 1)
+    assert rig.central.sent("StartTransaction") == []
+    assert rig.station.connectors[1].status == "Preparing"
+    assert rig.station.connectors[1].transaction is None
+    rig.station.plug_in(1)
+    [start] = rig.central.sent("StartTransaction")
+    assert (start["connectorId"], start["idTag"]) == (1, "TAG-1")
+    assert rig.statuses(1) == ["Preparing", "Charging"]
+    rig.clock.advance(2)  # the timeout does not undo it
+    assert rig.station.connectors[1].status == "Charging"
+
+
+def test_remote_start_without_vehicle_times_out() -> None:
+    """
+    No vehicle within ConnectionTimeOut: Available again, no transaction, the
+    request's TxProfile dropped; a vehicle plugged in later starts nothing.
+    """
+    rig = _waiting_rig()
+    rig.central.clear()
+    payload = {"idTag": "TAG-1", "connectorId": 1, "chargingProfile": TX_PROFILE}
+    assert rig.command("RemoteStartTransaction", payload) == {"status": "Accepted"}
+    assert len(rig.station.profiles.profiles(1)) == 1
+    rig.clock.advance(60)
+    assert rig.statuses(1) == ["Preparing", "Available"]
+    assert rig.station.connectors[1].transaction is None
+    assert rig.station.profiles.profiles(1) == []
+    rig.station.plug_in(1)
+    assert rig.central.sent("StartTransaction") == []
+    assert rig.station.connectors[1].status == "Preparing"
+    # and the connector takes the next remote start
+    assert rig.command("RemoteStartTransaction", {"idTag": "TAG-2", "connectorId": 1}) == {
+        "status": "Accepted"
+    }
+    assert rig.central.sent("StartTransaction")[0]["idTag"] == "TAG-2"
+
+
+def test_demo_driver_plugs_in_after_its_delay() -> None:
+    """The example stations' plugInOnRemoteStart: the vehicle comes after that many seconds."""
+    rig = make_rig("CP1")
+    assert rig.station.config.plug_in_on_remote_start == DEMO_PLUG_IN > 0
+    rig.central.clear()
+    rig.command("RemoteStartTransaction", {"idTag": "TAG-1", "connectorId": 1})
+    rig.clock.advance(DEMO_PLUG_IN - 0.1)
+    assert not rig.station.connectors[1].plugged
+    assert rig.central.sent("StartTransaction") == []
+    rig.clock.advance(0.1)
+    assert rig.station.connectors[1].plugged
+    assert [s["idTag"] for s in rig.central.sent("StartTransaction")] == ["TAG-1"]
+    assert rig.statuses(1) == ["Preparing", "Charging"]
+
+
+def test_demo_driver_stays_away_when_not_waited_for() -> None:
+    """A driver who plugged in already, or a remote start given up (Reset), is left alone."""
+    rig = make_rig("CP2")
+    rig.central.clear()
+    rig.command("RemoteStartTransaction", {"idTag": "TAG-1", "connectorId": 1})
+    rig.station.plug_in(1)  # before the demo driver
+    rig.command("RemoteStartTransaction", {"idTag": "TAG-2", "connectorId": 2})
+    rig.command("Reset", {"type": "Soft"})
+    rig.clock.advance(DEMO_PLUG_IN)
+    assert [s["idTag"] for s in rig.central.sent("StartTransaction")] == ["TAG-1"]
+    assert not rig.station.connectors[2].plugged
 
 
 def test_remote_start_invalid_id_tag() -> None:
@@ -140,6 +230,7 @@ def test_remote_start_profile_limits_power() -> None:
         {"idTag": "TAG-1", "connectorId": 1, "chargingProfile": TX_PROFILE},
     )
     assert reply == {"status": "Accepted"}
+    rig.station.plug_in(1)
     assert [
         e["csChargingProfiles"]["chargingProfileId"] for e in rig.station.profiles.profiles(1)
     ] == [7]
@@ -254,6 +345,7 @@ def test_reserved_tag_remote_start_uses_reservation() -> None:
     with pytest.raises(LocalActionError):
         rig.station.present_id_tag(1, "OTHER")
     assert rig.command("RemoteStartTransaction", {"idTag": "R-TAG"}) == {"status": "Accepted"}
+    rig.station.plug_in(1)
     [start] = rig.central.sent("StartTransaction")
     assert (start["idTag"], start["reservationId"]) == ("R-TAG", 42)
     assert rig.station.connectors[1].reservation is None

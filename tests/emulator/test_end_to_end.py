@@ -182,12 +182,19 @@ async def transaction(web: WebCentral, transaction_id: int) -> dict[str, Any]:
 
 
 async def remote_start(web: WebCentral, identity: str, connector_id: int) -> int:
-    """Start a transaction with RemoteStartTransaction; its id, once open at the CS."""
+    """
+    Start a transaction with RemoteStartTransaction, the driver plugging in
+    (emulator REST route) if no vehicle is; its id, once open at the CS.
+    """
     payload = {"idTag": TAG, "connectorId": connector_id}
     assert (await command(web, identity, "RemoteStartTransaction", payload)) == {
         "status": "Accepted"
     }
     emulated = station(web, identity)
+    if not emulated.connectors[connector_id].plugged:
+        path = f"/Emulator/Station/{identity}/PlugIn"
+        reply = await web.api.post(path, {"connectorId": connector_id})
+        assert reply.status == 200, reply.body
 
     def started() -> int | None:
         tx = emulated.connectors[connector_id].transaction

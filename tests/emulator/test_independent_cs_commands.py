@@ -39,7 +39,12 @@ async def test_remote_session(
     RemoteStopTransaction gives StopTransaction with reason Remote.
     """
     await emulator(folder)
-    await wait_for(lambda: cs.received(identity, "StatusNotification"))
+    # connector 1's status at boot (CP4 reports connector 0 first)
+    await wait_for(
+        lambda: [
+            r for r in cs.received(identity, "StatusNotification") if r.payload["connectorId"] == 1
+        ]
+    )
     first = len(cs.calls)
     sample = call.ChangeConfiguration(key="MeterValueSampleInterval", value="1")
     assert (await aio(cs.command(identity, sample))).status == "Accepted"

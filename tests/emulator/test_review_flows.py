@@ -9,17 +9,23 @@ station-level reservation (connector 0) is in L{test_review_flows_reservation0}.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
-from twisted.logger import globalLogPublisher
 
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Transaction
 from ocppcs.isotime import iso_time
-from tests.emulator.harness import T0, TX_PROFILE, Rig, make_rig, restart_rig, start_charging
+from tests.emulator.harness import (
+    DEMO_PLUG_IN,
+    T0,
+    TX_PROFILE,
+    Rig,
+    make_rig,
+    restart_rig,
+    start_charging,
+)
 
 
 def fired(d: Deferred[Any]) -> Any:
@@ -253,6 +259,7 @@ def test_reservation_parent_remote_start(parent: str, starts: bool) -> None:
     reply = rig.command("RemoteStartTransaction", {"idTag": "CARD-2", "connectorId": 1})
     assert reply == {"status": "Accepted"}
     assert rig.central.sent("Authorize") == [{"idTag": "CARD-2"}]
+    rig.clock.advance(DEMO_PLUG_IN)  # the example station's driver plugs in
     starts_sent = rig.central.sent("StartTransaction")
     if starts:
         assert [(s["idTag"], s["reservationId"]) for s in starts_sent] == [("CARD-2", 5)]
@@ -266,6 +273,7 @@ def test_remote_start_without_connector_prefers_own_reservation() -> None:
     rig = make_rig("CP3")
     reserve(rig, 2, 8, "R-TAG")
     assert rig.command("RemoteStartTransaction", {"idTag": "R-TAG"}) == {"status": "Accepted"}
+    rig.clock.advance(DEMO_PLUG_IN)  # the example station's driver plugs in
     [start] = rig.central.sent("StartTransaction")
     assert (start["connectorId"], start["reservationId"]) == (2, 8)
 
@@ -309,15 +317,6 @@ def test_deauthorized_saved() -> None:
 
 
 # --- connector timers ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def events() -> Iterator[list[dict[str, Any]]]:
-    """Collects every log event while the test runs."""
-    collected: list[dict[str, Any]] = []
-    globalLogPublisher.addObserver(collected.append)
-    yield collected
-    globalLogPublisher.removeObserver(collected.append)
 
 
 def test_connector_timer_failure_logged(events: list[dict[str, Any]]) -> None:

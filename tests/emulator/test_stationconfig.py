@@ -90,6 +90,8 @@ def test_shipped_stations_load() -> None:
     }
     autos = [s.auto for s in stations if s.auto is not None]
     assert len(autos) == 1 and autos[0].enable is False
+    # the README's remote start charges: a demo driver plugs in by itself
+    assert all(s.plug_in_on_remote_start == 3.0 for s in stations)
 
 
 def test_defaults(tmp_path: Path) -> None:
@@ -107,6 +109,7 @@ def test_defaults(tmp_path: Path) -> None:
     assert station.boot == {"chargePointVendor": "Emulator", "chargePointModel": "CP_EM"}
     assert station.keys[0] == ("CentralSystemURL", False, "ws://localhost:9220/ocpp")
     assert station.geo is None and station.auto is None
+    assert station.plug_in_on_remote_start is None
 
 
 def test_connector_extras(tmp_path: Path) -> None:
@@ -209,6 +212,10 @@ BAD: list[tuple[Callable[[dict[str, Any]], Any], str, str]] = [
     (lambda d: d.update(auto={"idleSeconds": [1, "x"]}), "auto.idleSeconds[1]", "a number"),
     (lambda d: d.update(auto={"sessionSeconds": [0, 5]}), "auto.sessionSeconds[0]", "than 0"),
     (lambda d: d.update(auto={"idle": [1, 2]}), "auto.idle", "unknown field"),
+    (lambda d: d.update(plugInOnRemoteStart="3"), "plugInOnRemoteStart", "seconds"),
+    (lambda d: d.update(plugInOnRemoteStart=True), "plugInOnRemoteStart", "seconds"),
+    (lambda d: d.update(plugInOnRemoteStart=-1), "plugInOnRemoteStart", "at least 0"),
+    (lambda d: d.update(plugInOnRemoteStart=1e999), "plugInOnRemoteStart", "at least 0"),
 ]
 
 
@@ -328,6 +335,13 @@ def test_auto(tmp_path: Path) -> None:
     }
     station = load_station(write(tmp_path, "B", changed(lambda d: d.update(auto=full))))
     assert station.auto == AutoConfig(False, 42, ("T1", "T2"), (0.0, 5.5), (10.0, 10.0))
+
+
+def test_plug_in_on_remote_start(tmp_path: Path) -> None:
+    """C{plugInOnRemoteStart} is a number of seconds (0 allowed)."""
+    for value in (0, 2.5):
+        data = changed(lambda d, v=value: d.update(plugInOnRemoteStart=v))
+        assert load_station(write(tmp_path, f"P{value}", data)).plug_in_on_remote_start == value
 
 
 def test_stations_folder_problems(tmp_path: Path) -> None:

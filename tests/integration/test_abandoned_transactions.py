@@ -13,13 +13,11 @@ relevant for a StartTransaction.req").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted
-from twisted.logger import globalLogPublisher
 
 from tests.emulator.test_end_to_end import conforms
 from tests.integration.conftest import aio
@@ -32,15 +30,6 @@ T_ENERGY = "2026-11-24T10:05:00.000Z"
 T_POWER = "2026-11-24T10:06:00.000Z"
 T_RESTART = "2026-11-24T11:00:00.000Z"
 T_LATE_STOP = "2026-11-24T10:07:00.000Z"
-
-
-@pytest.fixture
-def events() -> Iterator[list[dict[str, Any]]]:
-    """The log events emitted during the test."""
-    seen: list[dict[str, Any]] = []
-    globalLogPublisher.addObserver(seen.append)
-    yield seen
-    globalLogPublisher.removeObserver(seen.append)
 
 
 def start(connector: int = 1, meter: int = 1000, ts: str = T_START) -> dict[str, Any]:

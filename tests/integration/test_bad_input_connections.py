@@ -100,6 +100,19 @@ async def test_no_supported_subprotocol_closed_1002(central: Central, offered: l
 
 # --- limits ---------------------------------------------------------------------------------
 
+MIB = 1 << 20
+
+
+def transfer(size: int) -> str:
+    """A DataTransfer CALL of exactly C{size} bytes."""
+    frame = '[2, "dt", "DataTransfer", {"vendorId": "acme", "data": "%s"}]'
+    return frame % ("x" * (size - len(frame) + 2))
+
+
+def pieces(text: str, size: int) -> list[str]:
+    """C{text} cut into fragments of C{size} characters."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
 
 @pytest.mark.parametrize("fragmented", [False, True], ids=["one frame", "fragmented message"])
 @pytest_twisted.ensureDeferred
@@ -111,10 +124,6 @@ async def test_oversized_frame_closes_1009(tmp_path: Path, fragmented: bool) -> 
     central = await start_central(
         tmp_path, server={"max_frame_size": 1024}, known_vendors=("acme",)
     )
-
-    def transfer(size: int) -> str:
-        frame = '[2, "dt", "DataTransfer", {"vendorId": "acme", "data": "%s"}]'
-        return frame % ("x" * (size - len(frame) + 2))
 
     async def scenario() -> tuple[dict[str, Any], int | None]:
         station = await RawStation.connect(central.url, "BIG-1", compression=None)
@@ -143,6 +152,51 @@ async def test_oversized_frame_closes_1009(tmp_path: Path, fragmented: bool) -> 
         assert small == {"status": "Accepted"}
         assert code == 1009
         assert "BIG-1" not in central.service.registry
+    finally:
+        await stop_central(central)
+
+
+@pytest.mark.parametrize("fragmented", [False, True], ids=["one frame", "fragmented message"])
+@pytest_twisted.ensureDeferred
+async def test_the_default_limit_takes_what_real_stations_send(
+    tmp_path: Path, fragmented: bool
+) -> None:
+    """
+    Under the default [server] max_frame_size of 1 MiB, a 200 kB DataTransfer
+    (one frame, or fragments of 64 KiB) is answered, and so is one of exactly
+    1 MiB; one byte more (one frame, or fragments of 300 kB each under the
+    limit) closes the connection with 1009.
+    """
+    central = await start_central(tmp_path, known_vendors=("acme",))
+
+    async def send(station: RawStation, frame: str) -> None:
+        if fragmented:
+            await station.ws.send(iter(pieces(frame, 300_000 if len(frame) > MIB else 65_536)))
+        else:
+            await station.send(frame)
+
+    async def scenario() -> tuple[list[Any], list[Any], int | None]:
+        station = await RawStation.connect(central.url, "BIG-2", compression=None)
+        try:
+            await station.boot()
+            await send(station, transfer(200_000))
+            large = await station.recv()
+            await send(station, transfer(MIB))
+            largest = await station.recv()
+            await send(station, transfer(MIB + 1))
+            with pytest.raises(ConnectionClosed) as caught:
+                await station.recv()
+            await wait_until(lambda: "BIG-2" not in central.service.registry, WAIT)
+            return large, largest, caught.value.rcvd.code if caught.value.rcvd else None
+        finally:
+            await station.close()
+
+    try:
+        large, largest, code = await aio(scenario())
+        assert large == [3, "dt", {"status": "Accepted"}]
+        assert largest == [3, "dt", {"status": "Accepted"}]
+        assert code == 1009
+        assert central.service.config.server.max_frame_size == MIB
     finally:
         await stop_central(central)
 

@@ -11,12 +11,27 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+import websockets
 
-from tests.integration.conftest import Central, aio
-from tests.integration.peers import expect_alive
+from tests.integration.conftest import Central, aio, as_future
+from tests.integration.peers import expect_alive, wait_until
 from tests.integration.rawstation import RawStation, call_error
 
 FV = "FormationViolation"
+PCV = "PropertyConstraintViolation"
+
+
+def nested(uid: str, depth: int) -> str:
+    """A CALL whose arrays and objects nest C{depth} levels in all (the frame is level 1)."""
+    inner = depth - 2
+    return f'[2, "{uid}", "FooBar", {{"a": ' + "[" * inner + "]" * inner + "}]"
+
+
+#: A StatusNotification whose info is a lone UTF-16 surrogate escape: valid JSON, not text.
+LONE = (
+    '[2, "lone", "StatusNotification",'
+    ' {"connectorId": 1, "errorCode": "NoError", "status": "Faulted", "info": "\\ud800 lone"}]'
+)
 
 #: (what it is, the text frame, the uniqueId and error code of the CALLERROR answering it)
 BAD_FRAMES: list[tuple[str, str, str, str]] = [
@@ -71,6 +86,10 @@ BAD_FRAMES: list[tuple[str, str, str, str]] = [
         FV,
     ),
     ("a call before BootNotification", '[2, "early", "Heartbeat", {}]', "early", "SecurityError"),
+    ("nested 65 levels", nested("deep-65", 65), "deep-65", FV),
+    ("nested 5,000 levels (past orjson's limit)", nested("deep-5k", 5000), "deep-5k", FV),
+    ("a lone surrogate in a string", LONE, "lone", PCV),
+    ("a lone surrogate in the uniqueId", '[2, "\\udc00", "Heartbeat", {}]', "-1", FV),
 ]
 
 
@@ -179,3 +198,77 @@ async def test_bad_frames_are_in_the_frame_log(central: Central) -> None:
         (4, "-1", ""),
     ]
     assert '"NotImplemented"' in out[1][4]
+
+
+# --- text that is not Unicode ---------------------------------------------------------------
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_lone_surrogate_is_answered_under_its_unique_id_and_not_stored(
+    central: Central,
+) -> None:
+    """
+    A StatusNotification with a lone surrogate escape gets a CALLERROR for
+    its own uniqueId naming the field; nothing of it is stored, the frame log
+    holds valid text, and the same call without it (or with a surrogate
+    pair) is answered and stored.
+    """
+
+    async def scenario() -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+        station = await RawStation.connect(central.url, "LONE-1")
+        try:
+            await station.boot()
+            await station.send(LONE)
+            refused = await station.recv()
+            await expect_alive(station)
+            detail = await as_future(central.service.backend.station_detail("LONE-1"))  # type: ignore[attr-defined]
+            status = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+            good = await station.result("StatusNotification", {**status, "info": "\U0001f600"})
+            return refused, detail, good
+        finally:
+            await station.close()
+
+    refused, before, good = await aio(scenario())
+    assert call_error(refused) == ("lone", PCV)
+    assert refused[4] == {"path": "$.info"} and "surrogate" in refused[3]
+    assert [c for c in before.connectors if c.connector_id == 1] == []
+    assert good == {}
+    after = await central.service.backend.station_detail("LONE-1")  # type: ignore[attr-defined]
+    assert [c.status for c in after.connectors if c.connector_id == 1] == ["Available"]
+    rows = await central.service.backend.list_frames("LONE-1")
+    logged = {(r["direction"], r["unique_id"]): r for r in rows}
+    assert logged[("in", "lone")]["raw"] == LONE  # the escape as sent: valid UTF-8 text
+    assert logged[("in", "lone")]["action"] == "StatusNotification"
+    assert '"path":"$.info"' in logged[("out", "lone")]["raw"]
+    for row in rows:
+        row["raw"].encode("utf-8")  # no surrogate anywhere in the log
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'[2, "u8", "Heartbeat", {"x": "\xff"}]', b'[2, "u8", "Heartbeat", {"x": "\xed\xa0\x80"}]'],
+    ids=["invalid byte", "UTF-8 encoded surrogate"],
+)
+@pytest_twisted.ensureDeferred
+async def test_a_text_frame_that_is_not_utf8_closes_1007(central: Central, data: bytes) -> None:
+    """
+    A text frame whose bytes are not UTF-8 fails the WebSocket connection
+    with 1007 (RFC 6455, 8.1), as Autobahn does before any OCPP handling;
+    nothing of it reaches the frame log.
+    """
+
+    async def scenario() -> int | None:
+        station = await RawStation.connect(central.url, "UTF8-1")
+        try:
+            await station.boot()
+            await station.ws.send(data, text=True)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await station.recv()
+            await wait_until(lambda: "UTF8-1" not in central.service.registry, 3)
+            return closed.value.rcvd.code if closed.value.rcvd else None
+        finally:
+            await station.close()
+
+    assert await aio(scenario()) == 1007
+    rows = await central.service.backend.list_frames("UTF8-1")
+    assert [r["action"] for r in rows if r["direction"] == "in"] == ["BootNotification"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -18,7 +19,9 @@ from autobahn.exception import PayloadExceededError
 from autobahn.websocket.protocol import WebSocketProtocol
 from hypothesis import given
 from hypothesis import strategies as st
+from twisted.internet.interfaces import ISSLTransport
 from twisted.internet.protocol import Protocol
+from twisted.internet.ssl import PrivateCertificate
 from twisted.internet.tcp import Server as TCPServer
 from twisted.internet.testing import MemoryReactor
 
@@ -32,6 +35,7 @@ from ocppcs.transports.lean import (
 )
 from tests.integration.conftest import Central, aio, as_future
 from tests.integration.rawstation import WAIT, RawStation
+from tests.integration.tlscert import self_signed
 
 
 @pytest.mark.parametrize(
@@ -52,13 +56,13 @@ def test_text_frame_uses_the_shortest_length_encoding(length: int, header: bytes
 @pytest_twisted.ensureDeferred
 async def test_an_independent_client_reads_every_length_encoding(central: Central) -> None:
     """
-    Commands of 1 byte to 70 KB of data reach a C{websockets} station intact
-    (over the default C{max_frame_size} of 65,536: that limits what stations send).
+    Commands of 1 byte to 1.1 MB of data reach a C{websockets} station intact
+    (over the default C{max_frame_size} of 1 MiB: that limits what stations send).
     """
-    sizes = [1, 60, 61, 62, 100, 65_000, 70_000]
+    sizes = [1, 60, 61, 62, 100, 65_000, 70_000, 1_100_000]
 
     async def scenario() -> list[str]:
-        station = await RawStation.connect(central.url, "LEAN-1")
+        station = await RawStation.connect(central.url, "LEAN-1", max_size=None)
         received = []
         try:
             await station.boot()
@@ -194,6 +198,19 @@ def test_write_now_buffers_what_the_socket_does_not_take() -> None:
         transport.doWrite()
         received += _drain(peer)
     assert received == big
+
+
+def test_write_now_leaves_tls_started_on_the_connection_to_it(tmp_path: Path) -> None:
+    """
+    After C{startTLS} the transport is still a C{tcp.Server}, but its bytes
+    must go through TLS: nothing reaches the socket in the clear.
+    """
+    transport, peer, reactor = _tcp_server()
+    pem = self_signed(tmp_path).read_text()
+    transport.startTLS(PrivateCertificate.loadPEM(pem).options())
+    assert ISSLTransport.providedBy(transport)
+    write_now(transport, b"secret frame")
+    assert b"secret" not in _drain(peer)
 
 
 def test_write_now_leaves_other_transports_to_their_write() -> None:

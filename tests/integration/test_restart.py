@@ -1,7 +1,6 @@
 """
 The real C{twistd ocppcs} process: data and transaction ids survive a
-restart on the same store; a bad configuration or a busy port stops it at
-start-up with a non-zero exit status.
+restart on the same store (start-up errors: test_startup_errors).
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import asyncio
 import contextlib
 import re
 import signal
-import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -266,58 +264,3 @@ async def test_data_and_ids_survive_restart(tmp_path: Path) -> None:
     ]
     ids = [t.id for t in read_store(store, reads.transaction_page, "RS-1", None, None, 10, 0)[1]]
     assert ids == [second["start"]["transactionId"], old_id]
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("[central]\nregistration = maybe\n", "Error in configuration at 'central.registration'"),
-        (
-            "[server]\nping_interval = 5\nping_timeout = 10\n",
-            "Error in configuration at 'server.ping_timeout'",
-        ),
-        ("[nosuch]\nkey = 1\n", "Error in configuration at 'nosuch'"),
-    ],
-    ids=["bad value", "inconsistent values", "unknown section"],
-)
-@pytest_twisted.ensureDeferred
-async def test_bad_config_stops_twistd(tmp_path: Path, text: str, message: str) -> None:
-    """twistd with an invalid configuration file exits non-zero naming the section and key."""
-    config = write_config(tmp_path, text)
-
-    code, output = await aio(run_to_exit(tmp_path, "--config", str(config)))
-    assert code != 0
-    assert message.encode() in output, output.decode(errors="replace")
-    assert not (tmp_path / "data").exists(), "no store should be created"
-
-
-@pytest_twisted.ensureDeferred
-async def test_missing_config_file_stops_twistd(tmp_path: Path) -> None:
-    """twistd with a configuration file that does not exist exits non-zero saying so."""
-
-    code, output = await aio(run_to_exit(tmp_path, "--config", str(tmp_path / "missing.conf")))
-    assert code != 0
-    assert b"cannot read configuration file" in output, output.decode(errors="replace")
-
-
-@pytest_twisted.ensureDeferred
-async def test_port_in_use_stops_twistd(tmp_path: Path) -> None:
-    """twistd whose listen port is taken exits non-zero at start-up (CannotListenError)."""
-    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        config = write_config(
-            tmp_path,
-            f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
-            f"[embedded]\npath = {tmp_path / 'ocppcs.sqlite3'}\n",
-        )
-
-        code, output = await aio(run_to_exit(tmp_path, "--config", str(config)))
-    finally:
-        busy.close()
-    assert code != 0
-    assert b"CannotListenError" in output and b"Address already in use" in output, output.decode(
-        errors="replace"
-    )

@@ -292,6 +292,7 @@ async def test_reservations_follow_accepted_commands(web: WebCentral) -> None:
         assert (await reply).json == {"status": "Accepted"}
         listed = (await web.api.get("/CentralSystem/ReservationList", identity="CMD-RES")).json
         [reservation] = listed["ReservationList"]
+        assert (await web.api.get("/ReservationList", identity="CMD-RES")).json == listed
         assert reservation["id"] == 4242
         assert reservation["status"] == "Reserved"
         assert reservation["expiryDate"] == "2031-05-01T08:00:00.000Z"
@@ -307,3 +308,4 @@ async def test_reservations_follow_accepted_commands(web: WebCentral) -> None:
     listed = (await web.api.post("/CentralSystem/ReservationList", {"identity": "CMD-RES"})).json
     [reservation] = listed["ReservationList"]
     assert reservation["status"] == "Cancelled" and reservation["dateStop"] is not None
+    assert (await web.api.post("/ReservationList", {"identity": "CMD-RES"})).json == listed

@@ -109,6 +109,10 @@ async def test_transactions(web: WebCentral) -> None:
     assert first not in {t["id"] for t in got.json["TransactionList"]}
     page = (await web.api.post("/CentralSystem/TransactionList", {"limit": 1, "offset": 1})).json
     assert len(page["TransactionList"]) == 1 and page["nextOffset"] == 2 and page["total"] >= 3
+    # The short path answers the same, by GET and POST.
+    assert (await web.api.get("/TransactionList", identity="TX-1")).json == body
+    short = await web.api.post("/TransactionList", {"identity": "TX-1", "dateFrom": "2026-02-01"})
+    assert [t["id"] for t in short.json["TransactionList"]] == [second]
 
     detail = (await web.api.get(f"/Transaction/{first}")).json
     assert detail["meterStop"] == 1500
@@ -123,6 +127,34 @@ async def test_transactions(web: WebCentral) -> None:
     (await web.api.get("/Transaction/0")).error(404)
     (await web.api.get("/Transaction/" + "9" * 30)).error(404)
     (await web.api.get("/Transaction/abc")).error(400)
+
+
+@pytest_twisted.ensureDeferred
+async def test_transactions_by_id_tag(web: WebCentral) -> None:
+    """TransactionList's idTag filter (the web UI's), by GET and POST, with the others."""
+    await web.api.put("/ChargePoint/TX-3")
+    for tag in ("TX-A", "TX-B"):
+        await web.api.put(f"/IdTag/{tag}", {"status": "Accepted"})
+    station = await web.station("TX-3", boot=True)
+    try:
+        a = await charge(station, "TX-A", T1, 0, 10)
+        b = await charge(station, "TX-B", T2, 10, 20)
+    finally:
+        await aio(station.close())
+    got = (await web.api.get("/CentralSystem/TransactionList", idTag="TX-A")).json
+    assert [t["id"] for t in got["TransactionList"]] == [a] and got["total"] == 1
+    posted = await web.api.post(
+        "/CentralSystem/TransactionList", {"identity": "TX-3", "idTag": "TX-B"}
+    )
+    assert [t["id"] for t in posted.json["TransactionList"]] == [b]
+    later = await web.api.get(
+        "/CentralSystem/TransactionList", idTag="TX-A", dateFrom="2026-02-10T08:00:00Z"
+    )
+    assert later.json["TransactionList"] == []
+    none = await web.api.get("/CentralSystem/TransactionList", idTag="NO-SUCH", identity="TX-3")
+    assert none.json["total"] == 0
+    # Reservations have no idTag filter.
+    (await web.api.get("/CentralSystem/ReservationList", idTag="TX-A")).error(400)
 
 
 @pytest.mark.parametrize(
@@ -290,3 +322,28 @@ async def test_log(web: WebCentral) -> None:
     assert recent == [f for f in frames if f["ts"] >= since]
     for bad in ({"since": "later"}, {"before": "0"}, {"before": "x"}, {"level": "1"}):
         (await web.api.get("/Log", **bad)).error(400)
+
+
+@pytest_twisted.ensureDeferred
+async def test_log_shows_frames_it_cannot_read_as_raw_text(web: WebCentral) -> None:
+    """
+    A frame nested too deep to be written back (300 levels) and one with a
+    lone surrogate escape are listed with their raw text, beside the
+    CALLERRORs answering them; the listing does not fail.
+    """
+    deep = '[2, "deep", "FooBar", {"a": ' + "[" * 300 + "]" * 300 + "}]"
+    lone = '[2, "lone", "FooBar", {"a": "\\ud800"}]'
+    station = await web.station("LOG-RAW", boot=True)
+    try:
+        for frame in (deep, lone):
+            await aio(station.send(frame))
+            await aio(station.recv())
+    finally:
+        await aio(station.close())
+    web.service.backend.store.flush()
+    frames = (await web.api.get("/Log", identity="LOG-RAW")).json["Log"]
+    by_key = {(f["direction"], f["uniqueId"]): f for f in frames}
+    assert by_key[("in", "deep")]["raw"] == deep and "payload" not in by_key[("in", "deep")]
+    assert by_key[("in", "lone")]["raw"] == lone
+    assert by_key[("out", "deep")]["errorCode"] == "FormationViolation"
+    assert by_key[("out", "lone")]["payload"] == {"path": "$.a"}

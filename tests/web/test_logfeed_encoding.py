@@ -72,6 +72,9 @@ def test_encode_call_error() -> None:
         (3, b'[3,"1"]', ""),
         (4, b'[4,"1","X"]', ""),
         (0, b"\xff\xfe", ""),
+        # JSON orjson reads but could not write back inside the entry (over 254 levels)
+        (2, b'[2,"d","FooBar",{"a":' + b"[" * 300 + b"]" * 300 + b"}]", "FooBar"),
+        (2, b'[2,"s","FooBar",{"a":"\\ud800"}]', "FooBar"),  # a lone surrogate escape
     ],
 )
 def test_encode_invalid(message_type: int, raw: bytes, action: str) -> None:

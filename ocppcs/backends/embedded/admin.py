@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_reads -*-
 """
 Operator jobs of the embedded backend (stations, id tags, reservations) and
 the read queries behind the REST API, run as store jobs in the store's worker
@@ -140,7 +140,10 @@ def add_reservation(
         " expiry_date, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (reservation_id, identity, connector_id, id_tag, parent_id_tag, expiry_date, now),
     )
-    return cursor.lastrowid if reservation_id is None else reservation_id
+    if reservation_id is not None:
+        return reservation_id
+    assert cursor.lastrowid is not None  # set by a successful INSERT
+    return cursor.lastrowid
 
 
 def set_reservation_status(

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 The bookkeeping of L{ocppcs.backends.embedded.store.SQLiteStore}'s group
 commit: the work queued for the worker's next batch (jobs, bulk rows by kind,

@@ -43,7 +43,7 @@ class EmbeddedDecider(Service):
     @param now: the central system's time as ISO-8601 UTC text.
     """
 
-    name = "embedded"
+    name = "embedded"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
     keeps_record = True
     local_rules = True
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 The errors of the embedded store, importable by the reactor side and by the
 store worker process alike (so that they pickle by reference).

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
 """
 What the operator's side (REST API, UI, tests) asks of the embedded backend:
 registering stations, managing id tags and reservations, and reading what
@@ -228,9 +228,12 @@ class OperatorApi:
         date_to: str | None,
         limit: int,
         offset: int,
+        id_tag: str | None = None,
     ) -> Deferred:
         """See L{IOperatorStore.transaction_page}."""
-        return self.store.run(reads.transaction_page, identity, date_from, date_to, limit, offset)
+        return self.store.run(
+            reads.transaction_page, identity, date_from, date_to, limit, offset, id_tag
+        )
 
     def transaction_detail(self, transaction_id: int) -> Deferred:
         """See L{IOperatorStore.transaction_detail}."""

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_backend -*-
+# -*- test-case-name: tests.backends.test_embedded_backend_transactions -*-
 """
 What the embedded backend answers to the station-initiated CALLs that read
 before they write, and what it stores: one store job per CALL, run in the

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 The reactor's end of the store worker's pipes
 (L{ocppcs.backends.embedded.worker}): spawning it, framing the messages both
@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from twisted.internet.defer import Deferred
 from twisted.internet.error import ProcessExitedAlready
+from twisted.internet.interfaces import IProcessTransport
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger, eventFromJSON
 from twisted.python.failure import Failure
@@ -164,6 +165,8 @@ class WorkerProtocol(ProcessProtocol):
     @ivar stopping: whether it was told to stop.
     @ivar error: the exception it could not open the database with, if any.
     """
+
+    transport: IProcessTransport  # spawnProcess sets it before connectionMade
 
     def __init__(
         self,

@@ -203,13 +203,18 @@ def transaction_page(
     date_to: str | None,
     limit: int,
     offset: int,
+    id_tag: str | None = None,
 ) -> tuple[int, list[TransactionView]]:
     """
     Transactions, newest first, of one station or all, started in
     C{[date_from, date_to)} (UTC texts C{YYYY-MM-DDTHH:MM:SS.mmmZ}, compared
-    with the start time in UTC whatever offset the station used).
+    with the start time in UTC whatever offset the station used), of the
+    idTag C{id_tag} if given.
     """
     clause, args = _station_and_dates("t", "start_utc", identity, date_from, date_to)
+    if id_tag is not None:
+        clause += " AND t.id_tag = ?" if clause else " WHERE t.id_tag = ?"
+        args.append(id_tag)
     total = _count(conn, "txn AS t", clause, args)
     rows = conn.execute(
         f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s ON s.identity = t.identity"

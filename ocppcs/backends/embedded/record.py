@@ -59,7 +59,7 @@ class EmbeddedRecord(OperatorApi, Service):
         in this store.
     """
 
-    name = "embedded"
+    name = "embedded"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,
@@ -95,7 +95,7 @@ class EmbeddedRecord(OperatorApi, Service):
 
     # --- IService ----------------------------------------------------------------------------
 
-    def startService(self) -> Deferred:  # type: ignore[override]
+    def startService(self) -> Deferred:
         """
         Start the store's worker process, which opens the database (applying
         migrations).
@@ -105,7 +105,7 @@ class EmbeddedRecord(OperatorApi, Service):
         super().startService()
         return self.store.start()
 
-    def stopService(self) -> Deferred:  # type: ignore[override]
+    def stopService(self) -> Deferred:
         """
         Commit everything queued and close the database.
 

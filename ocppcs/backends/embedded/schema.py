@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_schema -*-
 """
 The embedded store's database: opening it, its versioned schema, the bulk
 statements of the hot path and the frame-log pruning job.

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 An SQLite database owned by a child process, with group commit.
 

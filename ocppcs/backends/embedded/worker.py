@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_embedded_store -*-
+# -*- test-case-name: tests.backends.test_embedded_store_jobs -*-
 """
 The store worker: a child process that owns the SQLite database of an
 L{ocppcs.backends.embedded.store.SQLiteStore}, so that SQLite's work never

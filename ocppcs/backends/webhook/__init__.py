@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_webhook -*-
+# -*- test-case-name: tests.backends.test_webhook_requests,tests.backends.test_webhook_failures -*-
 """
 The webhook backend (C{[backend] type = webhook}): the operator's own HTTP
 receiver answers the stations. L{ocppcs.backends.webhook.decider} posts each

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_webhook -*-
+# -*- test-case-name: tests.backends.test_webhook_requests,tests.backends.test_webhook_failures -*-
 """
 The webhook decider: each station-initiated call is POSTed to the operator's
 receiver, whose answer is checked (L{ocppcs.backends.webhook.replies}) and
@@ -78,7 +78,7 @@ class WebhookDecider(Service):
     @ivar failures: how many calls failed, by reason (for C{/metrics}).
     """
 
-    name = "webhook"
+    name = "webhook"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
     keeps_record = False
     local_rules = False
     _log = Logger()

@@ -29,8 +29,6 @@ from twisted.internet.protocol import Factory, Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import BrowserLikePolicyForHTTPS
 
-from ocppcs.transports.lean import write_now
-
 
 class HttpError(Exception):
     """The server's answer could not be read as HTTP (or was too large)."""
@@ -86,10 +84,8 @@ class _Connection(Protocol):
         d: Deferred[Answer] = Deferred(self._cancel)
         self._pending.append(d)
         assert self.transport is not None
-        if self._pool.pipeline == 1:
-            write_now(self.transport, data)
-        else:  # buffered: the requests of one reactor turn leave in one write
-            self.transport.write(data)
+        # Buffered: with pipelining, the requests of one reactor turn leave in one write.
+        self.transport.write(data)
         return d
 
     def _cancel(self, d: Deferred[Answer]) -> None:

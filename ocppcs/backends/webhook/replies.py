@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.test_webhook -*-
+# -*- test-case-name: tests.backends.test_webhook_replies -*-
 """
 What the webhook's receiver answers, read and checked before anything
 reaches a station (section 4c of the original's behaviour):
