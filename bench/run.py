@@ -15,6 +15,12 @@ Every scenario gets a fresh server:
   - C{storm}: 10,000 stations connecting at once as soon as the listener is
     open (the reconnect storm after a restart): time until all are Accepted
 
+With C{--backend webhook} ocppcs answers through its webhook backend, posting
+to C{webhook_receiver.py} (a fast local receiver, its own process, on
+C{--receiver-port}); C{--backend both} runs each scenario against the
+embedded and then the webhook backend, back to back, so that both figures
+come from the same machine state.
+
 With C{--compare}, every scenario runs against the canned baseline and
 against ocppcs back to back (C{--repeat} times, alternating which goes
 first) and a summary gives ocppcs as a share of the baseline.
@@ -26,6 +32,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/run.py --compare --scenario storm   # both servers
     .venv/bin/python bench/run.py --compare --scenario d --repeat 2
     .venv/bin/python bench/run.py --json -- --mix heartbeat=1
+    .venv/bin/python bench/run.py --scenario b --backend both   # embedded, then webhook
 
 Arguments after C{--} go to every C{loadgen.py} run.
 """
@@ -81,16 +88,31 @@ def port_open(port: int) -> bool:
 
 
 def write_config(
-    workdir: Path, port: int, ping_interval: float | None, backlog: int | None = None
+    workdir: Path,
+    port: int,
+    ping_interval: float | None,
+    backlog: int | None = None,
+    webhook: str = "",
 ) -> Path:
-    """A temporary ocppcs configuration for the benchmark."""
+    """A temporary ocppcs configuration for the benchmark (C{webhook}: its extra sections)."""
     config = workdir / "bench.conf"
     listen = f"tcp:{port}:interface=127.0.0.1" + (f":backlog={backlog}" if backlog else "")
     server = f"[server]\nlisten = {listen}\n"
     if ping_interval is not None:
         server += f"ping_interval = {ping_interval}\nping_timeout = {min(10.0, ping_interval)}\n"
-    config.write_text(server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n")
+    config.write_text(server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n" + webhook)
     return config
+
+
+def webhook_sections(args: argparse.Namespace) -> str:
+    """The C{[backend]} and C{[webhook]} sections for C{--backend webhook}, else C{""}."""
+    if args.backend != "webhook":
+        return ""
+    return (
+        "\n[backend]\ntype = webhook\n"
+        f"\n[webhook]\nurl = http://127.0.0.1:{args.receiver_port}/hook\n"
+        f"max_concurrent = {args.webhook_concurrency}\npipeline = {args.webhook_pipeline}\n"
+    )
 
 
 def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> list[str]:
@@ -102,7 +124,9 @@ def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> lis
         # the same backlog as ocppcs's listener (its default unless --backlog names one)
         cmd += ["--backlog", str(args.backlog or DEFAULT_BACKLOG)]
         return cmd
-    config = write_config(workdir, args.port, args.ping_interval, args.backlog)
+    config = write_config(
+        workdir, args.port, args.ping_interval, args.backlog, webhook_sections(args)
+    )
     return [
         str(BIN / "twistd"),
         "-n",
@@ -145,6 +169,23 @@ def start_server(
     )
 
 
+def start_receiver(args: argparse.Namespace, workdir: Path) -> subprocess.Popen[bytes]:
+    """Start C{webhook_receiver.py} on C{--receiver-port} and wait until it listens."""
+    if port_open(args.receiver_port):
+        raise RuntimeError(f"port {args.receiver_port} is already in use")
+    cmd = [sys.executable, str(HERE / "webhook_receiver.py"), "--port", str(args.receiver_port)]
+    print(f"# receiver: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    out = (workdir / "receiver.out").open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + args.start_timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if port_open(args.receiver_port):
+            return proc
+        time.sleep(0.1)
+    stop_server(proc)
+    raise RuntimeError(f"the webhook receiver did not listen on port {args.receiver_port}")
+
+
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL after 10 s."""
     if proc.poll() is None:
@@ -166,10 +207,15 @@ def run_scenario(
         return 2, None
     with tempfile.TemporaryDirectory(prefix="ocppcs-bench-") as tmp:
         workdir = Path(tmp)
+        receiver = None
         try:
+            if args.backend == "webhook" and not canned:
+                receiver = start_receiver(args, workdir)
             proc, listen_at = start_server(args, workdir, canned)
         except RuntimeError as e:
             print(e, file=sys.stderr)
+            if receiver is not None:
+                stop_server(receiver)
             return 2, None
         try:
             cmd = [
@@ -188,7 +234,7 @@ def run_scenario(
                 "--json",
                 *extra,
             ]
-            server = "canned_server.py" if canned else "ocppcs"
+            server = "canned_server.py" if canned else f"ocppcs ({args.backend})"
             print(f"## scenario {key}: {title} against {server}", file=sys.stderr, flush=True)
             result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
             report = None
@@ -206,6 +252,9 @@ def run_scenario(
             return result.returncode, report
         finally:
             stop_server(proc)
+            if receiver is not None:
+                stop_server(receiver)
+                print((workdir / "receiver.out").read_text(), end="", file=sys.stderr)
 
 
 def load_average() -> str:
@@ -305,6 +354,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--ping-interval", type=float, help="server WebSocket ping interval (s)")
     p.add_argument("--start-timeout", type=float, default=20.0, help="seconds to wait for listen")
     p.add_argument("--json", action="store_true", help="one JSON object per scenario")
+    p.add_argument(
+        "--backend",
+        choices=["embedded", "webhook", "both"],
+        default="embedded",
+        help="what answers the stations in ocppcs (both: embedded, then webhook, back to back)",
+    )
+    p.add_argument("--receiver-port", type=int, default=9230, help="the webhook receiver's port")
+    p.add_argument(
+        "--webhook-concurrency", type=int, default=100, help="[webhook] max_concurrent (100)"
+    )
+    p.add_argument("--webhook-pipeline", type=int, default=1, help="[webhook] pipeline (1)")
     args = p.parse_args(argv)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -316,8 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         return compare(args, keys, extra)
     status = 0
+    backends = ["embedded", "webhook"] if args.backend == "both" else [args.backend]
     for key in keys:
-        status = max(status, run_scenario(args, key, extra, args.canned)[0])
+        for backend in backends:
+            one = argparse.Namespace(**{**vars(args), "backend": backend})
+            status = max(status, run_scenario(one, key, extra, args.canned)[0])
     return status
 
 

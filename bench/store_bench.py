@@ -2,7 +2,7 @@
 How many station CALLs per second the embedded backend stores.
 
 Pushes a mix of Heartbeat, MeterValues (3 sampled values) and
-StatusNotification through L{EmbeddedBackend.handle_call} on a running
+StatusNotification through L{EmbeddedDecider.decide} on a running
 reactor, with one CALL outstanding per station (as OCPP-J flow control
 allows), plus two frame-log rows per CALL, and prints CALLs/s, CPU time per
 CALL (in this process and in the store's worker process) and the mean batch
@@ -72,7 +72,7 @@ def _payloads(i: int) -> tuple[str, dict[str, Any]]:
 async def _bench(reactor: Any, args: argparse.Namespace) -> None:
     from twisted.internet.defer import Deferred
 
-    from ocppcs.backends.embedded.backend import EmbeddedBackend
+    from ocppcs.backends.embedded.record import EmbeddedRecord
     from ocppcs.backends.interface import CallContext, FrameRecord
     from ocppcs.config import CentralConfig, EmbeddedConfig
 
@@ -80,13 +80,13 @@ async def _bench(reactor: Any, args: argparse.Namespace) -> None:
     embedded = EmbeddedConfig(
         path=os.path.join(folder, "bench.sqlite3"), synchronous=args.synchronous
     )
-    backend = EmbeddedBackend(reactor, CentralConfig(), embedded)
+    backend = EmbeddedRecord(reactor, CentralConfig(), embedded)
     await backend.startService()
     identities = [f"CS{n:05d}" for n in range(args.stations)]
     boot = {"chargePointVendor": "Bench", "chargePointModel": "B1"}
     now = datetime.now(UTC)
     for identity in identities:
-        await backend.handle_call(CallContext(identity, "", "0", "BootNotification", now), boot)
+        await backend.rules.decide(CallContext(identity, "", "0", "BootNotification", now), boot)
 
     total = args.calls
     started = 0
@@ -107,7 +107,7 @@ async def _bench(reactor: Any, args: argparse.Namespace) -> None:
             backend.record_frame(
                 FrameRecord(ctx.received, identity, "in", 2, ctx.unique_id, action, frame_raw)
             )
-        backend.handle_call(ctx, payload).addCallback(finished_call, ctx)
+        backend.rules.decide(ctx, payload).addCallback(finished_call, ctx)
 
     def finished_call(reply: dict[str, Any], ctx: CallContext) -> None:
         nonlocal finished

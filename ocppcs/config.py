@@ -3,22 +3,21 @@
 The configuration file: an INI file read into frozen per-section objects.
 
 Every key has a built-in default (documented in C{conf/ocppcs.conf}), so no
-file at all is a valid configuration. A bad file, an unknown section or key,
+file at all is a valid configuration. The L{ENVIRONMENT} variables override
+the webhook's URL and secrets. A bad file, an unknown section or key,
 or a bad value raises L{ConfigError} naming the section and key.
 """
 
 from __future__ import annotations
 
 import configparser
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import Any
 
-from ocppcs.passwd import parse_tokens, parse_users
-
-T = TypeVar("T")
+from ocppcs import configvalues as values
 
 
 class ConfigError(Exception):
@@ -41,112 +40,6 @@ class ConfigError(Exception):
         elif where:
             message = f"Error in configuration at '{where}': {message}"
         super().__init__(message)
-
-
-# --- value parsers -------------------------------------------------------------------------
-
-_TRUE = {"1", "yes", "true", "on"}
-_FALSE = {"0", "no", "false", "off"}
-
-
-def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"expected true or false, got {text!r}")
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise ValueError(f"must be greater than 0, got {text!r}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise ValueError(f"must not be negative, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError(f"must be a whole number greater than 0, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError(f"must be a whole number of at least 0, got {text!r}")
-    return value
-
-
-def _choice(*options: str) -> Callable[[str], str]:
-    lowered = {o.lower(): o for o in options}
-
-    def parse(text: str) -> str:
-        try:
-            return lowered[text.strip().lower()]
-        except KeyError:
-            raise ValueError(f"expected one of {', '.join(options)}; got {text!r}") from None
-
-    return parse
-
-
-def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in text.replace(",", " ").split() if w)
-
-
-def _credentials(text: str) -> tuple[str, ...]:
-    """One C{name:hash} or hash per line (or separated by spaces)."""
-    return tuple(w for w in text.split() if w)
-
-
-def _users(text: str) -> tuple[str, ...]:
-    """C{name:hash} entries, each checked (L{ocppcs.passwd.parse_users})."""
-    values = _credentials(text)
-    parse_users(values)
-    return values
-
-
-def _tokens(text: str) -> tuple[str, ...]:
-    """Token hashes, each checked (L{ocppcs.passwd.parse_tokens})."""
-    values = _credentials(text)
-    parse_tokens(values)
-    return values
-
-
-def _listeners(text: str) -> tuple[str, ...]:
-    values = tuple(line.strip() for line in text.splitlines() if line.strip())
-    if not values:
-        raise ValueError("at least one listener description is needed")
-    return values
-
-
-def _path(text: str) -> str:
-    path = text.strip()
-    if not path:
-        raise ValueError("a path is needed")
-    return path
-
-
-def _ws_url(text: str) -> str:
-    """Empty, or a C{ws://} or C{wss://} URL with a host."""
-    url = text.strip()
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError as e:
-        raise ValueError(f"not a URL: {e}") from None
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"expected empty or a ws:// or wss:// URL, got {text!r}")
-    return url
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -185,9 +78,42 @@ class CentralConfig:
 
 @dataclass(frozen=True)
 class BackendConfig:
-    """C{[backend]}: which backend stores and decides."""
+    """
+    C{[backend]}: what decides the stations' calls: C{embedded} (the
+    C{[central]} rules) or C{webhook} (the operator's receiver, C{[webhook]}).
+    The embedded store keeps the record in every mode.
+    """
 
     type: str = "embedded"
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """
+    C{[webhook]}: the operator's HTTP receiver that answers the stations.
+
+    @ivar url: where each call is POSTed (C{http://} or C{https://}, whose
+        certificate is verified).
+    @ivar authorization: C{Off}, C{Basic} (C{username}, C{password}) or
+        C{Bearer} (C{token}).
+    @ivar timeout: seconds to wait for the receiver's answer.
+    @ivar max_concurrent: at most this many requests to the receiver at once
+        (also the connection pool's bound); the others wait their turn.
+    @ivar station_queue: at most this many calls of one station waiting for
+        the receiver (OCPP allows one); more are answered InternalError.
+    @ivar pipeline: at most this many requests in flight on one connection
+        (1: no HTTP/1.1 pipelining).
+    """
+
+    url: str = ""
+    authorization: str = "Off"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    timeout: float = 30.0
+    max_concurrent: int = 100
+    station_queue: int = 4
+    pipeline: int = 1
 
 
 @dataclass(frozen=True)
@@ -245,6 +171,7 @@ class Config:
     central: CentralConfig = field(default_factory=CentralConfig)
     backend: BackendConfig = field(default_factory=BackendConfig)
     embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
+    webhook: WebhookConfig = field(default_factory=WebhookConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     source: str = "<defaults>"
@@ -255,74 +182,113 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     "server": (
         ServerConfig,
         {
-            "listen": _listeners,
-            "ping_interval": _non_negative_float,
-            "ping_timeout": _positive_float,
-            "max_frame_size": _positive_int,
-            "call_timeout": _positive_float,
+            "listen": values.listeners,
+            "ping_interval": values.non_negative_float,
+            "ping_timeout": values.positive_float,
+            "max_frame_size": values.positive_int,
+            "call_timeout": values.positive_float,
         },
     ),
     "central": (
         CentralConfig,
         {
-            "heartbeat_interval": _positive_int,
-            "registration": _choice("open", "known"),
-            "unknown_station": _choice("Rejected", "Pending"),
-            "retry_interval": _positive_int,
-            "authorization": _choice("open", "list"),
-            "concurrent_tx": _choice("refuse", "allow"),
-            "known_vendors": _words,
+            "heartbeat_interval": values.positive_int,
+            "registration": values.choice("open", "known"),
+            "unknown_station": values.choice("Rejected", "Pending"),
+            "retry_interval": values.positive_int,
+            "authorization": values.choice("open", "list"),
+            "concurrent_tx": values.choice("refuse", "allow"),
+            "known_vendors": values.words,
         },
     ),
-    "backend": (BackendConfig, {"type": _choice("embedded")}),
+    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook")}),
     "embedded": (
         EmbeddedConfig,
         {
             "path": str,
-            "synchronous": _choice("full", "normal"),
-            "log_max_rows": _non_negative_int,
-            "log_max_age": _non_negative_float,
+            "synchronous": values.choice("full", "normal"),
+            "log_max_rows": values.non_negative_int,
+            "log_max_age": values.non_negative_float,
+        },
+    ),
+    "webhook": (
+        WebhookConfig,
+        {
+            "url": values.http_url,
+            "authorization": values.choice("Off", "Basic", "Bearer"),
+            "username": str,
+            "password": str,
+            "token": str,
+            "timeout": values.positive_float,
+            "max_concurrent": values.positive_int,
+            "station_queue": values.positive_int,
+            "pipeline": values.positive_int,
         },
     ),
     "api": (
         ApiConfig,
         {
-            "auth": _choice("none", "basic", "bearer"),
-            "users": _users,
-            "tokens": _tokens,
-            "max_body": _positive_int,
-            "page_size": _positive_int,
-            "max_page_size": _positive_int,
+            "auth": values.choice("none", "basic", "bearer"),
+            "users": values.users,
+            "tokens": values.tokens,
+            "max_body": values.positive_int,
+            "page_size": values.positive_int,
+            "max_page_size": values.positive_int,
         },
     ),
     "emulator": (
         EmulatorConfig,
         {
-            "enable": _bool,
-            "path": _path,
-            "url": _ws_url,
-            "central": _bool,
-            "state": _path,
-            "transfers": _choice("simulated", "network"),
+            "enable": values.boolean,
+            "path": values.path,
+            "url": values.ws_url,
+            "central": values.boolean,
+            "state": values.path,
+            "transfers": values.choice("simulated", "network"),
         },
     ),
 }
 
 
-def _read_section(parser: configparser.ConfigParser, name: str) -> Any:
+#: Environment variables that override a key of the file (containers need no file edits).
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "OCPPCS_WEBHOOK_URL": ("webhook", "url"),
+    "OCPPCS_WEBHOOK_TOKEN": ("webhook", "token"),
+    "OCPPCS_WEBHOOK_USERNAME": ("webhook", "username"),
+    "OCPPCS_WEBHOOK_PASSWORD": ("webhook", "password"),
+}
+
+
+def _read_section(parser: configparser.ConfigParser, name: str, environ: Mapping[str, str]) -> Any:
     cls, keys = _SECTIONS[name]
-    values: dict[str, Any] = {}
+    items: list[tuple[str, str, str]] = []
     if parser.has_section(name):
-        for key, text in parser.items(name):
-            if key not in keys:
-                raise ConfigError(
-                    f"unknown key (known keys: {', '.join(sorted(keys))})", (name, key)
-                )
-            try:
-                values[key] = keys[key](text)
-            except ValueError as e:
-                raise ConfigError(str(e), (name, key)) from None
+        items = [(key, text, "") for key, text in parser.items(name)]
+    for variable, (section, key) in ENVIRONMENT.items():
+        if section == name and variable in environ:
+            items.append((key, environ[variable], f" (from {variable})"))
+    values: dict[str, Any] = {}
+    for key, text, origin in items:
+        if key not in keys:
+            raise ConfigError(f"unknown key (known keys: {', '.join(sorted(keys))})", (name, key))
+        try:
+            values[key] = keys[key](text)
+        except ValueError as e:
+            raise ConfigError(f"{e}{origin}", (name, key)) from None
     return cls(**values)
+
+
+def _check_webhook(config: Config) -> None:
+    """The C{[webhook]} settings C{[backend] type = webhook} needs."""
+    hook = config.webhook
+    if config.backend.type != "webhook":
+        return
+    if not hook.url:
+        raise ConfigError("type = webhook needs [webhook] url", ("webhook", "url"))
+    if hook.authorization == "Basic" and not hook.username:
+        raise ConfigError("authorization = Basic needs a username", ("webhook", "username"))
+    if hook.authorization == "Bearer" and not hook.token:
+        raise ConfigError("authorization = Bearer needs a token", ("webhook", "token"))
 
 
 def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
@@ -343,10 +309,14 @@ def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
     return ConfigError(f"{source}: {' '.join(str(e).split())}")
 
 
-def parse_config(text: str, source: str = "<string>") -> Config:
+def parse_config(
+    text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
+) -> Config:
     """
     Parse the text of a configuration file.
 
+    @param environ: the environment whose L{ENVIRONMENT} variables override
+        the file (none by default).
     @raise ConfigError: on a syntax error, unknown section or key, or bad value.
     """
     parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
@@ -359,7 +329,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
             raise ConfigError(
                 f"unknown section (known sections: {', '.join(_SECTIONS)})", (section, "")
             )
-    sections = {name: _read_section(parser, name) for name in _SECTIONS}
+    env = environ if environ is not None else {}
+    sections = {name: _read_section(parser, name, env) for name in _SECTIONS}
     config = Config(source=source, **sections)
     if config.api.page_size > config.api.max_page_size:
         raise ConfigError("must not be larger than max_page_size", ("api", "page_size"))
@@ -374,17 +345,23 @@ def parse_config(text: str, source: str = "<string>") -> Config:
         raise ConfigError(
             "central = false needs enable = true (else nothing runs)", ("emulator", "central")
         )
+    _check_webhook(config)
     return config
 
 
-def load_config(path: str | None) -> Config:
+def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> Config:
     """
     Read the configuration file at C{path}, or the built-in defaults when
-    C{path} is C{None}.
+    C{path} is C{None}, with the L{ENVIRONMENT} overrides of C{environ}
+    (default: C{os.environ}).
 
     @raise ConfigError: when the file can't be read or is invalid.
     """
+    if environ is None:
+        environ = os.environ
     if path is None:
+        if any(variable in environ for variable in ENVIRONMENT):
+            return parse_config("", "<defaults>", environ)
         return Config()
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -392,4 +369,4 @@ def load_config(path: str | None) -> Config:
         raise ConfigError(f"cannot read configuration file {path}: {e.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"configuration file {path} is not UTF-8 text") from None
-    return parse_config(text, source=path)
+    return parse_config(text, source=path, environ=environ)

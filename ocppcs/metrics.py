@@ -7,6 +7,8 @@ Prometheus metrics, served at C{/metrics} in the text exposition format.
     ocppcs_call_duration_seconds{direction,action}  histogram
     ocppcs_open_transactions                        gauge (when the backend can count them)
     ocppcs_backend_errors_total                     counter
+    ocppcs_record_copy_failures_total{action}       counter
+    ocppcs_decider_failures_total{decider,reason}   counter (the webhook's)
     ocppcs_refused_connections_total{reason}        counter
     ocppcs_invalid_frames_total                     counter (unparseable frames from stations)
     ocppcs_log_feed_subscribers                     gauge
@@ -54,7 +56,7 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 
-from ocppcs.backends.interface import FrameRecord, IBackend
+from ocppcs.backends.interface import FrameRecord, IRecord
 from ocppcs.callerrors import (
     CallTimeout,
     InvalidCommand,
@@ -141,6 +143,8 @@ class OcppMetrics(Service):
     @param clock: runs the refresh.
     @param refresh_interval: seconds between open-transaction counts.
     @param log_feed: the live log feed, for its subscriber and drop counts.
+    @param decider: its C{failures} (a dict of counts by reason), if it has
+        one, are exported as C{ocppcs_decider_failures}.
     @param max_pending: at most this many inbound calls awaiting a reply are
         tracked for latency (calls cut short by a disconnect are never
         answered; beyond the bound the table is emptied).
@@ -152,13 +156,16 @@ class OcppMetrics(Service):
     def __init__(
         self,
         registry: StationRegistry,
-        backend: IBackend,
+        backend: IRecord,
         clock: IReactorTime,
         refresh_interval: float = 15.0,
         log_feed: Any = None,
         max_pending: int = 100_000,
+        decider: Any = None,
     ) -> None:
         self._registry = registry
+        self._decider = decider
+        self._copy_failures: dict[str, int] = {}
         self._backend = backend
         self._clock = clock
         self._refresh_interval = refresh_interval
@@ -265,6 +272,11 @@ class OcppMetrics(Service):
         self._count("out", _action_label(action), _outcome(result))
         return result
 
+    def copy_failed(self, action: str) -> None:
+        """Count one copy of a call the record could not keep (L{CentralSystem.on_copy_failed})."""
+        label = _action_label(action)
+        self._copy_failures[label] = self._copy_failures.get(label, 0) + 1
+
     def refused(self, reason: str) -> None:
         """Count one refused connection attempt of kind C{reason} (path, subprotocol, ...)."""
         self._refused[reason] = self._refused.get(reason, 0) + 1
@@ -308,6 +320,25 @@ class OcppMetrics(Service):
             "Station calls answered with InternalError, and failed backend queries.",
             value=self.backend_errors,
         )
+        copies = CounterMetricFamily(
+            "ocppcs_record_copy_failures",
+            "Copies of answered calls the record could not keep, by action.",
+            labels=["action"],
+        )
+        for action, count in self._copy_failures.items():
+            copies.add_metric([action], count)
+        yield copies
+        failures = getattr(self._decider, "failures", None)
+        if failures is not None:
+            decider = CounterMetricFamily(
+                "ocppcs_decider_failures",
+                "Station calls the decider could not answer (answered InternalError), by"
+                " decider and reason.",
+                labels=["decider", "reason"],
+            )
+            for reason, count in failures.items():
+                decider.add_metric([self._decider.name, reason], count)
+            yield decider
         refused = CounterMetricFamily(
             "ocppcs_refused_connections",
             "Refused station connection attempts by reason.",

@@ -3,7 +3,8 @@
 The central system as one service tree.
 
     CentralSystemService (MultiService)
-      +- backend                    started first, stopped last
+      +- backend (the record)       started first, stopped last
+      +- decider                    started after the record, stopped before it
       +- ListenerService per [server] listen description
       +- OcppMetrics                started once the backend is ready
       +- EmulatorService            with [emulator] enable; started last, stopped first
@@ -23,7 +24,7 @@ from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ocppcs.backends.interface import IBackend
+from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
@@ -49,7 +50,10 @@ class CentralSystemService(MultiService):
     The running central system.
 
     @ivar config: the configuration it was built from.
-    @ivar backend: stores and decides.
+    @ivar backend: the record: stations, connections, the frame log, the
+        operator's lists, the copies of the calls answered.
+    @ivar decider: answers the stations' business calls (the record's own
+        rules, or the webhook).
     @ivar registry: the connected stations; C{registry.call(...)} calls one.
     @ivar listeners: one L{ListenerService} per listen description.
     @ivar ready: fires once the backend has started.
@@ -71,16 +75,18 @@ class CentralSystemService(MultiService):
     def __init__(
         self,
         config: Config,
-        backend: IBackend,
+        backend: IRecord,
         registry: StationRegistry,
         listeners: list[ListenerService],
         reactor: Any = None,
         frames: FrameFanout | None = None,
         refusals: RefusalLog | None = None,
+        decider: IDecider | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.backend = backend
+        self.decider = decider
         self.registry = registry
         self.listeners = listeners
         self._reactor = reactor
@@ -105,10 +111,16 @@ class CentralSystemService(MultiService):
             listener.startService()
         warn_if_open(self.config)
         started = maybeDeferred(self.backend.startService)
+        # Not a child (its name may be the record's): started and stopped here.
+        if self.decider is not None and self.decider is not self.backend:
+            self.decider.startService()
         started.addCallbacks(self._backend_ready, self._backend_failed)
 
     def _backend_ready(self, _: object) -> None:
-        self._log.info("Backend {backend} ready", backend=self.backend.name)
+        self._log.info(
+            "Backend {backend} ready",
+            backend=self.backend.name if self.decider is None else self.decider.name,
+        )
         if self.running:
             for child in self:  # the children other than the backend and listeners
                 if not child.running:
@@ -132,7 +144,7 @@ class CentralSystemService(MultiService):
              again after it reconnects; a handshake that ends from now on
              is closed with 1001, a new one refused with 503);
           3. wait until the calls received before are answered, their data stored;
-          4. stop the backend (it commits what it still holds).
+          4. stop the decider, then the record (it commits what it still holds).
         """
         Service.stopService(self)
         stopping = [
@@ -152,6 +164,12 @@ class CentralSystemService(MultiService):
         if self.central is not None:
             stopping.append(self._drain(self.central))
         done = DeferredList(stopping, consumeErrors=True)
+        decider = self.decider
+        if decider is not None and decider is not self.backend and decider.running:
+            done.addCallback(lambda _: maybeDeferred(decider.stopService))
+            done.addErrback(
+                lambda f: self._log.failure("Stopping the {name} decider", f, name=decider.name)
+            )
         done.addCallback(lambda _: self.backend.stopService())
         return done.addCallback(lambda _: None)
 
@@ -170,13 +188,17 @@ class CentralSystemService(MultiService):
 
 
 def build_central_system(
-    config: Config, reactor: Any = None, backend: IBackend | None = None
+    config: Config,
+    reactor: Any = None,
+    backend: IRecord | None = None,
+    decider: IDecider | None = None,
 ) -> CentralSystemService:
     """
     Build the central system described by C{config} (not started).
 
     @param reactor: the reactor to listen and time on; the global one if C{None}.
-    @param backend: a backend to use instead of the configured one (tests).
+    @param backend: a record to use instead of the configured one (tests).
+    @param decider: a decider to use with it (default: C{backend} itself).
     """
     if reactor is None:
         from twisted.internet import reactor as global_reactor
@@ -186,16 +208,20 @@ def build_central_system(
     # First: a bad listen description stops start-up before anything is created.
     endpoints = [(d, parse_endpoint(reactor, d)) for d in server.listen]
     if backend is None:
-        backend = create_backend(config, reactor)
+        backend, decider = create_backend(config, reactor)
+    elif decider is None:
+        decider = backend  # type: ignore[assignment]
+    assert decider is not None
     schemas = SchemaSet()
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
-    central = CentralSystem(backend, reactor)
+    central = CentralSystem(decider, backend, reactor)
     frames = FrameFanout(backend.record_frame)
     refusals = RefusalLog(reactor)
     log_feed = build_log_feed(reactor, frames)
-    metrics = OcppMetrics(registry, backend, reactor, log_feed=log_feed.feed)
+    metrics = OcppMetrics(registry, backend, reactor, log_feed=log_feed.feed, decider=decider)
     frames.add(metrics.frame)
+    central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
     factory = OcppServerFactory(
         reactor,
@@ -217,7 +243,9 @@ def build_central_system(
     listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
     auth = OperatorAuth(config.api, reactor)
-    api = RestApi(registry, backend, config, reactor, refusals, emulator=emulator, auth=auth)
+    api = RestApi(
+        registry, backend, config, reactor, refusals, emulator=emulator, auth=auth, decider=decider
+    )
     event_feed = build_event_feed(reactor, frames, registry)
     site = build_site(
         factory,
@@ -229,7 +257,14 @@ def build_central_system(
     )
     listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
-        config, backend, registry, listeners, reactor, frames=frames, refusals=refusals
+        config,
+        backend,
+        registry,
+        listeners,
+        reactor,
+        frames=frames,
+        refusals=refusals,
+        decider=decider,
     )
     service.metrics, service.log_feed = metrics, log_feed.feed
     service.central = central

@@ -18,7 +18,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import Logger
 
-from ocppcs.backends.interface import IBackend
+from ocppcs.backends.interface import IRecord
 from ocppcs.callerrors import StationOffline, UnknownStation
 from ocppcs.ocppj.session import OcppSession
 
@@ -44,7 +44,7 @@ class StationRegistry:
     _log = Logger()
     call_observer: CallObserver | None = None
 
-    def __init__(self, backend: IBackend) -> None:
+    def __init__(self, backend: IRecord) -> None:
         self._backend = backend
         self._sessions: dict[str, tuple[OcppSession, Closer]] = {}
         #: Set by L{close_all}: the central system is shutting down.

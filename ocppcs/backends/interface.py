@@ -1,11 +1,21 @@
-# -*- test-case-name: tests.backends.test_embedded_backend_stations -*-
+# -*- test-case-name: tests.backends.contract -*-
 """
-The one interface every backend (embedded, webhook, postgres) implements.
+The seam between the central system and what stores and decides for it.
 
-The connection layer validates frames and enforces the protocol; a backend
-decides what a station-initiated CALL means and what to answer. Backends are
-also L{IService}s: the central system starts them before listening and stops
-them after the listeners are closed.
+A deployment has one B{record} (L{IRecord}) and one B{decider}
+(L{IDecider}). The connection layer validates frames and enforces the
+protocol; the decider answers each station-initiated business CALL (the
+embedded C{[central]} rules, or the operator's webhook); the record keeps
+what every deployment keeps: stations, their connections, boot data,
+connector statuses, the frame log, the onboarding lists, and a copy of each
+business call with the answer the decider gave, so that transactions, meter
+values, reservations and refused id tags stay listable whoever decided.
+L{IOperatorStore} is what the REST API reads from the record, as typed views
+(L{ocppcs.backends.views}).
+
+Both are L{IService}s: the central system starts the record, then the
+decider, before listening, and stops them in the reverse order after the
+listeners are closed.
 """
 
 from __future__ import annotations
@@ -56,23 +66,55 @@ class FrameRecord(NamedTuple):
     raw: bytes
 
 
-class IBackend(IService):
+class IDecider(IService):
     """
-    Stores and decides for the central system. Every method that returns a
-    L{Deferred} must not block the reactor thread.
+    Answers the station-initiated business calls. Every method that returns
+    a L{Deferred} must not block the reactor thread.
     """
 
-    name = Attribute("A short name for logs and metrics, e.g. 'embedded'.")
+    name = Attribute("A short name for logs and metrics, e.g. 'embedded' or 'webhook'.")
+    keeps_record = Attribute(
+        "True when deciding already writes the record's copy of the call (the"
+        " embedded rules decide and record in one store transaction); False when"
+        " the central system must hand the record a copy (L{IRecord.record_call})."
+    )
+    local_rules = Attribute(
+        "True when the decisions follow what the operator keeps in the record (id"
+        " tags, station registrations); False when they are made elsewhere, so the"
+        " REST API refuses to change those (409)."
+    )
 
-    def handle_call(ctx: CallContext, payload: dict[str, Any]) -> Any:
+    def decide(ctx: CallContext, payload: dict[str, Any]) -> Any:
         """
         Answer a station-initiated CALL whose payload already passed schema
         validation.
 
         @return: a L{Deferred} firing with the CALLRESULT payload (a dict that
-            must itself pass the action's response schema), or failing with an
+            passes the action's response schema), or failing with an
             L{ocppcs.ocppj.errors.OcppError} to answer with that CALLERROR.
-            It fires only once whatever the reply acknowledges is durably stored.
+            It fires only once whatever the reply acknowledges is durably
+            stored by the system of record (this decider's store, or the
+            webhook's receiver).
+        """
+
+
+class IRecord(IService):
+    """
+    What every deployment keeps about its stations. Every method that returns
+    a L{Deferred} must not block the reactor thread.
+    """
+
+    name = Attribute("A short name for logs and metrics, e.g. 'embedded'.")
+
+    def record_call(ctx: CallContext, payload: dict[str, Any], reply: dict[str, Any]) -> Any:
+        """
+        Keep a copy of a business call answered by a decider that does not
+        keep the record itself: the station's payload as reported, with the
+        decider's C{reply} (its transactionId, idTagInfo, registration status).
+        A copy that conflicts with what is kept (a transactionId reused for
+        another transaction) changes nothing and fails.
+
+        @return: a L{Deferred} firing with C{None} once stored, or failing.
         """
 
     def is_accepted(identity: str) -> Any:
@@ -116,33 +158,31 @@ class IBackend(IService):
 
 class IOperatorStore(Interface):
     """
-    What the operators' REST API reads and changes in a backend's store. A
-    backend without it still serves stations; the API then answers 501 for
-    these routes.
+    What the operators' REST API reads and changes in the record. A record
+    without it still serves stations; the API then answers 501 for these
+    routes.
 
-    Every method returns a L{Deferred}. Rows are dicts keyed by the embedded
-    schema's column names (C{ocppcs/backends/embedded/migrations}); times are
-    ISO-8601 text, except C{frame_log.ts} (seconds since the epoch). A page
-    is C{(total, rows)}.
+    Every method returns a L{Deferred}. What it reads comes as the views of
+    L{ocppcs.backends.views}; times are ISO-8601 text, except
+    L{FrameView.ts<ocppcs.backends.views.FrameView>} (seconds since the
+    epoch). A page is C{(total, views)}.
     """
 
     def station_page(limit: int, offset: int) -> Any:
         """
-        Stations by identity, each with its newest connector status as
-        C{sn_connector_id}, C{sn_status}, C{sn_error_code}, C{sn_info},
-        C{sn_vendor_id}, C{sn_vendor_error_code}, C{sn_timestamp} (C{None}
-        when it never sent one), and C{connectors}: every connector's row,
-        by connector id (as in L{station_detail}).
+        L{StationView}s by identity, each with its newest connector status as
+        C{latest} (C{None} when it never sent one) and C{connectors}: every
+        connector's last status, by connector id.
 
         @return: a L{Deferred} firing with a page.
         """
 
     def station_detail(identity: str) -> Any:
         """
-        A station with its C{connectors} and C{open_transactions} (rows as
-        in L{transaction_page}).
+        A L{StationView} with its C{connectors} and C{open_transactions}
+        (as in L{transaction_page}).
 
-        @return: a L{Deferred} firing with a dict, or C{None} when unknown.
+        @return: a L{Deferred} firing with the view, or C{None} when unknown.
         """
 
     def register_station(identity: str) -> Any:
@@ -180,8 +220,9 @@ class IOperatorStore(Interface):
     ) -> Any:
         """
         Transactions, newest first, optionally of one station and started in
-        C{[date_from, date_to)} (ISO-8601 UTC text), and of one C{id_tag}. Each row has the C{txn}
-        columns and C{serial_number} (the station's chargePointSerialNumber).
+        C{[date_from, date_to)} (ISO-8601 UTC text), and of one C{id_tag}, as
+        L{TransactionView}s with C{serial_number} (the station's
+        chargePointSerialNumber).
 
         @return: a L{Deferred} firing with a page.
         """
@@ -190,7 +231,7 @@ class IOperatorStore(Interface):
         """
         A transaction (as in L{transaction_page}) with its C{meter_values}.
 
-        @return: a L{Deferred} firing with a dict, or C{None} when unknown.
+        @return: a L{Deferred} firing with the view, or C{None} when unknown.
         """
 
     def reservation_page(
@@ -279,10 +320,10 @@ class IOperatorStore(Interface):
         offset: int,
     ) -> Any:
         """
-        Frame-log rows, newest first, filtered by station, action, time
+        L{FrameView}s, newest first, filtered by station, action, time
         (seconds since the epoch) and id (below C{before}).
 
-        @return: a L{Deferred} firing with a list of rows (not a page).
+        @return: a L{Deferred} firing with a list (not a page).
         """
 
     def count_open_transactions() -> Any:

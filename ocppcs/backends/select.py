@@ -1,15 +1,23 @@
 # -*- test-case-name: tests.test_tap -*-
-"""Create the backend named by C{[backend] type}."""
+"""
+Create the record and the decider named by C{[backend] type}: C{embedded}
+(the record's own C{[central]} rules) or C{webhook} (the operator's HTTP
+receiver, L{ocppcs.backends.webhook}). The record is the embedded store in
+every mode.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ocppcs.backends.interface import IBackend
+from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from ocppcs.backends.embedded.record import EmbeddedRecord
 
 
 def check_writable(path: str, key: tuple[str, str] = ("embedded", "path")) -> None:
@@ -27,23 +35,42 @@ def check_writable(path: str, key: tuple[str, str] = ("embedded", "path")) -> No
         raise ConfigError(f"{path} is not writable", key)
 
 
-def _embedded(config: Config, reactor: Any) -> IBackend:
-    from ocppcs.backends.embedded.backend import EmbeddedBackend
+class Backend(NamedTuple):
+    """The record and the decider of a deployment."""
+
+    record: IRecord
+    decider: IDecider
+
+
+def _embedded_record(config: Config, reactor: Any) -> EmbeddedRecord:
+    from ocppcs.backends.embedded.record import EmbeddedRecord
 
     check_writable(config.embedded.path)
-
-    return EmbeddedBackend(reactor, config.central, config.embedded)
-
-
-#: C{[backend] type} -> a function building that backend.
-BACKENDS: dict[str, Callable[[Config, Any], IBackend]] = {"embedded": _embedded}
+    return EmbeddedRecord(reactor, config.central, config.embedded)
 
 
-def create_backend(config: Config, reactor: Any) -> IBackend:
+def _embedded(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+    return record.rules
+
+
+def _webhook(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+    from ocppcs.backends.webhook.decider import WebhookDecider
+
+    return WebhookDecider(reactor, config.webhook)
+
+
+#: C{[backend] type} -> a function building that decider, given the record.
+BACKENDS: dict[str, Callable[[Config, Any, Any], IDecider]] = {
+    "embedded": _embedded,
+    "webhook": _webhook,
+}
+
+
+def create_backend(config: Config, reactor: Any) -> Backend:
     """
-    Build the configured backend (not started).
+    Build the record (the embedded store) and the configured decider (not started).
 
-    @raise ConfigError: for an unknown backend type.
+    @raise ConfigError: for an unknown backend type or a bad setting.
     """
     try:
         factory = BACKENDS[config.backend.type]
@@ -52,4 +79,5 @@ def create_backend(config: Config, reactor: Any) -> IBackend:
             f"unknown backend {config.backend.type!r} (known: {', '.join(BACKENDS)})",
             ("backend", "type"),
         ) from None
-    return factory(config, reactor)
+    record = _embedded_record(config, reactor)
+    return Backend(record, factory(config, reactor, record))

@@ -35,7 +35,7 @@ from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ocppcs.backends.interface import IBackend
+from ocppcs.backends.interface import IRecord
 from ocppcs.config import ServerConfig
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
@@ -240,7 +240,7 @@ class OcppServerFactory(WebSocketServerFactory):
         clock: IReactorTime,
         receiver: CallReceiver,
         registry: StationRegistry,
-        backend: IBackend,
+        backend: IRecord,
         schemas: SchemaSet,
         frame_sink: FrameSink,
         endpoint: ServerConfig,

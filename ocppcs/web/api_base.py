@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from ocppcs.backends.interface import IBackend, IOperatorStore
+from ocppcs.backends.interface import IDecider, IOperatorStore, IRecord
 from ocppcs.config import Config
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
@@ -43,7 +43,9 @@ class ApiBase:
     handlers and a few helpers.
 
     @ivar registry: the connected stations (and L{StationRegistry.call}).
-    @ivar backend: the store.
+    @ivar backend: the record (what every deployment keeps).
+    @ivar decider: what answers the stations, or C{None} for the record's
+        own (embedded) rules.
     @ivar config: the whole configuration (C{[api]} and C{[server]}).
     @ivar clock: the time source.
     @ivar refusals: refused connection attempts.
@@ -59,15 +61,17 @@ class ApiBase:
     def __init__(
         self,
         registry: StationRegistry,
-        backend: IBackend,
+        backend: IRecord,
         config: Config,
         clock: IReactorTime,
         refusals: RefusalLog | None = None,
         emulator: Any = None,
         auth: Any = None,
+        decider: IDecider | None = None,
     ) -> None:
         self.registry = registry
         self.auth = auth
+        self.decider = decider
         self.emulator = emulator
         self.backend = backend
         self.config = config
@@ -85,6 +89,25 @@ class ApiBase:
         if not IOperatorStore.providedBy(self.backend):
             raise ApiError(501, f"The {self.backend.name} backend does not support this")
         return self.backend
+
+    def rules(self) -> Any:
+        """
+        The record's operator queries, for an action that changes what the
+        decider decides by (id tags, registrations).
+
+        @raise ApiError: 409 when the stations are answered by a decider with
+            rules of its own (the webhook's receiver), so such a change would
+            mean nothing; 501 as L{store}.
+        """
+        store = self.store()
+        decider = self.decider
+        if decider is not None and not decider.local_rules:
+            raise ApiError(
+                409,
+                f"Id tags and station registrations are decided by the {decider.name} backend,"
+                " not by this central system",
+            )
+        return store
 
     def paged_args(
         self, request: IRequest, allowed: frozenset[str] = frozenset()

@@ -183,7 +183,7 @@ class RecordRoutes(ApiBase):
         if expiry is not None:
             expiry = iso_time(parse_time(expiry, "expiryDate"))
         parent = str_member(body, "parentIdTag", MAX_ID_TAG)
-        store = self.store()
+        store = self.rules()
         await store.put_id_tag(id_tag, status, expiry, parent)
         return json_body(request, views.id_tag(await store.get_id_tag(id_tag)))
 
@@ -191,7 +191,7 @@ class RecordRoutes(ApiBase):
     async def delete_id_tag(self, request: IRequest, id_tag: str) -> bytes:
         """Delete an id tag: 204, or 404."""
         query_args(request, set())
-        if not await self.store().delete_id_tag(id_tag):
+        if not await self.rules().delete_id_tag(id_tag):
             raise ApiError(404, f"IdTag '{id_tag}' not found")
         request.setResponseCode(204)
         return b""
@@ -209,7 +209,7 @@ class RecordRoutes(ApiBase):
         """Make a refused tag Accepted (no expiry); 404 when it is not on the refused list."""
         query_args(request, set())
         read_object(request, self.config.api.max_body, required=False)
-        row = await self.store().accept_refused_id_tag(id_tag)
+        row = await self.rules().accept_refused_id_tag(id_tag)
         if row is None:
             raise ApiError(404, f"IdTag '{id_tag}' is not on the refused list")
         return json_body(request, views.id_tag(row))

@@ -44,7 +44,7 @@ class StationRoutes(ApiBase):
         _, limit, offset = self.paged_args(request)
         total, rows = await self.store().station_page(limit, offset)
         get = self.registry.get
-        entries = [views.station_list_entry(row, get(row["identity"])) for row in rows]
+        entries = [views.station_list_entry(s, get(s.identity)) for s in rows]
         request.setHeader(b"X-Total-Count", str(total).encode())
         if offset + len(rows) < total and rows:
             request.setHeader(b"X-Next-Offset", str(offset + len(rows)).encode())
@@ -74,7 +74,7 @@ class StationRoutes(ApiBase):
         return json_body(request, detail)
 
     async def _register(self, request: IRequest, identity: str) -> bytes:
-        await self.store().register_station(identity)
+        await self.rules().register_station(identity)
         return json_body(request, await self._detail(identity))
 
     @app.route("/v1/ChargePoint/<identity>", methods=["PUT"])
@@ -99,7 +99,7 @@ class StationRoutes(ApiBase):
         an unknown station under the C{known} policy). 204, or 404.
         """
         query_args(request, set())
-        outcome = await self.store().remove_station(identity)
+        outcome = await self.rules().remove_station(identity)
         if outcome is None:
             raise ApiError(404, f"Charge point '{identity}' not found")
         request.setResponseCode(204)
@@ -122,7 +122,7 @@ class StationRoutes(ApiBase):
         _, limit, offset = self.paged_args(request)
         total, rows = await self.store().rejected_station_page(limit, offset)
         get = self.registry.get
-        stations = [views.rejected_station(row, get(row["identity"])) for row in rows]
+        stations = [views.rejected_station(s, get(s.identity)) for s in rows]
         return json_body(request, page("RejectedStations", stations, total, limit, offset))
 
     @app.route("/v1/Onboarding/RejectedStations/<identity>/accept", methods=["POST"])
@@ -133,6 +133,6 @@ class StationRoutes(ApiBase):
         """
         query_args(request, set())
         read_object(request, self.config.api.max_body, required=False)
-        if await self.store().station_detail(identity) is None:
+        if await self.rules().station_detail(identity) is None:
             raise ApiError(404, f"Charge point '{identity}' not found")
         return await self._register(request, identity)

@@ -25,6 +25,7 @@ from typing import Any
 
 from twisted.web.iweb import IRequest
 
+from ocppcs.backends.views import MeterValueView
 from ocppcs.v16.actions import CENTRAL_ACTIONS
 from ocppcs.web import api_views as views
 from ocppcs.web.api_base import ApiBase, app
@@ -52,17 +53,17 @@ def _seconds(text: str | None) -> float | None:
         return None
 
 
-def last_energy(meter_values: list[dict[str, Any]]) -> float | None:
+def last_energy(meter_values: list[MeterValueView]) -> float | None:
     """The last energy register reading of C{meter_values}, in Wh, or C{None}."""
     reading = None
     for value in meter_values:
-        if value.get("measurand", ENERGY) != ENERGY or value.get("phase"):
+        if (value.measurand or ENERGY) != ENERGY or value.phase:
             continue
         try:
-            number = float(value["value"])
+            number = float(value.value)
         except (TypeError, ValueError):
             continue
-        reading = number * 1000 if value.get("unit") == "kWh" else number
+        reading = number * 1000 if value.unit == "kWh" else number
     return reading
 
 
@@ -112,9 +113,9 @@ class SummaryRoutes(ApiBase):
             rows = []
         stations = []
         for row in rows:
-            detail = await store.station_detail(row["identity"])
+            detail = await store.station_detail(row.identity)
             if detail is not None:
-                entry = views.station_detail(detail, self.registry.get(row["identity"]))
+                entry = views.station_detail(detail, self.registry.get(row.identity))
                 entry.update(ocppVersion="1.6", protocol="JSON")
                 stations.append(entry)
         statuses: Counter[str] = Counter()
@@ -169,16 +170,16 @@ class SummaryRoutes(ApiBase):
         date_from = iso_time(since)
         _, rows = await store.transaction_page(None, date_from, None, limit, 0)
         for row in rows:
-            start = _seconds(row.get("start_timestamp"))
+            start = _seconds(row.start_timestamp)
             if start is None:
                 continue
-            if row.get("meter_stop") is not None:
-                stop = _seconds(row.get("stop_timestamp")) or start
-                wh = float(row["meter_stop"] - row["meter_start"])
+            if row.meter_stop is not None:
+                stop = _seconds(row.stop_timestamp) or start
+                wh = float(row.meter_stop - row.meter_start)
             else:
-                detail = await store.transaction_detail(row["id"])
-                reading = last_energy(detail.get("meter_values", []) if detail else [])
+                detail = await store.transaction_detail(row.id)
+                reading = last_energy(detail.meter_values or [] if detail else [])
                 stop = now
-                wh = 0.0 if reading is None else reading - row["meter_start"]
+                wh = 0.0 if reading is None else reading - row.meter_start
             spread(bins, first, width, start, stop, wh)
             spread(today, midnight, now - midnight + 1, start, stop, wh)

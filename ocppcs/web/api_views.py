@@ -1,19 +1,30 @@
 # -*- test-case-name: tests.web.test_api_stations,tests.web.test_api_records -*-
 """
-What the REST API answers, built from the store's rows (L{IOperatorStore})
-and the live sessions: the JSON shapes of C{openapi.yaml}, with the
-original's field names where it had them.
+What the REST API answers, built from the record's views
+(L{ocppcs.backends.views}, read through L{IOperatorStore}) and the live
+sessions: the JSON shapes of C{openapi.yaml}, with the original's field
+names where it had them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from ocppcs.backends.views import (
+    ConnectorView,
+    FrameView,
+    IdTagView,
+    MeterValueView,
+    RefusedIdTagView,
+    ReservationView,
+    StationView,
+    TransactionView,
+)
 from ocppcs.ocppj import jsontext
 from ocppcs.ocppj.session import OcppSession
 from ocppcs.web.http import iso_time
 
-#: BootNotification payload field -> station column.
+#: BootNotification payload field -> station view attribute.
 BOOT_FIELDS = {
     "chargePointVendor": "vendor",
     "chargePointModel": "model",
@@ -26,7 +37,7 @@ BOOT_FIELDS = {
     "meterSerialNumber": "meter_serial",
 }
 
-#: StatusNotification payload field -> connector column.
+#: StatusNotification payload field -> connector view attribute.
 STATUS_FIELDS = {
     "connectorId": "connector_id",
     "status": "status",
@@ -40,11 +51,11 @@ STATUS_FIELDS = {
 _MESSAGE_TYPES = {2: "Call", 3: "CallResult", 4: "CallError"}
 
 
-def _fields(row: dict[str, Any], fields: dict[str, str], prefix: str = "") -> dict[str, Any]:
-    """The non-null C{fields} of C{row}, renamed."""
+def _fields(view: Any, fields: dict[str, str]) -> dict[str, Any]:
+    """The non-null C{fields} of C{view}, renamed."""
     out = {}
-    for name, column in fields.items():
-        value = row.get(prefix + column)
+    for name, attribute in fields.items():
+        value = getattr(view, attribute)
         if value is not None:
             out[name] = value
     return out
@@ -63,9 +74,13 @@ def peer_address(peer: str) -> tuple[str, int | None]:
     return peer, None
 
 
-def address(row: dict[str, Any], session: OcppSession | None) -> str | None:
-    """The station's (last) peer address as C{host:port}."""
-    peer = session.address if session is not None else row.get("last_address")
+def address(station: StationView | None, session: OcppSession | None) -> str | None:
+    """The station's (last) peer address as C{host:port}: the session's, else the stored one."""
+    peer: str | None
+    if session is not None:
+        peer = session.address
+    else:
+        peer = station.last_address if station is not None else None
     if not peer:
         return None
     host, port = peer_address(peer)
@@ -82,160 +97,164 @@ def connection(session: OcppSession | None) -> dict[str, Any] | None:
     return {"ip": host, "port": port, "account": session.account}
 
 
-def boot_notification(row: dict[str, Any]) -> dict[str, Any] | None:
+def boot_notification(station: StationView) -> dict[str, Any] | None:
     """The last BootNotification's payload fields, or C{None} if it never booted."""
-    return _fields(row, BOOT_FIELDS) if row.get("vendor") is not None else None
+    return _fields(station, BOOT_FIELDS) if station.vendor is not None else None
 
 
-def connector(row: dict[str, Any]) -> dict[str, Any]:
+def connector(view: ConnectorView) -> dict[str, Any]:
     """A connector's last StatusNotification, and when it arrived."""
-    out = _fields(row, STATUS_FIELDS)
-    out["connectorId"] = row["connector_id"]
-    out["updated"] = row.get("updated")
+    out = _fields(view, STATUS_FIELDS)
+    out["connectorId"] = view.connector_id
+    out["updated"] = view.updated
     return out
 
 
-def station_list_entry(row: dict[str, Any], session: OcppSession | None) -> dict[str, Any]:
+def station_list_entry(station: StationView, session: OcppSession | None) -> dict[str, Any]:
     """
-    An element of the original's ChargePointList (a row of C{station_page}):
-    its fields, with C{statusNotification} the newest status of any
-    connector, and C{connectors}, every connector's last status.
+    An element of the original's ChargePointList (of C{station_page}): its
+    fields, with C{statusNotification} the newest status of any connector,
+    and C{connectors}, every connector's last status.
     """
     entry: dict[str, Any] = {
-        "identity": row["identity"],
-        "address": address(row, session),
+        "identity": station.identity,
+        "address": address(station, session),
         "protocol": "JSON",
         "ocppVersion": "1.6",
     }
     live = connection(session)
     if live is not None:
         entry["connection"] = live
-    boot = boot_notification(row)
+    boot = boot_notification(station)
     if boot is not None:
         entry["bootNotification"] = boot
-    if row.get("sn_connector_id") is not None:
-        entry["statusNotification"] = _fields(row, STATUS_FIELDS, "sn_")
-    entry["connectors"] = [connector(c) for c in row.get("connectors", [])]
+    if station.latest is not None:
+        entry["statusNotification"] = _fields(station.latest, STATUS_FIELDS)
+    entry["connectors"] = [connector(c) for c in station.connectors]
     return entry
 
 
-def _status_time(row: dict[str, Any], column: str) -> dict[str, Any] | None:
-    if row.get(column) is None:
-        return None
-    return {"status": row[column], "time": row.get(column + "_time")}
+def _status_time(status: str | None, time: str | None) -> dict[str, Any] | None:
+    return None if status is None else {"status": status, "time": time}
 
 
-def station_detail(row: dict[str, Any], session: OcppSession | None) -> dict[str, Any]:
-    """Everything about one station (a row of C{station_detail})."""
+def station_detail(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+    """Everything about one station (of C{station_detail})."""
     return {
-        "identity": row["identity"],
+        "identity": station.identity,
         "online": session is not None,
-        "address": address(row, session),
+        "address": address(station, session),
         "connection": connection(session),
-        "account": row.get("account"),
-        "registered": bool(row.get("registered")),
-        "bootStatus": row.get("boot_status"),
-        "lastBoot": row.get("last_boot"),
-        "lastSeen": row.get("last_seen"),
-        "created": row.get("created"),
-        "bootNotification": boot_notification(row),
-        "connectors": [connector(c) for c in row.get("connectors", [])],
-        "openTransactions": [transaction(t) for t in row.get("open_transactions", [])],
-        "firmwareStatus": _status_time(row, "firmware_status"),
-        "diagnosticsStatus": _status_time(row, "diagnostics_status"),
+        "account": station.account,
+        "registered": station.registered,
+        "bootStatus": station.boot_status,
+        "lastBoot": station.last_boot,
+        "lastSeen": station.last_seen,
+        "created": station.created,
+        "bootNotification": boot_notification(station),
+        "connectors": [connector(c) for c in station.connectors],
+        "openTransactions": [transaction(t) for t in station.open_transactions],
+        "firmwareStatus": _status_time(station.firmware_status, station.firmware_status_time),
+        "diagnosticsStatus": _status_time(
+            station.diagnostics_status, station.diagnostics_status_time
+        ),
     }
 
 
-def rejected_station(row: dict[str, Any], session: OcppSession | None) -> dict[str, Any]:
+def rejected_station(station: StationView, session: OcppSession | None) -> dict[str, Any]:
     """A station waiting to be accepted."""
     return {
-        "identity": row["identity"],
-        "bootStatus": row["boot_status"],
-        "lastBoot": row.get("last_boot"),
-        "lastSeen": row.get("last_seen"),
+        "identity": station.identity,
+        "bootStatus": station.boot_status,
+        "lastBoot": station.last_boot,
+        "lastSeen": station.last_seen,
         "online": session is not None,
-        "address": address(row, session),
-        "bootNotification": boot_notification(row),
+        "address": address(station, session),
+        "bootNotification": boot_notification(station),
     }
 
 
-def transaction(row: dict[str, Any]) -> dict[str, Any]:
+def transaction(txn: TransactionView) -> dict[str, Any]:
     """
     A transaction with the original's TransactionList field names (and a few
     more): C{abandoned} when the station started another transaction on the
     connector without stopping this one (C{abandonedBy}: that one's id; the
     stop is then the central system's estimate, until a late StopTransaction).
     """
-    meter_stop = row.get("meter_stop")
+    meter_stop = txn.meter_stop
     out = {
-        "id": row["id"],
-        "idTag": row["id_tag"],
-        "identity": row["identity"],
-        "serialNumber": row.get("serial_number"),
-        "connectorId": row["connector_id"],
-        "meterStart": row["meter_start"],
+        "id": txn.id,
+        "idTag": txn.id_tag,
+        "identity": txn.identity,
+        "serialNumber": txn.serial_number,
+        "connectorId": txn.connector_id,
+        "meterStart": txn.meter_start,
         "meterStop": meter_stop,
-        "value": meter_stop - row["meter_start"] if meter_stop is not None else None,
-        "reservationId": row.get("reservation_id"),
-        "reason": row.get("stop_reason"),
-        "dateStart": row["start_timestamp"],
-        "dateStop": row.get("stop_timestamp"),
-        "idTagStatus": row.get("id_tag_status"),
-        "stopIdTag": row.get("stop_id_tag"),
-        "abandoned": row.get("abandoned_by") is not None,
-        "abandonedBy": row.get("abandoned_by"),
+        "value": meter_stop - txn.meter_start if meter_stop is not None else None,
+        "reservationId": txn.reservation_id,
+        "reason": txn.stop_reason,
+        "dateStart": txn.start_timestamp,
+        "dateStop": txn.stop_timestamp,
+        "idTagStatus": txn.id_tag_status,
+        "stopIdTag": txn.stop_id_tag,
+        "abandoned": txn.abandoned_by is not None,
+        "abandonedBy": txn.abandoned_by,
     }
-    if "meter_values" in row:
-        out["meterValues"] = [meter_value(m) for m in row["meter_values"]]
+    if txn.meter_values is not None:
+        out["meterValues"] = [meter_value(m) for m in txn.meter_values]
     return out
 
 
-def meter_value(row: dict[str, Any]) -> dict[str, Any]:
+_SAMPLE_FIELDS = ("context", "format", "measurand", "phase", "location", "unit")
+
+
+def meter_value(view: MeterValueView) -> dict[str, Any]:
     """One sampled value of a transaction, with its timestamp."""
-    out = {"timestamp": row["timestamp"], "value": row["value"], "source": row["source"]}
-    for name in ("context", "format", "measurand", "phase", "location", "unit"):
-        if row.get(name) is not None:
-            out[name] = row[name]
+    out = {"timestamp": view.timestamp, "value": view.value, "source": view.source}
+    for name in _SAMPLE_FIELDS:
+        value = getattr(view, name)
+        if value is not None:
+            out[name] = value
     return out
 
 
-def reservation(row: dict[str, Any]) -> dict[str, Any]:
+def reservation(view: ReservationView) -> dict[str, Any]:
     """A reservation with the original's ReservationList field names (and a few more)."""
     return {
-        "id": row["id"],
-        "idTag": row["id_tag"],
-        "parentIdTag": row.get("parent_id_tag"),
-        "identity": row["identity"],
-        "serialNumber": row.get("serial_number"),
-        "connectorId": row["connector_id"],
-        "expiryDate": row["expiry_date"],
-        "status": row["status"],
-        "transactionId": row.get("transaction_id"),
-        "dateStart": row.get("created"),
-        "dateStop": row.get("date_stop"),
+        "id": view.id,
+        "idTag": view.id_tag,
+        "parentIdTag": view.parent_id_tag,
+        "identity": view.identity,
+        "serialNumber": view.serial_number,
+        "connectorId": view.connector_id,
+        "expiryDate": view.expiry_date,
+        "status": view.status,
+        "transactionId": view.transaction_id,
+        "dateStart": view.created,
+        "dateStop": view.date_stop,
     }
 
 
-def id_tag(row: dict[str, Any]) -> dict[str, Any]:
+def id_tag(view: IdTagView) -> dict[str, Any]:
     """An id tag."""
     return {
-        "idTag": row["id_tag"],
-        "status": row["status"],
-        "expiryDate": row.get("expiry_date"),
-        "parentIdTag": row.get("parent_id_tag"),
+        "idTag": view.id_tag,
+        "status": view.status,
+        "expiryDate": view.expiry_date,
+        "parentIdTag": view.parent_id_tag,
     }
 
 
-def refused_id_tag(row: dict[str, Any]) -> dict[str, Any]:
+def refused_id_tag(view: RefusedIdTagView) -> dict[str, Any]:
     """A refused id tag: its last refusal and how many there were."""
     return {
-        "idTag": row["id_tag"],
-        "status": row["status"],
-        "identity": row["identity"],
-        "action": row["action"],
-        "firstSeen": row["first_seen"],
-        "lastSeen": row["last_seen"],
-        "count": row["count"],
+        "idTag": view.id_tag,
+        "status": view.status,
+        "identity": view.identity,
+        "action": view.action,
+        "firstSeen": view.first_seen,
+        "lastSeen": view.last_seen,
+        "count": view.count,
     }
 
 
@@ -250,7 +269,7 @@ def refusal(entry: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def frame(row: dict[str, Any]) -> dict[str, Any]:
+def frame(view: FrameView) -> dict[str, Any]:
     """
     A frame-log row in the live log feed's shape (C{ts, identity, direction,
     messageType, uniqueId, action, payload}, plus C{errorCode} and
@@ -258,16 +277,16 @@ def frame(row: dict[str, Any]) -> dict[str, Any]:
     be read has C{raw} (its text) instead of a payload.
     """
     out: dict[str, Any] = {
-        "id": row["id"],
-        "ts": iso_time(row["ts"]),
-        "identity": row["identity"],
-        "direction": row["direction"],
-        "messageType": _MESSAGE_TYPES.get(row["message_type"], "Unknown"),
-        "uniqueId": row["unique_id"],
-        "action": row["action"],
+        "id": view.id,
+        "ts": iso_time(view.ts),
+        "identity": view.identity,
+        "direction": view.direction,
+        "messageType": _MESSAGE_TYPES.get(view.message_type, "Unknown"),
+        "uniqueId": view.unique_id,
+        "action": view.action,
     }
-    parsed = jsontext.read(row["raw"])  # None when not JSON or too deep to send on
-    kind = row["message_type"]
+    parsed = jsontext.read(view.raw)  # None when not JSON or too deep to send on
+    kind = view.message_type
     if kind == 2 and isinstance(parsed, list) and len(parsed) == 4:
         out["payload"] = parsed[3]
     elif kind == 3 and isinstance(parsed, list) and len(parsed) == 3:
@@ -277,5 +296,5 @@ def frame(row: dict[str, Any]) -> dict[str, Any]:
         out["errorDescription"] = parsed[3]
         out["payload"] = parsed[4]
     else:
-        out["raw"] = row["raw"]
+        out["raw"] = view.raw
     return out

@@ -109,7 +109,7 @@ def connection_event(session: OcppSession, online: bool, now: float) -> bytes:
             "identity": session.identity,
             "ts": iso_time(now),
             "online": online,
-            "address": address({}, session),
+            "address": address(None, session),
         }
     )
 

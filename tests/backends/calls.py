@@ -1,5 +1,5 @@
 """
-Schema-checked CALLs to L{ocppcs.backends.embedded.backend.EmbeddedBackend}
+Schema-checked CALLs to L{ocppcs.backends.embedded.record.EmbeddedRecord}
 for the C{tests.backends.test_embedded_backend_*} tests: every request sent
 passes the official OCPP 1.6 request schema and every reply is checked against
 the official response schema; and raw reads of its database.
@@ -16,7 +16,7 @@ from typing import Any
 
 import fastjsonschema
 
-from ocppcs.backends.embedded.backend import EmbeddedBackend
+from ocppcs.backends.embedded.record import EmbeddedRecord
 from ocppcs.backends.interface import CallContext
 from tests.backends import jobs
 
@@ -31,16 +31,16 @@ def _validator(name: str) -> Any:
 
 
 async def call(
-    backend: EmbeddedBackend, action: str, payload: dict[str, Any], identity: str = "CS1"
+    backend: EmbeddedRecord, action: str, payload: dict[str, Any], identity: str = "CS1"
 ) -> dict[str, Any]:
     """Send a schema-valid CALL and return its schema-valid reply."""
     _validator(action)(payload)
     ctx = CallContext(identity, "", "1", action, time.time())
-    reply = await backend.handle_call(ctx, payload)
+    reply = await backend.rules.decide(ctx, payload)
     _validator(f"{action}Response")(reply)
     return reply
 
 
-async def sql(backend: EmbeddedBackend, query: str, *args: Any) -> list[tuple[Any, ...]]:
+async def sql(backend: EmbeddedRecord, query: str, *args: Any) -> list[tuple[Any, ...]]:
     """Read rows straight from the database, in the store's worker."""
     return await backend.store.run(jobs.query, query, *args)

@@ -1,6 +1,6 @@
 """
 Fixtures for the embedded backend and store tests: factories of started
-L{EmbeddedBackend}s and L{SQLiteStore}s on the test's temporary folder (all
+L{EmbeddedRecord}s and L{SQLiteStore}s on the test's temporary folder (all
 stopped at teardown), and the log events emitted during a test.
 """
 
@@ -12,24 +12,27 @@ from typing import Any
 
 import pytest_twisted
 
-from ocppcs.backends.embedded.backend import EmbeddedBackend
+from ocppcs.backends.embedded.record import EmbeddedRecord
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.config import CentralConfig, EmbeddedConfig
 from tests.backends.storetools import running_reactor
+from tests.backends.webhooktools import make_hooked
+
+__all__ = ["make_hooked"]  # a fixture: central systems answering through a webhook receiver
 
 
 @pytest_twisted.async_yield_fixture
 async def make_backend(
     tmp_path: Path,
-) -> AsyncIterator[Callable[..., Awaitable[EmbeddedBackend]]]:
+) -> AsyncIterator[Callable[..., Awaitable[EmbeddedRecord]]]:
     """A factory of started backends on C{tmp_path}, all stopped afterwards."""
-    backends: list[EmbeddedBackend] = []
+    backends: list[EmbeddedRecord] = []
 
     async def make(
         path: str | None = None, embedded: dict[str, Any] | None = None, **central: Any
-    ) -> EmbeddedBackend:
+    ) -> EmbeddedRecord:
         config = EmbeddedConfig(path=path or str(tmp_path / "db.sqlite3"), **(embedded or {}))
-        backend = EmbeddedBackend(running_reactor(), CentralConfig(**central), config)
+        backend = EmbeddedRecord(running_reactor(), CentralConfig(**central), config)
         backends.append(backend)
         await backend.startService()
         return backend

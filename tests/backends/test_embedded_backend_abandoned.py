@@ -1,6 +1,6 @@
 """
 Tests for the abandoned transactions of
-L{ocppcs.backends.embedded.backend.EmbeddedBackend}
+L{ocppcs.backends.embedded.record.EmbeddedRecord}
 (L{ocppcs.backends.embedded.abandon}): which transactions a StartTransaction
 closes, how their stop is estimated from the stored meter values, and how a
 late StopTransaction completes them.

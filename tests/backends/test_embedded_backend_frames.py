@@ -1,5 +1,5 @@
 """
-Tests for the frame log of L{ocppcs.backends.embedded.backend.EmbeddedBackend}
+Tests for the frame log of L{ocppcs.backends.embedded.record.EmbeddedRecord}
 (every field kept, bounded by rows and age) and for C{bench/store_bench.py},
 which drives the backend and its store under load.
 """

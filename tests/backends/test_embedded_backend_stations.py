@@ -1,5 +1,5 @@
 """
-Tests for L{ocppcs.backends.embedded.backend.EmbeddedBackend} outside
+Tests for L{ocppcs.backends.embedded.record.EmbeddedRecord} outside
 transactions: the service and its interface, what it answers to
 BootNotification, Heartbeat, StatusNotification, the diagnostics and firmware
 statuses, Authorize and DataTransfer under each policy, what it stores of
@@ -20,7 +20,7 @@ import pytest
 import pytest_twisted
 from zope.interface.verify import verifyObject
 
-from ocppcs.backends.interface import CallContext, IBackend
+from ocppcs.backends.interface import CallContext, IDecider, IOperatorStore, IRecord
 from ocppcs.ocppj.errors import NotSupportedError
 from tests.backends.calls import ISO_Z, T0, call
 
@@ -42,11 +42,16 @@ BOOT = {"chargePointVendor": "V", "chargePointModel": "M"}
 
 
 @pytest_twisted.ensureDeferred
-async def test_provides_ibackend(make_backend: Any) -> None:
-    """The backend provides L{IBackend} and names itself C{embedded}."""
+async def test_provides_the_record_and_decider_interfaces(make_backend: Any) -> None:
+    """
+    The embedded record provides L{IRecord} and L{IOperatorStore}, its rules
+    L{IDecider} (keeping the record themselves); both are named C{embedded}.
+    """
     backend = await make_backend()
-    assert verifyObject(IBackend, backend)
-    assert backend.name == "embedded"
+    assert verifyObject(IRecord, backend) and verifyObject(IOperatorStore, backend)
+    assert verifyObject(IDecider, backend.rules)
+    assert backend.rules.keeps_record and backend.rules.local_rules
+    assert backend.name == backend.rules.name == "embedded"
     assert backend.ready.called
 
 
@@ -56,7 +61,7 @@ async def test_unsupported_action(make_backend: Any) -> None:
     backend = await make_backend()
     ctx = CallContext("CS1", "", "1", "SecurityEventNotification", time.time())
     with pytest.raises(NotSupportedError):
-        await backend.handle_call(ctx, {"type": "x", "timestamp": T0})
+        await backend.rules.decide(ctx, {"type": "x", "timestamp": T0})
 
 
 # --- BootNotification and is_accepted --------------------------------------------------------

@@ -1,6 +1,6 @@
 """
 Tests for the transactions of
-L{ocppcs.backends.embedded.backend.EmbeddedBackend}: StartTransaction under
+L{ocppcs.backends.embedded.record.EmbeddedRecord}: StartTransaction under
 each policy (with ConcurrentTx, replays, reservations and ids that never
 repeat), StopTransaction, MeterValues and the listing of transactions.
 

@@ -32,7 +32,9 @@ def _status(conn: sqlite3.Connection, *rows: tuple[int, str]) -> None:
 
 def _newest(conn: sqlite3.Connection) -> tuple[int, str]:
     _, rows = reads.station_page(conn, 10, 0)
-    return rows[0]["sn_connector_id"], rows[0]["sn_status"]
+    latest = rows[0].latest
+    assert latest is not None
+    return latest.connector_id, latest.status
 
 
 def test_newest_status_is_the_last_written_in_a_batch(conn: sqlite3.Connection) -> None:
@@ -67,9 +69,9 @@ def test_reservations_past_expiry_are_listed_expired(conn: sqlite3.Connection) -
         )
     conn.execute("UPDATE reservation SET status = 'Cancelled' WHERE id = 1")
     _, page = reads.reservation_page(conn, None, None, None, 10, 0, "2026-11-25T10:00:00.000Z")
-    status = {r["id"]: r["status"] for r in page}
+    status = {r.id: r.status for r in page}
     assert status == {1: "Cancelled", 2: "Expired", 3: "Reserved"}
-    assert {r["id"]: r["date_stop"] for r in page}[2] == "2026-11-25T11:30:00+02:00"
+    assert {r.id: r.date_stop for r in page}[2] == "2026-11-25T11:30:00+02:00"
 
 
 def test_transaction_dates_are_compared_in_utc(conn: sqlite3.Connection) -> None:
@@ -89,7 +91,7 @@ def test_transaction_dates_are_compared_in_utc(conn: sqlite3.Connection) -> None
         )
     window = ("2026-11-25T09:00:00.000Z", "2026-11-25T10:00:00.000Z")
     total, rows = reads.transaction_page(conn, None, *window, 10, 0)
-    assert total == 2 and [r["id"] for r in rows] == [3, 2]
-    assert [r["start_timestamp"] for r in rows] == [starts[3], starts[2]]  # the station's text
+    assert total == 2 and [r.id for r in rows] == [3, 2]
+    assert [r.start_timestamp for r in rows] == [starts[3], starts[2]]  # the station's text
     _, rows = reads.transaction_page(conn, "S1", "2026-11-25T10:00:00.000Z", None, 10, 0)
-    assert [r["id"] for r in rows] == [5, 4]
+    assert [r.id for r in rows] == [5, 4]

@@ -231,10 +231,10 @@ async def test_a_lone_surrogate_is_answered_under_its_unique_id_and_not_stored(
     refused, before, good = await aio(scenario())
     assert call_error(refused) == ("lone", PCV)
     assert refused[4] == {"path": "$.info"} and "surrogate" in refused[3]
-    assert [c for c in before["connectors"] if c["connector_id"] == 1] == []
+    assert [c for c in before.connectors if c.connector_id == 1] == []
     assert good == {}
     after = await central.service.backend.station_detail("LONE-1")  # type: ignore[attr-defined]
-    assert [c["status"] for c in after["connectors"] if c["connector_id"] == 1] == ["Available"]
+    assert [c.status for c in after.connectors if c.connector_id == 1] == ["Available"]
     rows = await central.service.backend.list_frames("LONE-1")
     logged = {(r["direction"], r["unique_id"]): r for r in rows}
     assert logged[("in", "lone")]["raw"] == LONE  # the escape as sent: valid UTF-8 text

@@ -238,9 +238,9 @@ async def test_data_and_ids_survive_restart(tmp_path: Path) -> None:
 
     # Everything acknowledged before the shutdown is on disk.
     txn = read_store(store, reads.transaction_detail, old_id)
-    assert txn["identity"] == "RS-1" and txn["meter_start"] == 1000
-    assert txn["stop_timestamp"] is None
-    assert [(v["value"], v["measurand"]) for v in txn["meter_values"]] == [
+    assert txn.identity == "RS-1" and txn.meter_start == 1000
+    assert txn.stop_timestamp is None
+    assert [(v.value, v.measurand) for v in txn.meter_values] == [
         ("1500", None),
         ("7.2", "Power.Active.Import"),
     ]
@@ -256,11 +256,11 @@ async def test_data_and_ids_survive_restart(tmp_path: Path) -> None:
     assert second["start"]["transactionId"] > old_id
 
     txn = read_store(store, reads.transaction_detail, old_id)
-    assert (txn["meter_start"], txn["meter_stop"], txn["stop_reason"]) == (1000, 2500, "Local")
-    assert [(v["value"], v["source"]) for v in txn["meter_values"]] == [
+    assert (txn.meter_start, txn.meter_stop, txn.stop_reason) == (1000, 2500, "Local")
+    assert [(v.value, v.source) for v in txn.meter_values] == [
         ("1500", "MeterValues"),
         ("7.2", "MeterValues"),
         ("2500", "StopTransaction"),
     ]
-    ids = [t["id"] for t in read_store(store, reads.transaction_page, "RS-1", None, None, 10, 0)[1]]
+    ids = [t.id for t in read_store(store, reads.transaction_page, "RS-1", None, None, 10, 0)[1]]
     assert ids == [second["start"]["transactionId"], old_id]

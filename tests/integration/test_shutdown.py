@@ -120,7 +120,7 @@ async def test_stopping_while_a_station_sends_loses_nothing_and_logs_no_error(
         detail = await again.service.backend.station_detail("SHUT2")  # type: ignore[attr-defined]
     finally:
         await again.service.stopService()
-    stored = {c["connectorId"] for c in detail["connectors"]}
+    stored = {c.connector_id for c in detail.connectors}
     # Everything answered was stored first; some more may have been stored
     # whose answers were not sent because the connection was closing.
     assert answered <= stored

@@ -42,7 +42,7 @@ class Harness:
             "tcp:127.0.0.1:5000",
             lambda data: self.sent.append(orjson.loads(data)),
             self.clock,
-            CentralSystem(self.backend, self.clock),
+            CentralSystem(self.backend, self.backend, self.clock),
             SCHEMAS,
             self.backend.record_frame,
             default_timeout=30,
@@ -166,7 +166,7 @@ def test_backend_bug_becomes_internal_error() -> None:
     def broken(ctx: Any, payload: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    h.backend.handle_call = broken  # type: ignore[method-assign]
+    h.backend.decide = broken  # type: ignore[method-assign]
     assert h.receive([2, "9", "Heartbeat", {}])[:3] == [4, "9", "InternalError"]
 
 

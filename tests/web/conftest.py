@@ -21,11 +21,13 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from ocppcs.config import (
     ApiConfig,
+    BackendConfig,
     CentralConfig,
     Config,
     EmbeddedConfig,
     EmulatorConfig,
     ServerConfig,
+    WebhookConfig,
 )
 from ocppcs.service import CentralSystemService, build_central_system
 from tests.integration.conftest import aio
@@ -136,12 +138,13 @@ async def start_web_central(
     server: dict[str, Any] | None = None,
     api: dict[str, Any] | None = None,
     emulator: dict[str, Any] | None = None,
+    webhook: dict[str, Any] | None = None,
     **central: Any,
 ) -> WebCentral:
     """
-    Start a central system storing in C{data}; C{server}, C{api} and
-    C{emulator} set keys of those sections, keyword arguments set
-    C{[central]} keys.
+    Start a central system storing in C{data}; C{server}, C{api},
+    C{emulator} and C{webhook} set keys of those sections (C{webhook}: with
+    C{[backend] type = webhook}), keyword arguments set C{[central]} keys.
     """
     from twisted.internet import reactor
 
@@ -153,6 +156,8 @@ async def start_web_central(
         embedded=EmbeddedConfig(path=str(data / "ocppcs.sqlite3")),
         api=dataclasses.replace(ApiConfig(), **(api or {})),
         emulator=dataclasses.replace(EmulatorConfig(), **(emulator or {})),
+        backend=BackendConfig("webhook" if webhook is not None else "embedded"),
+        webhook=WebhookConfig(**(webhook or {})),
     )
     service = build_central_system(config, reactor)
     service.startService()

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import pytest_twisted
 
+from ocppcs.backends.views import MeterValueView
 from ocppcs.v16.actions import CENTRAL_ACTIONS
 from ocppcs.web.api_summary import last_energy, spread
 from tests.emulator.test_end_to_end import STATIONS, start, until
@@ -132,12 +133,21 @@ def test_spread_and_last_energy() -> None:
     spread(bins, 0, 10, 40, 50, 100)  # outside
     spread(bins, 0, 10, 0, 10, -5)  # nothing delivered
     assert bins == [50.0, 100.0, 50.0]
+    sample = {"identity": "S", "connector_id": 1, "transaction_id": 1, "timestamp": "t"}
     values = [
-        {"value": "10"},
-        {"value": "2", "unit": "kWh", "measurand": "Energy.Active.Import.Register"},
-        {"value": "9", "phase": "L1"},
-        {"value": "x"},
-        {"value": "7000", "measurand": "Power.Active.Import"},
+        MeterValueView(value="10", source="MeterValues", **sample),
+        MeterValueView(
+            value="2",
+            unit="kWh",
+            measurand="Energy.Active.Import.Register",
+            source="MeterValues",
+            **sample,
+        ),
+        MeterValueView(value="9", phase="L1", source="MeterValues", **sample),
+        MeterValueView(value="x", source="MeterValues", **sample),
+        MeterValueView(
+            value="7000", measurand="Power.Active.Import", source="MeterValues", **sample
+        ),
     ]
     assert last_energy(values) == 2000.0
     assert last_energy([]) is None

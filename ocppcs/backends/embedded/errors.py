@@ -21,3 +21,7 @@ class StoreJobError(Exception):
     exception (or its result) could not be pickled, or the job could not be
     pickled or unpickled. The message has the original's repr (and traceback).
     """
+
+
+class RecordConflict(Exception):
+    """A copy of a call would change what the record keeps about something else."""

@@ -2,14 +2,19 @@
 """
 What the operator's side (REST API, UI, tests) asks of the embedded backend:
 registering stations, managing id tags and reservations, and reading what
-is stored. Mixed into L{ocppcs.backends.embedded.backend.EmbeddedBackend},
-which provides C{store} and the C{_accepted} cache.
+is stored. Mixed into L{ocppcs.backends.embedded.record.EmbeddedRecord},
+which provides C{store} and the C{_accepted} cache. The REST API's queries
+(L{IOperatorStore}) answer typed views (L{ocppcs.backends.views}); the
+conveniences for tests and tools (C{get_transaction}, C{list_transactions})
+answer them as dicts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from twisted.internet.defer import Deferred, fail
 from zope.interface import implementer
@@ -157,7 +162,8 @@ class OperatorApi:
         @return: a L{Deferred} firing with the transaction as a dict with a
             C{meter_values} list, or C{None}.
         """
-        return self.store.run(reads.transaction_detail, transaction_id)
+        d = self.store.run(reads.transaction_detail, transaction_id)
+        return d.addCallback(lambda view: None if view is None else asdict(view))
 
     def list_transactions(
         self,
@@ -174,7 +180,7 @@ class OperatorApi:
         @return: a L{Deferred} firing with a list of dicts.
         """
         d = self.store.run(reads.transaction_page, identity, date_from, date_to, limit, 0)
-        return d.addCallback(lambda page: page[1])
+        return d.addCallback(lambda page: [_dict(view) for view in page[1]])
 
     def list_data_transfers(self, identity: str | None = None, limit: int = 100) -> Deferred:
         """
@@ -281,3 +287,7 @@ class OperatorApi:
         @return: a L{Deferred} firing with an C{int}.
         """
         return self.store.run(reads.count_open_transactions)
+
+
+def _dict(view: Any) -> dict[str, Any]:
+    return asdict(view)

@@ -4,8 +4,9 @@ The paged read queries (and the few writes of the onboarding calls) behind
 the REST API, run as store jobs in the store's worker process: module-level
 functions taking the connection first, so that they pickle by reference.
 
-Rows come back as plain dicts keyed by column name. A page is
-C{(total, rows)}; the frame log, which can be large, is not counted.
+What they read comes back as the typed views of L{ocppcs.backends.views},
+built here from the rows (so the REST API never sees a column name). A page
+is C{(total, views)}; the frame log, which can be large, is not counted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,17 @@ import sqlite3
 from typing import Any
 
 from ocppcs.backends.embedded.admin import is_accepted
+from ocppcs.backends.views import (
+    ConnectorView,
+    FrameView,
+    IdTagView,
+    MeterValueView,
+    RefusedIdTagView,
+    ReservationView,
+    StationView,
+    TransactionView,
+    from_row,
+)
 
 #: The newest status of a station's connectors, as C{sn_*} columns beside C{s.*}.
 _LATEST_STATUS = """
@@ -38,6 +50,39 @@ def _dicts(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def _station(row: dict[str, Any], **extra: Any) -> StationView:
+    """A station row (C{sn_*} columns: its newest connector status) as a view."""
+    latest = None
+    if row.get("sn_connector_id") is not None:
+        latest = ConnectorView(
+            row["identity"],
+            row["sn_connector_id"],
+            row["sn_status"],
+            row["sn_error_code"],
+            row["sn_info"],
+            row["sn_vendor_id"],
+            row["sn_vendor_error_code"],
+            row["sn_timestamp"],
+            row["sn_updated"],
+        )
+    return from_row(
+        StationView,
+        row,
+        registered=bool(row["registered"]),
+        connected=bool(row["connected"]),
+        latest=latest,
+        **extra,
+    )
+
+
+def _connectors(cursor: sqlite3.Cursor) -> list[ConnectorView]:
+    return [from_row(ConnectorView, row) for row in _dicts(cursor)]
+
+
+def _transactions(cursor: sqlite3.Cursor) -> list[TransactionView]:
+    return [from_row(TransactionView, row) for row in _dicts(cursor)]
+
+
 def _count(conn: sqlite3.Connection, table: str, where: str, args: list[Any]) -> int:
     return conn.execute(f"SELECT count(*) FROM {table}{where}", args).fetchone()[0]
 
@@ -51,30 +96,28 @@ _PAGE = "SELECT * FROM station ORDER BY identity LIMIT ? OFFSET ?"
 
 def station_page(
     conn: sqlite3.Connection, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[StationView]]:
     """
     Stations by identity, each with the newest connector status (C{sn_*}
     columns) and every connector's last status (C{connectors}, by connector id).
     """
     total = _count(conn, "station", "", [])
     rows = _dicts(conn.execute(_LATEST_STATUS.format(stations=_PAGE), (limit, offset)))
-    connectors: dict[str, list[dict[str, Any]]] = {row["identity"]: [] for row in rows}
+    connectors: dict[str, list[ConnectorView]] = {row["identity"]: [] for row in rows}
     if rows:
         cursor = conn.execute(
             f"SELECT c.* FROM connector AS c JOIN ({_PAGE}) AS s ON s.identity = c.identity"
             " ORDER BY c.identity, c.connector_id",
             (limit, offset),
         )
-        for connector in _dicts(cursor):
-            connectors[connector["identity"]].append(connector)
-    for row in rows:
-        row["connectors"] = connectors[row["identity"]]
-    return total, rows
+        for connector in _connectors(cursor):
+            connectors[connector.identity].append(connector)
+    return total, [_station(row, connectors=connectors[row["identity"]]) for row in rows]
 
 
 def rejected_station_page(
     conn: sqlite3.Connection, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[StationView]]:
     """Stations whose last boot was Rejected or Pending and that are not registered."""
     total = _count(conn, "station", f" WHERE {_REJECTED}", [])
     rows = conn.execute(
@@ -82,30 +125,29 @@ def rejected_station_page(
         " LIMIT ? OFFSET ?",
         (limit, offset),
     )
-    return total, _dicts(rows)
+    return total, [_station(row) for row in _dicts(rows)]
 
 
-def station_detail(conn: sqlite3.Connection, identity: str) -> dict[str, Any] | None:
+def station_detail(conn: sqlite3.Connection, identity: str) -> StationView | None:
     """
     A station with its C{connectors} and its C{open_transactions}, or C{None}.
     """
     rows = _dicts(conn.execute("SELECT * FROM station WHERE identity = ?", (identity,)))
     if not rows:
         return None
-    station = rows[0]
-    station["connectors"] = _dicts(
+    connectors = _connectors(
         conn.execute(
             "SELECT * FROM connector WHERE identity = ? ORDER BY connector_id", (identity,)
         )
     )
-    station["open_transactions"] = _dicts(
+    open_transactions = _transactions(
         conn.execute(
             f"SELECT {_TXN_COLUMNS} FROM txn AS t JOIN station AS s ON s.identity = t.identity"
             " WHERE t.identity = ? AND t.stop_timestamp IS NULL ORDER BY t.id",
             (identity,),
         )
     )
-    return station
+    return _station(rows[0], connectors=connectors, open_transactions=open_transactions)
 
 
 def remove_station(
@@ -162,7 +204,7 @@ def transaction_page(
     limit: int,
     offset: int,
     id_tag: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[TransactionView]]:
     """
     Transactions, newest first, of one station or all, started in
     C{[date_from, date_to)} (UTC texts C{YYYY-MM-DDTHH:MM:SS.mmmZ}, compared
@@ -179,12 +221,12 @@ def transaction_page(
         f"{clause} ORDER BY t.id DESC LIMIT ? OFFSET ?",
         [*args, limit, offset],
     )
-    return total, _dicts(rows)
+    return total, _transactions(rows)
 
 
-def transaction_detail(conn: sqlite3.Connection, transaction_id: int) -> dict[str, Any] | None:
+def transaction_detail(conn: sqlite3.Connection, transaction_id: int) -> TransactionView | None:
     """A transaction with its C{meter_values} (in arrival order), or C{None}."""
-    rows = _dicts(
+    rows = _transactions(
         conn.execute(
             f"SELECT {_TXN_COLUMNS} FROM txn AS t LEFT JOIN station AS s"
             " ON s.identity = t.identity WHERE t.id = ?",
@@ -194,11 +236,15 @@ def transaction_detail(conn: sqlite3.Connection, transaction_id: int) -> dict[st
     if not rows:
         return None
     txn = rows[0]
-    txn["meter_values"] = _dicts(
-        conn.execute(
-            "SELECT * FROM meter_value WHERE transaction_id = ? ORDER BY id", (transaction_id,)
+    txn.meter_values = [
+        from_row(MeterValueView, row)
+        for row in _dicts(
+            conn.execute(
+                "SELECT * FROM meter_value WHERE transaction_id = ? ORDER BY id",
+                (transaction_id,),
+            )
         )
-    )
+    ]
     return txn
 
 
@@ -217,7 +263,7 @@ def reservation_page(
     limit: int,
     offset: int,
     now: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[ReservationView]]:
     """
     Reservations, newest first, of one station or all, made in
     C{[date_from, date_to)}; C{date_stop} is when it ended (or was used).
@@ -235,40 +281,40 @@ def reservation_page(
         f"{clause} ORDER BY r.id DESC LIMIT ? OFFSET ?",
         [*args, limit, offset],
     )
-    return total, _dicts(rows)
+    return total, [from_row(ReservationView, row) for row in _dicts(rows)]
 
 
 def id_tag_page(
     conn: sqlite3.Connection, status: str | None, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[IdTagView]]:
     """Id tags by tag, optionally of one status."""
     where, args = (" WHERE status = ?", [status]) if status is not None else ("", [])
     total = _count(conn, "id_tag", where, args)
     rows = conn.execute(
         f"SELECT * FROM id_tag{where} ORDER BY id_tag LIMIT ? OFFSET ?", [*args, limit, offset]
     )
-    return total, _dicts(rows)
+    return total, [from_row(IdTagView, row) for row in _dicts(rows)]
 
 
-def get_id_tag(conn: sqlite3.Connection, id_tag: str) -> dict[str, Any] | None:
+def get_id_tag(conn: sqlite3.Connection, id_tag: str) -> IdTagView | None:
     """One id tag, or C{None}."""
     rows = _dicts(conn.execute("SELECT * FROM id_tag WHERE id_tag = ?", (id_tag,)))
-    return rows[0] if rows else None
+    return from_row(IdTagView, rows[0]) if rows else None
 
 
 def refused_id_tag_page(
     conn: sqlite3.Connection, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
+) -> tuple[int, list[RefusedIdTagView]]:
     """Refused id tags, most recently refused first."""
     total = _count(conn, "refused_id_tag", "", [])
     rows = conn.execute(
         "SELECT * FROM refused_id_tag ORDER BY last_seen DESC, id_tag LIMIT ? OFFSET ?",
         (limit, offset),
     )
-    return total, _dicts(rows)
+    return total, [from_row(RefusedIdTagView, row) for row in _dicts(rows)]
 
 
-def accept_refused_id_tag(conn: sqlite3.Connection, id_tag: str) -> dict[str, Any] | None:
+def accept_refused_id_tag(conn: sqlite3.Connection, id_tag: str) -> IdTagView | None:
     """
     Make a refused tag Accepted (keeping its parent, dropping its expiry) and
     take it off the refused list.
@@ -293,7 +339,7 @@ def frame_page(
     before: int | None,
     limit: int,
     offset: int,
-) -> list[dict[str, Any]]:
+) -> list[FrameView]:
     """
     Frame-log rows, newest first (by id): of one station and/or action, at
     or after C{since} (seconds since the epoch), with an id below C{before}.
@@ -321,10 +367,11 @@ def frame_page(
         where.append("id < ?")
         args.append(before)
     rows = conn.execute(
-        f"SELECT * FROM frame_log{_where(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
+        "SELECT id, ts, identity, direction, message_type, unique_id, action, raw"
+        f" FROM frame_log{_where(where)} ORDER BY id DESC LIMIT ? OFFSET ?",
         [*args, limit, offset],
     )
-    return _dicts(rows)
+    return [FrameView(*row) for row in rows]
 
 
 def count_open_transactions(conn: sqlite3.Connection) -> int:

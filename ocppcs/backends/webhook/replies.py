@@ -1,0 +1,94 @@
+# -*- test-case-name: tests.backends.test_webhook_replies -*-
+"""
+What the webhook's receiver answers, read and checked before anything
+reaches a station (section 4c of the original's behaviour):
+
+    2xx {"payload": {...}}                          -> the CALLRESULT payload
+    2xx {"messageTypeId": 3 | "CallResult", ...}    -> the same
+    2xx {"messageTypeId": 4 | "CallError", "errorCode", "errorDescription",
+         "errorDetails"}                           -> that CALLERROR, relayed
+
+Anything else is a L{WebhookFailure} with the reason it is counted under
+and the description the station gets with its InternalError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ocppcs.ocppj.errors import ErrorCode, OcppError
+from ocppcs.ocppj.schemas import SchemaSet, SchemaViolation
+
+_CODES = frozenset(code.value for code in ErrorCode)
+_RESULT = (3, "CallResult")
+_ERROR = (4, "CallError")
+
+
+class WebhookFailure(OcppError):
+    """
+    The receiver could not answer: CALLERROR InternalError to the station.
+
+    @ivar reason: the metrics label (C{status}, C{parse}, C{invalid},
+        C{timeout}, C{fetch}, C{busy}).
+    @ivar detail: what went wrong, for the log (never sent to the station).
+    """
+
+    code = ErrorCode.InternalError
+
+    def __init__(self, reason: str, description: str, detail: str = "") -> None:
+        super().__init__(description)
+        self.reason = reason
+        self.detail = detail or description
+
+
+def read_reply(action: str, body: bytes, schemas: SchemaSet) -> dict[str, Any]:
+    """
+    The CALLRESULT payload of a 2xx answer C{body} to a call of C{action}.
+
+    @raise OcppError: the receiver's CALLERROR, to relay.
+    @raise WebhookFailure: for a body that is not a JSON object, an unknown
+        C{messageTypeId}, an errorCode OCPP-J does not have, or a payload
+        that fails the action's 1.6 response schema.
+    """
+    try:
+        answer = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise WebhookFailure("parse", "Webhook response parse error", f"not JSON: {e}") from None
+    if not isinstance(answer, dict):
+        raise WebhookFailure("parse", "Webhook response parse error", "not a JSON object")
+    kind = answer.get("messageTypeId", 3)
+    if kind in _ERROR and not isinstance(kind, bool):
+        raise _call_error(answer)
+    if kind not in _RESULT or isinstance(kind, bool):
+        raise _invalid(f"messageTypeId {kind!r} is neither 3/CallResult nor 4/CallError")
+    payload = answer.get("payload", {})
+    if not isinstance(payload, dict):
+        raise _invalid("payload is not a JSON object", "$")
+    try:
+        schemas.validate_response(action, payload)
+    except SchemaViolation as e:
+        raise _invalid(e.description, e.path) from None
+    return payload
+
+
+def _call_error(answer: dict[str, Any]) -> OcppError:
+    code = answer.get("errorCode", "InternalError")
+    if code not in _CODES:
+        return _invalid(f"errorCode {code!r} is not an OCPP-J error code", "errorCode")
+    description = answer.get("errorDescription", "")
+    if not isinstance(description, str):
+        return _invalid("errorDescription is not a string", "errorDescription")
+    details = answer.get("errorDetails") or answer.get("payload") or {}
+    if not isinstance(details, dict):
+        return _invalid("errorDetails is not a JSON object", "errorDetails")
+    return OcppError(description, details, ErrorCode(code))
+
+
+def _invalid(problem: str, field: str = "messageTypeId") -> WebhookFailure:
+    return WebhookFailure(
+        "invalid",
+        "Webhook response invalid",
+        f"{problem} (field {field})",
+    )

@@ -1,0 +1,190 @@
+"""
+The webhook's HTTP/1.1 client (L{ocppcs.backends.webhook.http.HttpPool})
+against a real TCP server on a free port that answers canned bytes: the
+body framings servers use, keep-alive reuse, and answers it must refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_twisted
+from twisted.internet.protocol import Factory, Protocol
+
+from ocppcs.backends.webhook.http import HttpError, HttpPool
+
+
+class _Canned(Protocol):
+    """Answers each complete request with the next canned answer."""
+
+    def connectionMade(self) -> None:
+        self.factory.connections += 1  # type: ignore[attr-defined]
+        self.buffer = b""
+
+    def dataReceived(self, data: bytes) -> None:
+        self.buffer += data
+        factory: Any = self.factory
+        factory.reads += 1
+        while True:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            if len(rest) < length:
+                return
+            self.buffer = rest[length:]
+            factory.requests.append(head + b"\r\n\r\n" + rest[:length])
+            answer = factory.answers.pop(0)
+            if answer == b"echo":
+                answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (
+                    length,
+                    rest[:length],
+                )
+            for piece in answer if isinstance(answer, list) else [answer]:
+                self.transport.write(piece)  # type: ignore[union-attr]
+            if factory.close:
+                self.transport.loseConnection()  # type: ignore[union-attr]
+                return
+
+
+@pytest_twisted.async_yield_fixture
+async def server() -> AsyncIterator[Any]:
+    """A canned server: set C{answers} (bytes, or lists of pieces), read C{requests}."""
+    from twisted.internet import reactor
+
+    factory: Any = Factory.forProtocol(_Canned)
+    factory.answers, factory.requests, factory.connections, factory.close = [], [], 0, False
+    factory.reads = 0
+    factory.noisy = False
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")  # type: ignore[attr-defined]
+    factory.url = f"http://127.0.0.1:{port.getHost().port}/in?x=1"
+    yield factory
+    await port.stopListening()
+
+
+def _pool(server: Any, **kwargs: Any) -> HttpPool:
+    from twisted.internet import reactor
+
+    return HttpPool(reactor, server.url, {b"X-Test": b"1"}, **kwargs)
+
+
+@pytest_twisted.ensureDeferred
+async def test_content_length_and_keep_alive(server: Any) -> None:
+    """Two requests on one kept-alive connection; the request's line and headers."""
+    server.answers = [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+        [b"HTTP/1.1 201 Created\r\nContent-Le", b"ngth: 3\r\n\r\nyo", b"!"],
+    ]
+    pool = _pool(server)
+    try:
+        first = await pool.post(b'{"a":1}')
+        second = await pool.post(b"x")
+    finally:
+        await pool.close()
+    assert (first.code, first.body, second.code, second.body) == (200, b"hi", 201, b"yo!")
+    assert server.connections == 1
+    host = server.url.split("/")[2]
+    assert server.requests[0] == (
+        b"POST /in?x=1 HTTP/1.1\r\nHost: " + host.encode() + b"\r\nX-Test: 1\r\n"
+        b'Content-Length: 7\r\n\r\n{"a":1}'
+    )
+
+
+@pytest_twisted.ensureDeferred
+async def test_chunked_answers_keep_the_connection(server: Any) -> None:
+    """Chunked answers (the trailer in the same read or the next) leave the connection reusable."""
+    server.answers = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nc\r\n0\r\n", b"\r\n"],
+        b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nd",
+    ]
+    pool = _pool(server)
+    try:
+        bodies = [(await pool.post(b"%d" % n)).body for n in range(3)]
+    finally:
+        await pool.close()
+    assert bodies == [b"ab", b"c", b"d"]
+    assert server.connections == 1
+
+
+@pytest_twisted.ensureDeferred
+async def test_chunked_informational_and_close(server: Any) -> None:
+    """A 100 Continue is skipped, a chunked body joined; Connection: close means a new one."""
+    server.answers = [
+        [
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n4;ext=1\r\nabcd\r\n",
+            b"2\r\nef\r\n0\r\nX-Trailer: 1\r\n\r\n",
+        ],
+        b"HTTP/1.0 200 OK\r\n\r\nuntil the end",
+    ]
+    server.close = True
+    pool = _pool(server)
+    try:
+        chunked = await pool.post(b"1")
+        until_close = await pool.post(b"2")
+    finally:
+        await pool.close()
+    assert (chunked.code, chunked.body) == (200, b"abcdef")
+    assert until_close.body == b"until the end"
+    assert server.connections == 2
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"SPDY/3 200 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+    ],
+)
+async def test_what_is_not_http(server: Any, answer: bytes) -> None:
+    """A malformed or too large answer fails with HttpError (and a new connection follows)."""
+    server.answers = [answer, b"HTTP/1.1 204 No Content\r\n\r\n"]
+    pool = _pool(server, max_answer=100)
+    try:
+        with pytest.raises(HttpError):
+            await pool.post(b"1")
+        after = await pool.post(b"2")
+    finally:
+        await pool.close()
+    assert (after.code, after.body) == (204, b"")
+    assert server.connections == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_pipelined_requests_share_a_connection(server: Any) -> None:
+    """With pipeline = 3, three requests leave together on one connection, answered in order."""
+    from twisted.internet.defer import gatherResults
+
+    server.answers = [b"echo"] * 4
+    pool = _pool(server, pipeline=3)
+    try:
+        answers = await gatherResults([pool.post(b"%d" % n) for n in range(4)])
+    finally:
+        await pool.close()
+    assert [a.body for a in answers] == [b"0", b"1", b"2", b"3"]
+    assert server.connections == 2  # three on the first, the fourth on a second one
+    assert sorted(r[-1:] for r in server.requests) == [b"0", b"1", b"2", b"3"]
+    assert server.reads == 2  # the three pipelined requests arrived in one read
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_lost_pipelined_connection_fails_every_request_on_it(server: Any) -> None:
+    """The server closes after the first answer: the others in flight on it fail."""
+    server.answers = [b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA", b"", b""]
+    server.close = True
+    pool = _pool(server, pipeline=3)
+    try:
+        posted = [pool.post(b"%d" % n) for n in range(3)]
+        assert (await posted[0]).body == b"A"
+        for d in posted[1:]:
+            with pytest.raises(Exception):  # noqa: B017 - the connection's loss, whatever its kind
+                await d
+    finally:
+        await pool.close()
