@@ -259,6 +259,8 @@ class SQLiteStore:
     def _schedule(self) -> None:
         # Work goes to the worker once per reactor iteration, not once per call;
         # with the pipeline full, the next answer sends the next batch.
+        if self._worker is not None:
+            self._worker.nudge()
         if not self._flush_scheduled and len(self._queue.inflight) < self._pipeline:
             self._flush_scheduled = True
             self._reactor.callLater(0, self._flush_tick)
