@@ -46,8 +46,8 @@ async def _blocker(store: SQLiteStore, folder: Path) -> tuple[Deferred, Path]:
 @pytest_twisted.ensureDeferred
 async def test_group_commit(make_store: Any, tmp_path: Path) -> None:
     """
-    One batch at a time is in flight: jobs and bulk rows queued meanwhile
-    all go to the worker as the next batch, one transaction.
+    Jobs and bulk rows queued in one reactor iteration while a batch is in
+    flight all go to the worker as the next batch, one transaction.
     """
     store = await make_store()
     blocked, release = await _blocker(store, tmp_path)
@@ -65,6 +65,36 @@ async def test_group_commit(make_store: Any, tmp_path: Path) -> None:
     assert store.commits - commits == 2  # the blocker's batch and everything else
     assert store.jobs_done - done == 101
     assert await store.run(jobs.scalar, "SELECT count(*) FROM id_tag") == 100
+
+
+@pytest_twisted.ensureDeferred
+@pytest.mark.parametrize("pipeline", [1, 2, 3])
+async def test_pipeline(make_store: Any, tmp_path: Path, pipeline: int) -> None:
+    """
+    Up to C{pipeline} batches are in flight at once: work queued while the
+    pipeline is full waits and goes as one batch when the worker answers.
+    Batches commit and their Deferreds fire in the order the work was queued.
+    """
+    store = await make_store(pipeline=pipeline)
+    blocked, release = await _blocker(store, tmp_path)
+    commits = store.commits
+    fired: list[int] = []
+    groups = []
+    for n in range(4):  # four reactor iterations, one job each
+        d = store.run(jobs.execute, INSERT_TAG, f"T{n}")
+        groups.append(d.addCallback(lambda _, n=n: fired.append(n)))
+        await sleep(0.02)
+    assert fired == []
+    release.touch()
+    await blocked
+    for d in groups:
+        await d
+    assert fired == [0, 1, 2, 3]
+    # the blocker's batch, one batch per iteration while the pipeline had
+    # room, then everything queued behind a full pipeline as one batch
+    assert store.commits - commits == 1 + min(pipeline - 1, 4) + (pipeline - 1 < 4)
+    rows = await store.run(jobs.query, "SELECT id_tag FROM id_tag ORDER BY rowid")
+    assert rows == [("T0",), ("T1",), ("T2",), ("T3",)]
 
 
 @pytest_twisted.ensureDeferred

@@ -3,7 +3,8 @@
 The bookkeeping of L{ocppcs.backends.embedded.store.SQLiteStore}'s group
 commit: the work queued for the worker's next batch (jobs, bulk rows by kind,
 frame-log rows) with the L{Deferred}s waiting for it, and the L{Deferred}s of
-the one batch in flight.
+the batches in flight (sent, not answered yet; the worker answers them in
+the order sent).
 
 L{BatchQueue} only keeps the books; when to send a batch, and what to do
 when the worker answers or dies, is the store's business.
@@ -11,6 +12,7 @@ when the worker answers or dies, is the store's business.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -31,8 +33,8 @@ class BatchQueue:
     @ivar bulk: for each bulk kind queued, its rows and the L{Deferred}s
         waiting for them.
     @ivar logs: the frame-log rows queued.
-    @ivar inflight: the job L{Deferred}s and the bulk L{Deferred}s by kind of
-        the batch sent to the worker and not answered yet, or C{None}.
+    @ivar inflight: for each batch sent to the worker and not answered yet,
+        oldest first: its job L{Deferred}s and its bulk L{Deferred}s by kind.
     """
 
     def __init__(self) -> None:
@@ -40,7 +42,7 @@ class BatchQueue:
         self.call_ds: list[Deferred] = []
         self.bulk: dict[str, tuple[list[Any], list[Deferred]]] = {}
         self.logs: list[Any] = []
-        self.inflight: tuple[list[Deferred], dict[str, list[Deferred]]] | None = None
+        self.inflight: deque[tuple[list[Deferred], dict[str, list[Deferred]]]] = deque()
 
     def add_call(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> Deferred:
         """
@@ -71,7 +73,7 @@ class BatchQueue:
 
     def take(self) -> tuple[bytes, list[tuple[Deferred, Failure]]]:
         """
-        Empty the queue into one batch message, which becomes L{inflight}.
+        Empty the queue into one batch message, added to L{inflight}.
 
         @return: the message for the worker, and the L{Deferred}s of the work
             that could not be encoded, with why (for the caller to fail once
@@ -81,7 +83,7 @@ class BatchQueue:
         bulk, self.bulk = self.bulk, {}
         logs, self.logs = self.logs, []
         blob, call_ds, bulk_ds, rejected = encode_batch(calls, call_ds, bulk, logs)
-        self.inflight = (call_ds, bulk_ds)
+        self.inflight.append((call_ds, bulk_ds))
         return blob, rejected
 
     def fail_all(self, error: BaseException, keep_logs: bool = False) -> None:
@@ -93,11 +95,11 @@ class BatchQueue:
             them) rather than drop them.
         """
         taken = list(self.call_ds)
-        if self.inflight is not None:
-            taken.extend(self.inflight[0])
-            taken.extend(d for ds in self.inflight[1].values() for d in ds)
+        for batch_call_ds, batch_bulk_ds in self.inflight:
+            taken.extend(batch_call_ds)
+            taken.extend(d for ds in batch_bulk_ds.values() for d in ds)
         taken.extend(d for _, ds in self.bulk.values() for d in ds)
-        self.inflight, self.calls, self.call_ds, self.bulk = None, [], [], {}
+        self.inflight, self.calls, self.call_ds, self.bulk = deque(), [], [], {}
         if not keep_logs:
             self.logs = []
         failure = Failure(error)

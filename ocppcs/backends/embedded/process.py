@@ -30,6 +30,10 @@ _Call = tuple[Callable[..., Any], tuple[Any, ...]]
 
 WORKER_MODULE = "ocppcs.backends.embedded.worker"
 
+#: While a message waits for room in the pipe, every this many pieces of work
+#: queued try to write more of it (L{WorkerProtocol.nudge}).
+NUDGE_EVERY = 32
+
 #: A stderr line longer than this is logged in pieces.
 _MAX_LINE = 1 << 16
 
@@ -164,6 +168,8 @@ class WorkerProtocol(ProcessProtocol):
     @ivar ready: whether it has opened the database.
     @ivar stopping: whether it was told to stop.
     @ivar error: the exception it could not open the database with, if any.
+    @ivar backlog: whether part of a message sent is still waiting for room
+        in the pipe.
     """
 
     transport: IProcessTransport  # spawnProcess sets it before connectionMade
@@ -187,6 +193,8 @@ class WorkerProtocol(ProcessProtocol):
         self.ready = False
         self.stopping = False
         self.error: BaseException | None = None
+        self.backlog = False
+        self._nudges = 0
 
     def spawn(self, reactor: Any, path: str, synchronous: str, schema: str) -> None:
         """
@@ -207,14 +215,39 @@ class WorkerProtocol(ProcessProtocol):
     def send(self, blob: bytes) -> None:
         """
         Send one pickled message, never blocking: as much of it as the pipe
-        takes at once (one system call), the rest when the pipe drains.
+        takes at once (one system call), the rest when the pipe drains or
+        L{nudge} pushes it.
         """
         self.transport.writeSequence((len(blob).to_bytes(4, "big"), blob))
+        # Without this the write waits for the next poll; the worker idles meanwhile.
+        self._push()
+
+    def nudge(self) -> None:
+        """
+        Called for each piece of work the store queues: while a message is
+        only partly in the pipe, push more of it every L{NUDGE_EVERY} calls.
+
+        A batch larger than the pipe (1 MB) would otherwise advance one pipe
+        full per reactor iteration, and with thousands of busy connections an
+        iteration takes a good part of a second while the worker waits for
+        the rest of its message.
+        """
+        if self.backlog:
+            self._nudges += 1
+            if self._nudges >= NUDGE_EVERY:
+                self._push()
+
+    def _push(self) -> None:
+        # Errors are left to the reactor, which calls doWrite again.
+        self._nudges = 0
         writer = getattr(self.transport, "pipes", {}).get(0)
-        if writer is not None:
-            # Without this the write waits for the next poll; the worker idles meanwhile.
-            # Errors are left to the reactor, which calls doWrite again.
-            writer.doWrite()
+        if writer is None:
+            self.backlog = False
+            return
+        writer.doWrite()
+        # doWrite moves everything to dataBuffer when little is left, and
+        # empties it once all is written.
+        self.backlog = bool(writer.dataBuffer)
 
     def stop(self) -> None:
         """Tell the worker to stop once it has answered everything sent."""

@@ -5,13 +5,11 @@ An SQLite database owned by a child process, with group commit.
 The reactor thread never touches the database and never shares its GIL with
 SQLite: the store worker (L{ocppcs.backends.embedded.worker}), started with
 C{spawnProcess}, owns the connection. L{SQLiteStore.run} and
-L{SQLiteStore.bulk} buffer work and return a L{Deferred}; at most one batch is
-in flight to the worker at a time, and whatever arrives meanwhile is sent, as
-one pickle, as the next batch as soon as the worker answers (or, when the
-worker is idle, once per reactor iteration). The worker runs a batch as one
-transaction and commits once, so a L{Deferred} fires only once the COMMIT that
-contains its work has returned. The work queued and the batch in flight are
-kept by a L{BatchQueue} (L{ocppcs.backends.embedded.batches}).
+L{SQLiteStore.bulk} buffer work (in a L{BatchQueue}) and return a L{Deferred};
+it is sent as a batch once per reactor iteration while fewer than C{pipeline}
+batches are in flight, else when the worker answers one. The worker runs
+batches in order, each one transaction with one COMMIT, so a L{Deferred}
+fires only once the COMMIT that contains its work has returned.
 
 Hot-path writes that need no reads (meter values, connector status, last
 seen) go through L{SQLiteStore.bulk}: each batch carries all rows of a kind as
@@ -77,6 +75,7 @@ class SQLiteStore:
         restart_delay: float = 1.0,
         schema: str = CENTRAL_SCHEMA,
         stop_timeout: float = 30.0,
+        pipeline: int = 2,
     ) -> None:
         """
         @param reactor: an L{IReactorProcess} and L{IReactorTime}.
@@ -84,20 +83,18 @@ class SQLiteStore:
             missing. C{":memory:"} works too (lost when the worker restarts).
         @param synchronous: C{"full"} or C{"normal"} (SQLite C{PRAGMA synchronous}).
         @param log_max_rows: keep at most this many frame-log rows (0: no limit).
-        @param log_max_age: drop frame-log rows older than this many seconds
-            (0: no limit).
-        @param prune_interval: seconds between frame-log prunings (0: never
-            automatically).
+        @param log_max_age: drop frame-log rows older than this many s (0: no limit).
+        @param prune_interval: seconds between frame-log prunings (0: never).
         @param clock: an L{IReactorTime} for the pruning timer and the restart
             delay (default: C{reactor}).
         @param log_flush_delay: how long buffered frame-log rows may wait for a
             batch of jobs before they are written on their own.
         @param restart_delay: seconds before a worker that died is replaced.
-        @param schema: the package whose C{migrations/} folder makes the
-            schema (default: the central system's).
+        @param schema: the package whose C{migrations/} make the schema.
         @param stop_timeout: after L{stop}, seconds to wait for the worker to
             finish its work and exit before it is killed (a job that hangs
             must not hang the shutdown).
+        @param pipeline: at most this many batches in flight to the worker.
         """
         if synchronous.lower() not in ("full", "normal"):
             raise ValueError(f"synchronous must be 'full' or 'normal', not {synchronous!r}")
@@ -112,6 +109,7 @@ class SQLiteStore:
         self._restart_delay = self._backoff = restart_delay
         self._schema = schema
         self._stop_timeout = stop_timeout
+        self._pipeline = max(1, pipeline)
         self._kill_call: Any = None
         # Work not sent yet (jobs, bulk rows by kind, log rows) and the batch in flight.
         self._queue = BatchQueue()
@@ -259,9 +257,11 @@ class SQLiteStore:
             self.prune_log().addErrback(lambda f: log.failure("Pruning the frame log failed", f))
 
     def _schedule(self) -> None:
-        # Work goes to an idle worker once per reactor iteration, not once per
-        # call; while a batch is in flight, its answer sends the next one.
-        if not self._flush_scheduled and self._queue.inflight is None:
+        # Work goes to the worker once per reactor iteration, not once per call;
+        # with the pipeline full, the next answer sends the next batch.
+        if self._worker is not None:
+            self._worker.nudge()
+        if not self._flush_scheduled and len(self._queue.inflight) < self._pipeline:
             self._flush_scheduled = True
             self._reactor.callLater(0, self._flush_tick)
 
@@ -274,16 +274,18 @@ class SQLiteStore:
         self._advance(logs_now=True)
 
     def _advance(self, logs_now: bool = False) -> None:
-        # Send the next batch, or the stop message, if the worker is idle.
+        # Send the next batch if the pipeline has room, or "stop" once all is answered.
         worker, queue = self._worker, self._queue
-        if worker is None or not worker.ready or worker.stopping or queue.inflight is not None:
+        if worker is None or not worker.ready or worker.stopping:
+            return
+        if len(queue.inflight) >= self._pipeline:
             return
         if queue.calls or queue.bulk or (queue.logs and (logs_now or self._stopping)):
             self._send()
         elif queue.logs:
-            if self._log_timer is None:
+            if self._log_timer is None and not queue.inflight:
                 self._log_timer = self._reactor.callLater(self._log_flush_delay, self._logs_due)
-        elif self._stopping:
+        elif self._stopping and not queue.inflight:
             worker.stop()
 
     def _send(self) -> None:
@@ -321,21 +323,19 @@ class SQLiteStore:
             self._advance()
         elif message[0] == "error":
             worker.error = message[1]  # the worker exits next: see _ended
-        elif self._queue.inflight is not None:
-            self._batch_done(message, *self._queue.inflight)
+        elif self._queue.inflight:
+            self._batch_done(message, *self._queue.inflight.popleft())
 
     def _batch_done(
         self, message: tuple[Any, ...], call_ds: list[Deferred], bulk_ds: dict[str, list[Deferred]]
     ) -> None:
-        self._queue.inflight = None
         # Keep the worker busy: the next batch goes before the replies of this one.
         self._advance()
         if message[0] == "done":
             self.commits += 1
             self.jobs_done += len(call_ds)
         deliver_answer(message, call_ds, bulk_ds)
-        if self._queue.inflight is None:
-            self._advance()
+        self._advance()
 
     def _ended(self, worker: WorkerProtocol, reason: Failure) -> None:
         # The worker has exited. State changes first, then the Deferreds fire:

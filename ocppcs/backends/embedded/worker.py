@@ -15,7 +15,9 @@ and a pickle (protocol 5) of a tuple:
                                             ("failed", exception)
     ("stop",) or end of file                (exits with status 0)
 
-A batch is one transaction: C{bulk} maps a kind of L{BULK_SQL} to the JSON
+Batches are run and answered in the order they arrive; the parent may send
+the next ones before the answer to the one before (its pipeline). A batch is
+one transaction: C{bulk} maps a kind of L{BULK_SQL} to the JSON
 text (UTF-8 bytes) of all its rows, written by one statement; C{logs} is the
 JSON of the frame-log rows (or C{b""}); C{calls} is a pickle of a list of
 C{(fn, args)} jobs, each run as C{fn(conn, *args)} in its own SAVEPOINT so
