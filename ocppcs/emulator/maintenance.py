@@ -100,8 +100,7 @@ class _InFlight:
 class MaintenanceCommands(_Base):
     """Smart charging, remote trigger and firmware management commands."""
 
-    # The station's (set in EmulatedStation.__init__), typed here for the mixin.
-    firmware_version: str | None
+    firmware_version: str | None  # set in EmulatedStation.__init__; typed for the mixin
 
     # --- smart charging -------------------------------------------------------------------
 
