@@ -102,22 +102,8 @@ def path(text: str) -> str:
     return path
 
 
-def ws_url(text: str) -> str:
-    """Empty, or a C{ws://} or C{wss://} URL with a host."""
-    url = text.strip()
-    if not url:
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError as e:
-        raise ValueError(f"not a URL: {e}") from None
-    if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"expected empty or a ws:// or wss:// URL, got {text!r}")
-    return url
-
-
-def http_url(text: str) -> str:
-    """Empty, or an C{http://} or C{https://} URL with a host."""
+def _url(text: str, schemes: tuple[str, str], expected: str) -> str:
+    """Empty, or a URL of one of C{schemes} with a host (and a valid port, if any)."""
     url = text.strip()
     if not url:
         return ""
@@ -126,6 +112,16 @@ def http_url(text: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as e:
         raise ValueError(f"not a URL: {e}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"expected empty or an http:// or https:// URL, got {text!r}")
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"expected empty or {expected} URL, got {text!r}")
     return url
+
+
+def ws_url(text: str) -> str:
+    """Empty, or a C{ws://} or C{wss://} URL with a host."""
+    return _url(text, ("ws", "wss"), "a ws:// or wss://")
+
+
+def http_url(text: str) -> str:
+    """Empty, or an C{http://} or C{https://} URL with a host."""
+    return _url(text, ("http", "https"), "an http:// or https://")
