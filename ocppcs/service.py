@@ -28,8 +28,10 @@ from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
+from ocppcs.followup import Commands
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService, parse_endpoint
+from ocppcs.locator import StationLocator
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
@@ -54,7 +56,10 @@ class CentralSystemService(MultiService):
         operator's lists, the copies of the calls answered.
     @ivar decider: answers the stations' business calls (the record's own
         rules, or the webhook).
-    @ivar registry: the connected stations; C{registry.call(...)} calls one.
+    @ivar registry: the stations connected to this process.
+    @ivar commands: the one call path to stations: C{commands.call(...)}
+        calls one wherever it is connected and keeps the record in step
+        with the reply (L{Commands}).
     @ivar listeners: one L{ListenerService} per listen description.
     @ivar ready: fires once the backend has started.
     @ivar frames: every frame in and out goes to its sinks.
@@ -71,6 +76,7 @@ class CentralSystemService(MultiService):
     log_feed: LogFeed | None = None
     emulator: EmulatorService | None = None
     central: CentralSystem | None = None
+    commands: Commands | None = None
 
     def __init__(
         self,
@@ -215,6 +221,7 @@ def build_central_system(
     schemas = SchemaSet()
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
+    commands = Commands(StationLocator(registry), backend)
     central = CentralSystem(decider, backend, reactor)
     frames = FrameFanout(backend.record_frame)
     refusals = RefusalLog(reactor)
@@ -244,7 +251,15 @@ def build_central_system(
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
     auth = OperatorAuth(config.api, reactor)
     api = RestApi(
-        registry, backend, config, reactor, refusals, emulator=emulator, auth=auth, decider=decider
+        registry,
+        backend,
+        config,
+        reactor,
+        refusals,
+        emulator=emulator,
+        auth=auth,
+        decider=decider,
+        commands=commands,
     )
     event_feed = build_event_feed(reactor, frames, registry)
     site = build_site(
@@ -268,6 +283,7 @@ def build_central_system(
     )
     service.metrics, service.log_feed = metrics, log_feed.feed
     service.central = central
+    service.commands = commands
     metrics.setServiceParent(service)
     if emulator is not None:
         # Last: its stations connect once the listeners are up.

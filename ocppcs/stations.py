@@ -1,11 +1,13 @@
 # -*- test-case-name: tests.integration.test_station_calls -*-
 """
-The registry of connected stations, and the one way to call a station.
+The registry of the stations connected to this process, and how to call one.
 
     registry.call(identity, action, payload, timeout) -> Deferred[reply payload]
 
-REST, SOAP, the UI and the emulator all call stations through
-L{StationRegistry.call}. Failures are L{ocppcs.callerrors} exceptions:
+REST, SOAP and the UI call stations through L{ocppcs.followup.Commands},
+which finds them with L{ocppcs.locator.StationLocator} (this process,
+another node, nowhere); for this process it comes here. Failures are
+L{ocppcs.callerrors} exceptions:
 L{UnknownStation}, L{StationOffline}, L{InvalidCommand}, L{StationCallError},
 L{InvalidReply}, L{CallTimeout}, L{StationDisconnected}.
 """

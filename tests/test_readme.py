@@ -181,7 +181,7 @@ async def test_readme_commands_work_as_printed(tmp_path: Path) -> None:
 def python_examples() -> list[str]:
     """The README's Python lines that call a station."""
     lines = code_lines(README.read_text("utf-8"))
-    return [line for line in lines if line.startswith("d = service.registry.call(")]
+    return [line for line in lines if line.startswith("d = service.commands.call(")]
 
 
 @pytest_twisted.ensureDeferred
@@ -189,7 +189,7 @@ async def test_readme_python_example_calls_a_real_station(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """
-    The README's C{service.registry.call(...)}, run as printed on the service
+    The README's C{service.commands.call(...)}, run as printed on the service
     C{conf/ocppcs.conf} builds (port 0, in a copy of C{conf}), gets the
     station's reply.
     """

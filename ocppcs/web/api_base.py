@@ -18,6 +18,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ocppcs.backends.interface import IDecider, IOperatorStore, IRecord
 from ocppcs.config import Config
+from ocppcs.followup import Commands
+from ocppcs.locator import StationLocator
 from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
 from ocppcs.web.http import ApiError, error_body, paging, query_args
@@ -42,7 +44,9 @@ class ApiBase:
     What every route mixin shares: the objects it works with, the error
     handlers and a few helpers.
 
-    @ivar registry: the connected stations (and L{StationRegistry.call}).
+    @ivar registry: the stations connected to this process.
+    @ivar commands: the one call path to stations (L{Commands.call}).
+    @ivar locator: where stations are connected (this node or another).
     @ivar backend: the record (what every deployment keeps).
     @ivar decider: what answers the stations, or C{None} for the record's
         own (embedded) rules.
@@ -68,8 +72,13 @@ class ApiBase:
         emulator: Any = None,
         auth: Any = None,
         decider: IDecider | None = None,
+        commands: Commands | None = None,
     ) -> None:
         self.registry = registry
+        if commands is None:
+            commands = Commands(StationLocator(registry), backend)
+        self.commands = commands
+        self.locator = commands.locator
         self.auth = auth
         self.decider = decider
         self.emulator = emulator

@@ -14,17 +14,16 @@ is sent; the answer is the station's reply payload.
     404  unknown station          503  station not connected, or it disconnected
     502  invalid reply            504  no reply within the timeout
 
-An accepted ReserveNow is recorded as a reservation, an accepted
-CancelReservation marks it Cancelled (for the ReservationList).
+The station may be connected to this node or another of the cluster
+(L{ocppcs.locator}); the answers are the same. An accepted ReserveNow is
+recorded as a reservation, an accepted CancelReservation marks it
+Cancelled (for the ReservationList): L{ocppcs.followup}.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from twisted.web.iweb import IRequest
 
-from ocppcs.backends.interface import IOperatorStore
 from ocppcs.callerrors import (
     CallTimeout,
     InvalidCommand,
@@ -55,7 +54,7 @@ class CommandRoutes(ApiBase):
         body = read_object(request, self.config.api.max_body, required=False)
         payload = body if body is not None else {}
         try:
-            reply = await self.registry.call(identity, operation, payload, timeout)
+            reply = await self.commands.call(identity, operation, payload, timeout)
         except StationCallError as e:
             return json_body(
                 request,
@@ -84,31 +83,4 @@ class CommandRoutes(ApiBase):
             raise ApiError(504, e.message) from None
         except InvalidReply as e:
             raise ApiError(502, f"{e.message} (at {e.path})", extra={"path": e.path}) from None
-        await self._bookkeeping(identity, operation, payload, reply)
         return json_body(request, reply)
-
-    async def _bookkeeping(
-        self, identity: str, operation: str, payload: dict[str, Any], reply: dict[str, Any]
-    ) -> None:
-        """Keep the reservations in step with accepted ReserveNow and CancelReservation."""
-        if reply.get("status") != "Accepted" or not IOperatorStore.providedBy(self.backend):
-            return
-        try:
-            if operation == "ReserveNow":
-                await self.backend.add_reservation(
-                    identity,
-                    payload["connectorId"],
-                    payload["idTag"],
-                    payload["expiryDate"],
-                    payload.get("parentIdTag"),
-                    payload["reservationId"],
-                    replace=True,
-                )
-            elif operation == "CancelReservation":
-                await self.backend.set_reservation_status(payload["reservationId"], "Cancelled")
-        except Exception:
-            self._log.failure(
-                "Recording {operation} accepted by {identity}",
-                operation=operation,
-                identity=identity,
-            )

@@ -43,8 +43,8 @@ class StationRoutes(ApiBase):
     async def _charge_point_list(self, request: IRequest) -> bytes:
         _, limit, offset = self.paged_args(request)
         total, rows = await self.store().station_page(limit, offset)
-        get = self.registry.get
-        entries = [views.station_list_entry(s, get(s.identity)) for s in rows]
+        live = await self.locator.live(s.identity for s in rows)
+        entries = [views.station_list_entry(s, live.get(s.identity)) for s in rows]
         request.setHeader(b"X-Total-Count", str(total).encode())
         if offset + len(rows) < total and rows:
             request.setHeader(b"X-Next-Offset", str(offset + len(rows)).encode())
@@ -62,7 +62,10 @@ class StationRoutes(ApiBase):
 
     async def _detail(self, identity: str) -> dict[str, Any] | None:
         row = await self.store().station_detail(identity)
-        return None if row is None else views.station_detail(row, self.registry.get(identity))
+        if row is None:
+            return None
+        live = await self.locator.live([identity])
+        return views.station_detail(row, live.get(identity))
 
     @app.route("/v1/ChargePoint/<identity>", methods=["GET"])
     async def get_charge_point(self, request: IRequest, identity: str) -> bytes:
@@ -121,8 +124,8 @@ class StationRoutes(ApiBase):
         """Unregistered stations whose last boot was answered Rejected or Pending."""
         _, limit, offset = self.paged_args(request)
         total, rows = await self.store().rejected_station_page(limit, offset)
-        get = self.registry.get
-        stations = [views.rejected_station(s, get(s.identity)) for s in rows]
+        live = await self.locator.live(s.identity for s in rows)
+        stations = [views.rejected_station(s, live.get(s.identity)) for s in rows]
         return json_body(request, page("RejectedStations", stations, total, limit, offset))
 
     @app.route("/v1/Onboarding/RejectedStations/<identity>/accept", methods=["POST"])

@@ -112,10 +112,11 @@ class SummaryRoutes(ApiBase):
         if with_stations == "false":
             rows = []
         stations = []
+        live = await self.locator.live(row.identity for row in rows)
         for row in rows:
             detail = await store.station_detail(row.identity)
             if detail is not None:
-                entry = views.station_detail(detail, self.registry.get(row.identity))
+                entry = views.station_detail(detail, live.get(row.identity))
                 entry.update(ocppVersion="1.6", protocol="JSON")
                 stations.append(entry)
         statuses: Counter[str] = Counter()
@@ -138,7 +139,7 @@ class SummaryRoutes(ApiBase):
         if with_stations == "true":
             online = sum(1 for s in stations if s["online"])
         else:
-            online = min(total, len(self.registry))
+            online = min(total, await self.locator.online_count())
         body: dict[str, Any] = {
             "serverTime": iso_time(now),
             "stations": {"total": total, "online": online, "offline": total - online},

@@ -2,7 +2,7 @@
 """
 What the REST API answers, built from the record's views
 (L{ocppcs.backends.views}, read through L{IOperatorStore}) and the live
-sessions: the JSON shapes of C{openapi.yaml}, with the original's field
+connections (L{ocppcs.locator.Live}): the JSON shapes of C{openapi.yaml}, with the original's field
 names where it had them.
 """
 
@@ -20,8 +20,8 @@ from ocppcs.backends.views import (
     StationView,
     TransactionView,
 )
+from ocppcs.locator import Live
 from ocppcs.ocppj import jsontext
-from ocppcs.ocppj.session import OcppSession
 from ocppcs.web.http import iso_time
 
 #: BootNotification payload field -> station view attribute.
@@ -74,11 +74,11 @@ def peer_address(peer: str) -> tuple[str, int | None]:
     return peer, None
 
 
-def address(station: StationView | None, session: OcppSession | None) -> str | None:
-    """The station's (last) peer address as C{host:port}: the session's, else the stored one."""
+def address(station: StationView | None, live: Live | None) -> str | None:
+    """The station's (last) peer address as C{host:port}: the live one, else the stored one."""
     peer: str | None
-    if session is not None:
-        peer = session.address
+    if live is not None:
+        peer = live.address
     else:
         peer = station.last_address if station is not None else None
     if not peer:
@@ -89,12 +89,18 @@ def address(station: StationView | None, session: OcppSession | None) -> str | N
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def connection(session: OcppSession | None) -> dict[str, Any] | None:
-    """The live connection of a station, or C{None}."""
-    if session is None:
+def connection(live: Live | None) -> dict[str, Any] | None:
+    """
+    The live connection of a station, or C{None}; in a cluster with the
+    C{node} it is connected to.
+    """
+    if live is None:
         return None
-    host, port = peer_address(session.address)
-    return {"ip": host, "port": port, "account": session.account}
+    host, port = peer_address(live.address)
+    out: dict[str, Any] = {"ip": host, "port": port, "account": live.account}
+    if live.node is not None:
+        out["node"] = live.node
+    return out
 
 
 def boot_notification(station: StationView) -> dict[str, Any] | None:
@@ -110,7 +116,7 @@ def connector(view: ConnectorView) -> dict[str, Any]:
     return out
 
 
-def station_list_entry(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def station_list_entry(station: StationView, live: Live | None) -> dict[str, Any]:
     """
     An element of the original's ChargePointList (of C{station_page}): its
     fields, with C{statusNotification} the newest status of any connector,
@@ -118,13 +124,13 @@ def station_list_entry(station: StationView, session: OcppSession | None) -> dic
     """
     entry: dict[str, Any] = {
         "identity": station.identity,
-        "address": address(station, session),
+        "address": address(station, live),
         "protocol": "JSON",
         "ocppVersion": "1.6",
     }
-    live = connection(session)
-    if live is not None:
-        entry["connection"] = live
+    connected = connection(live)
+    if connected is not None:
+        entry["connection"] = connected
     boot = boot_notification(station)
     if boot is not None:
         entry["bootNotification"] = boot
@@ -138,13 +144,13 @@ def _status_time(status: str | None, time: str | None) -> dict[str, Any] | None:
     return None if status is None else {"status": status, "time": time}
 
 
-def station_detail(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
     """Everything about one station (of C{station_detail})."""
     return {
         "identity": station.identity,
-        "online": session is not None,
-        "address": address(station, session),
-        "connection": connection(session),
+        "online": live is not None,
+        "address": address(station, live),
+        "connection": connection(live),
         "account": station.account,
         "registered": station.registered,
         "bootStatus": station.boot_status,
@@ -161,15 +167,15 @@ def station_detail(station: StationView, session: OcppSession | None) -> dict[st
     }
 
 
-def rejected_station(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def rejected_station(station: StationView, live: Live | None) -> dict[str, Any]:
     """A station waiting to be accepted."""
     return {
         "identity": station.identity,
         "bootStatus": station.boot_status,
         "lastBoot": station.last_boot,
         "lastSeen": station.last_seen,
-        "online": session is not None,
-        "address": address(station, session),
+        "online": live is not None,
+        "address": address(station, live),
         "bootNotification": boot_notification(station),
     }
 

@@ -29,6 +29,7 @@ import orjson
 from ocppcs.backends.interface import FrameRecord
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
+from ocppcs.locator import Live
 from ocppcs.ocppj.session import OcppSession
 from ocppcs.stations import StationRegistry
 from ocppcs.web.api_views import address
@@ -109,7 +110,7 @@ def connection_event(session: OcppSession, online: bool, now: float) -> bytes:
             "identity": session.identity,
             "ts": iso_time(now),
             "online": online,
-            "address": address(None, session),
+            "address": address(None, Live(session.address, session.account)),
         }
     )
 
