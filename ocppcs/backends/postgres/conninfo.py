@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_pool -*-
+# -*- test-case-name: tests.backends.postgres.test_foundation -*-
 """
 The libpq connection string of a C{[postgres]} section.
 

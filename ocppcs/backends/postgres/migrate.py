@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_migrate -*-
+# -*- test-case-name: tests.backends.postgres.test_foundation -*-
 """
 The versioned C{ocpp} schema: the files C{sql/NNNN_name.sql} of this
 package, applied in order, each once, each in its own transaction, and

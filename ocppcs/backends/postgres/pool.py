@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_pool -*-
+# -*- test-case-name: tests.backends.postgres.test_foundation -*-
 """
 A pool of txpostgres connections that reconnect by themselves.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_throwaway -*-
+# -*- test-case-name: tests.backends.postgres.test_foundation -*-
 """
 A throwaway PostgreSQL server for the tests and the benchmarks: Debian's
 server binaries, a new cluster in a temporary folder, loopback only, on a
