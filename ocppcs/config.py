@@ -127,6 +127,29 @@ class EmbeddedConfig:
 
 
 @dataclass(frozen=True)
+class PostgresConfig:
+    """
+    C{[postgres]}: the PostgreSQL server of C{[backend] type = postgres}.
+
+    @ivar conninfo: a libpq connection string or URI; the separate keys below
+        are added to it (and win). Keys left empty fall back to libpq's C{PG*}
+        environment variables (C{PGHOST}, C{PGPASSWORD}, ...).
+    @ivar pool_size: connections kept open (queries beyond wait their turn).
+    @ivar statement_timeout: seconds a statement may run (0: no limit).
+    """
+
+    conninfo: str = ""
+    host: str = ""
+    port: int = 0
+    dbname: str = ""
+    user: str = ""
+    password: str = field(default="", repr=False)
+    sslmode: str = ""
+    pool_size: int = 8
+    statement_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ApiConfig:
     """C{[api]}: the operators' REST API, log feed and metrics."""
 
@@ -172,6 +195,7 @@ class Config:
     backend: BackendConfig = field(default_factory=BackendConfig)
     embedded: EmbeddedConfig = field(default_factory=EmbeddedConfig)
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
+    postgres: PostgresConfig = field(default_factory=PostgresConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     source: str = "<defaults>"
@@ -223,6 +247,22 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "max_concurrent": values.positive_int,
             "station_queue": values.positive_int,
             "pipeline": values.positive_int,
+        },
+    ),
+    "postgres": (
+        PostgresConfig,
+        {
+            "conninfo": str,
+            "host": str,
+            "port": values.port,
+            "dbname": str,
+            "user": str,
+            "password": str,
+            "sslmode": values.choice(
+                "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
+            ),
+            "pool_size": values.positive_int,
+            "statement_timeout": values.non_negative_float,
         },
     ),
     "api": (

@@ -53,6 +53,13 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 < value < 65536:
+        raise ValueError(f"must be a TCP port (1-65535), got {text!r}")
+    return value
+
+
 def choice(*options: str) -> Callable[[str], str]:
     lowered = {o.lower(): o for o in options}
 

@@ -1,0 +1,117 @@
+# -*- test-case-name: tests.backends.postgres.test_foundation -*-
+"""
+A pool of txpostgres connections that reconnect by themselves.
+
+    pool = PostgresPool(reactor, dsn, size=4)
+    yield pool.start()
+    rows = yield pool.runQuery("SELECT ocpp.parse(%s, %s)", (a, b))
+
+Every query is parameterised (psycopg2 binds the values; no SQL is built
+from strings) and runs without blocking the reactor thread. When the server
+goes away, the query in flight and those sent while it is down fail at once
+with L{ConnectionDead} (the caller answers the station InternalError), and
+each connection reconnects with a growing delay (L{backoff}) until the
+server is back; the log says both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from txpostgres import txpostgres
+from txpostgres.reconnection import ConnectionDead, DeadConnectionDetector, defaultDeathChecker
+
+from ocppcs.backends.postgres.conninfo import redacted
+
+__all__ = ["ConnectionDead", "PostgresPool", "backoff", "is_unavailable"]
+
+_log = Logger()
+
+
+def backoff(first: float = 0.5, factor: float = 2.0, cap: float = 10.0) -> Iterator[float]:
+    """Reconnection delays: C{first}, then C{factor} times more, never above C{cap}."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(cap, delay * factor)
+
+
+def is_unavailable(failure: Failure) -> bool:
+    """Whether C{failure} means "the database is not reachable" (not "the query failed")."""
+    return bool(
+        failure.check(ConnectionDead, psycopg2.OperationalError, psycopg2.InterfaceError)
+        or defaultDeathChecker(failure)
+    )
+
+
+class _Detector(DeadConnectionDetector):
+    """txpostgres' detector, with the loss and the recovery logged."""
+
+    def __init__(self, reactor: Any, dsn: str, first_delay: float, max_delay: float) -> None:
+        super().__init__(
+            reconnectionIterator=lambda: backoff(first_delay, 2.0, max_delay), reactor=reactor
+        )
+        self._dsn = dsn
+        self.addRecoveryHandler(self._recovered)
+
+    def startReconnecting(self, f: Failure) -> None:
+        _log.warn(
+            "PostgreSQL connection lost ({error}); reconnecting to {dsn}",
+            error=f.getErrorMessage().strip(),
+            dsn=redacted(self._dsn),
+        )
+        super().startReconnecting(f)
+
+    def _recovered(self) -> None:
+        _log.info("PostgreSQL connection to {dsn} re-established", dsn=redacted(self._dsn))
+
+
+class PostgresPool(txpostgres.ConnectionPool):
+    """
+    C{size} reconnecting txpostgres connections to C{dsn}.
+
+    @param first_delay: seconds before the first reconnection attempt.
+    @param max_delay: the longest wait between two attempts.
+    """
+
+    def __init__(
+        self,
+        reactor: Any,
+        dsn: str,
+        size: int = 4,
+        first_delay: float = 0.5,
+        max_delay: float = 10.0,
+    ) -> None:
+        self.reactor = reactor
+        self._dsn = dsn
+        self._delays = (first_delay, max_delay)
+        super().__init__(None, dsn, min=size)
+
+    def connectionFactory(self, reactor: Any, cooperator: Any) -> txpostgres.Connection:  # noqa: N802
+        """A connection with its own L{_Detector} (named as txpostgres expects)."""
+        detector = _Detector(reactor, self._dsn, *self._delays)
+        return txpostgres.Connection(reactor, cooperator, detector=detector)
+
+    def start(self) -> Deferred[Any]:
+        """Connect every connection; fails (with the DSN redacted in the log) if one can't."""
+        d: Deferred[Any] = super().start()
+
+        def failed(f: Failure) -> Failure:
+            _log.error(
+                "Cannot connect to PostgreSQL at {dsn}: {error}",
+                dsn=redacted(self._dsn),
+                error=f.getErrorMessage().strip(),
+            )
+            return f
+
+        return d.addErrback(failed)
+
+    @property
+    def size(self) -> int:
+        """The number of connections."""
+        return int(self.min)
