@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ocppcs import configvalues as values
+from ocppcs.cluster.config import KEYS as CLUSTER_KEYS
+from ocppcs.cluster.config import ClusterConfig
 
 
 class ConfigError(Exception):
@@ -198,6 +200,7 @@ class Config:
     postgres: PostgresConfig = field(default_factory=PostgresConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     source: str = "<defaults>"
 
 
@@ -287,6 +290,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "transfers": values.choice("simulated", "network"),
         },
     ),
+    "cluster": (ClusterConfig, CLUSTER_KEYS),
 }
 
 

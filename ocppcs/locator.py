@@ -59,21 +59,15 @@ class IRemoteNodes(Protocol):
     #: This node's name.
     node: str
 
-    def find(self, identity: str) -> Deferred[str | None]:
-        """The live node other than this one holding C{identity}, or C{None}."""
-
     def call(
-        self,
-        node: str,
-        identity: str,
-        action: str,
-        payload: dict[str, Any],
-        timeout: float | None,
-    ) -> Deferred[dict[str, Any]]:
+        self, identity: str, action: str, payload: dict[str, Any], timeout: float | None
+    ) -> Deferred[dict[str, Any] | None]:
         """
-        Have C{node} call its station; fails like L{StationRegistry.call},
-        with L{Moved} when C{node} does not hold it, with
-        L{ocppcs.callerrors.StationDisconnected} when C{node} is gone.
+        Have the live node other than this one that holds C{identity} call
+        it: the reply payload, or C{None} when no other live node holds it.
+        Fails like L{StationRegistry.call}; with L{Moved} when that node no
+        longer had the station, with L{ocppcs.callerrors.StationDisconnected}
+        when that node is gone before it answered.
         """
 
     def live(self, identities: list[str]) -> Deferred[dict[str, Live]]:
@@ -131,13 +125,13 @@ class StationLocator:
         for _ in range(MAX_MOVES + 1):
             if identity in self.registry:
                 break
-            node = await remote.find(identity)
-            if node is None:
-                break
             try:
-                return await remote.call(node, identity, action, payload, timeout)
+                reply = await remote.call(identity, action, payload, timeout)
             except Moved:
                 continue
+            if reply is None:
+                break
+            return reply
         return await self.registry.call(identity, action, payload, timeout)
 
     def local(self, identity: str) -> Live | None:

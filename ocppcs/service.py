@@ -7,6 +7,7 @@ The central system as one service tree.
       +- decider                    started after the record, stopped before it
       +- ListenerService per [server] listen description
       +- OcppMetrics                started once the backend is ready
+      +- ClusterNode                with [cluster] enable; started once the backend is ready
       +- EmulatorService            with [emulator] enable; started last, stopped first
 
 L{build_central_system} wires the objects together: it is the composition
@@ -26,6 +27,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
+from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.followup import Commands
@@ -67,6 +69,7 @@ class CentralSystemService(MultiService):
     @ivar metrics: the Prometheus metrics (served at /metrics).
     @ivar log_feed: the live log feed's sink (served at /ws/log).
     @ivar emulator: the emulated stations, when C{[emulator] enable} is set.
+    @ivar cluster: this node of the cluster, when C{[cluster] enable} is set.
     @ivar central: answers the stations' calls; at shutdown the backend stops
         once it has answered the calls received before.
     """
@@ -77,6 +80,7 @@ class CentralSystemService(MultiService):
     emulator: EmulatorService | None = None
     central: CentralSystem | None = None
     commands: Commands | None = None
+    cluster: ClusterNode | None = None
 
     def __init__(
         self,
@@ -221,7 +225,9 @@ def build_central_system(
     schemas = SchemaSet()
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
-    commands = Commands(StationLocator(registry), backend)
+    listeners: list[ListenerService] = []  # filled below, once the site exists
+    cluster = build_cluster(config, reactor, registry, listeners)
+    commands = Commands(StationLocator(registry, cluster), backend)
     central = CentralSystem(decider, backend, reactor)
     frames = FrameFanout(backend.record_frame)
     refusals = RefusalLog(reactor)
@@ -247,7 +253,6 @@ def build_central_system(
     from ocppcs.web.api import RestApi
     from ocppcs.web.site import build_site
 
-    listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
     auth = OperatorAuth(config.api, reactor)
     api = RestApi(
@@ -285,6 +290,9 @@ def build_central_system(
     service.central = central
     service.commands = commands
     metrics.setServiceParent(service)
+    if cluster is not None:
+        cluster.setServiceParent(service)
+    service.cluster = cluster
     if emulator is not None:
         # Last: its stations connect once the listeners are up.
         emulator.setServiceParent(service)
@@ -311,12 +319,37 @@ def build_emulator(
     )
 
 
-def own_url(listeners: list[ListenerService]) -> str:
-    """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
+def build_cluster(
+    config: Config, reactor: Any, registry: StationRegistry, listeners: list[ListenerService]
+) -> ClusterNode | None:
+    """This node of the cluster on C{[postgres]}, with C{[cluster] enable} (not started)."""
+    if not config.cluster.enable:
+        return None
+    from ocppcs.backends.postgres.conninfo import conninfo
+
+    dsn = conninfo(config.postgres, application_name="ocppcs-cluster")
+
+    def port() -> int | None:  # read once the listeners are up
+        address = first_tcp_address(listeners)
+        return None if address is None else int(address.port)
+
+    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, port)
+
+
+def first_tcp_address(listeners: list[ListenerService]) -> Any:
+    """The address of the first TCP listener (C{host}, C{port}), or C{None} if none."""
     for listener in listeners:
         port = listener.port
         host = port.getHost() if port is not None else None
         if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
-            loopback = "[::1]" if ":" in host.host else "127.0.0.1"
-            return f"ws://{loopback}:{host.port}/ocpp"
-    return ""
+            return host
+    return None
+
+
+def own_url(listeners: list[ListenerService]) -> str:
+    """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
+    host = first_tcp_address(listeners)
+    if host is None:
+        return ""
+    loopback = "[::1]" if ":" in host.host else "127.0.0.1"
+    return f"ws://{loopback}:{host.port}/ocpp"

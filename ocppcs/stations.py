@@ -117,6 +117,22 @@ class StationRegistry:
             close(reason)
             self._tell(session, False)
 
+    def close(self, identity: str, reason: str) -> bool:
+        """
+        Close the connection of C{identity} and forget it at once (it
+        connected to another node of the cluster); its pending calls fail.
+
+        @return: whether it was connected here.
+        """
+        entry = self._sessions.pop(identity, None)
+        if entry is None:
+            return False
+        session, close = entry
+        session.connection_lost(reason)
+        close(reason)
+        self._tell(session, False)
+        return True
+
     def detach(self, session: OcppSession) -> bool:
         """
         Forget C{session} if it is still the live one.

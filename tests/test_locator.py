@@ -43,13 +43,13 @@ class Nodes:
         self.calls: list[tuple[str, str, str]] = []
         self.connections: dict[str, Live] = {}
 
-    def find(self, identity: str) -> Deferred[str | None]:
-        answers = self.where.get(identity, [None])
-        return succeed(answers.pop(0) if len(answers) > 1 else answers[0])
-
     def call(
-        self, node: str, identity: str, action: str, payload: dict[str, Any], timeout: Any
-    ) -> Deferred[dict[str, Any]]:
+        self, identity: str, action: str, payload: dict[str, Any], timeout: Any
+    ) -> Deferred[dict[str, Any] | None]:
+        answers = self.where.get(identity, [None])
+        node = answers.pop(0) if len(answers) > 1 else answers[0]
+        if node is None:
+            return succeed(None)
         self.calls.append((node, identity, action))
         reply = self.replies[node]
         if isinstance(reply, Exception):

@@ -1,0 +1,1 @@
+"""Several nodes on one PostgreSQL as one central system: see L{ocppcs.cluster.node}."""
