@@ -120,3 +120,17 @@ async def pair(
     yield a, b
     await b.stop()
     await a.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_tracebacks(events: list[dict[str, Any]]) -> Any:
+    """No node logs a traceback (a bug) during a cluster test."""
+    yield
+    from twisted.logger import formatEvent
+
+    failures = [
+        formatEvent(e) + "\n" + e["log_failure"].getTraceback()
+        for e in events
+        if "log_failure" in e
+    ]
+    assert not failures, "\n".join(failures)
