@@ -39,7 +39,8 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ocppcs.backends.postgres.pool import PostgresPool
+from ocppcs.backends.postgres.pool import PostgresPool, is_unavailable
+from ocppcs.callerrors import StationOffline
 from ocppcs.cluster.channel import NotifyChannel
 from ocppcs.cluster.config import ClusterConfig, default_node
 from ocppcs.cluster.queries import ClusterQueries
@@ -52,10 +53,24 @@ from ocppcs.stations import StationRegistry
 POOL_SIZE = 4
 #: Routed commands older than this many seconds are dropped (their origin died).
 PURGE_AFTER = 3600.0
+#: Seconds between two warnings that the database is unreachable (per request otherwise).
+WARN_EVERY = 10.0
 #: Purge every this many heartbeats.
 PURGE_EVERY = 100
 #: Look for connections here that moved elsewhere (a missed NOTIFY) every this many.
 STALE_EVERY = 10
+
+
+class ClusterUnavailable(StationOffline):
+    """A command for a station not connected here while the cluster's database is unreachable."""
+
+    def __init__(self, identity: str, action: str) -> None:
+        super().__init__(identity, action)
+        self.message = (
+            f"Charge point '{identity}' is not connected to this node, and the cluster's"
+            " database is unreachable"
+        )
+        self.args = (self.message,)
 
 
 class ClusterNode(Service):
@@ -95,6 +110,7 @@ class ClusterNode(Service):
         self._seq = 0
         self._beats = 0
         self._failing = False
+        self._warned = -WARN_EVERY
         self._pool: PostgresPool | None = None
         self._channel: NotifyChannel | None = None
         self._router: Router | None = None
@@ -171,22 +187,53 @@ class ClusterNode(Service):
     def call(
         self, identity: str, action: str, payload: dict[str, Any], timeout: float | None
     ) -> Deferred[dict[str, Any] | None]:
-        """See L{ocppcs.locator.IRemoteNodes.call}."""
+        """
+        See L{ocppcs.locator.IRemoteNodes.call}; with the database
+        unreachable, L{ClusterUnavailable} (503).
+        """
         if self._router is None or not self._joined:
             return succeed(None)
-        return Deferred.fromCoroutine(self._router.call(identity, action, payload, timeout))
+        d = Deferred.fromCoroutine(self._router.call(identity, action, payload, timeout))
+
+        def unavailable(f: Failure) -> Failure:
+            if is_unavailable(f):
+                self._warn_unavailable(f)
+                raise ClusterUnavailable(identity, action)
+            return f
+
+        return d.addErrback(unavailable)
 
     def live(self, identities: list[str]) -> Deferred[dict[str, Live]]:
-        """See L{ocppcs.locator.IRemoteNodes.live}."""
+        """
+        See L{ocppcs.locator.IRemoteNodes.live}; with the database
+        unreachable, none (only this node's stations are shown online).
+        """
         if self._router is None or not self._joined or not identities:
             return succeed({})
-        return self._router.queries.live(identities)
+        return self._router.queries.live(identities).addErrback(self._degraded, {})
 
     def online_count(self) -> Deferred[int]:
-        """See L{ocppcs.locator.IRemoteNodes.online_count}."""
+        """See L{ocppcs.locator.IRemoteNodes.online_count} (0 when the database is unreachable)."""
         if self._router is None or not self._joined:
             return succeed(0)
-        return self._router.queries.online_count()
+        return self._router.queries.online_count().addErrback(self._degraded, 0)
+
+    def _degraded(self, failure: Failure, instead: Any) -> Any:
+        if not is_unavailable(failure):
+            return failure
+        self._warn_unavailable(failure)
+        return instead
+
+    def _warn_unavailable(self, failure: Failure) -> None:
+        now = self._reactor.seconds()
+        if now - self._warned < WARN_EVERY:
+            return
+        self._warned = now
+        self._log.warn(
+            "Node {node} cannot reach the cluster's database: {error}",
+            node=self.node,
+            error=failure.getErrorMessage().strip() or failure.type.__name__,
+        )
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -266,7 +313,10 @@ class ClusterNode(Service):
             await self._poll()
             await self._close_moved()
 
-        return Deferred.fromCoroutine(catch_up())
+        # The pool may reconnect later than the channel: the next heartbeat polls too.
+        return Deferred.fromCoroutine(catch_up()).addErrback(
+            lambda f: self._log.info("Catching up after reconnecting: {error}", error=f.value)
+        )
 
     def _tick(self) -> Deferred[None]:
         d = Deferred.fromCoroutine(self._beat())

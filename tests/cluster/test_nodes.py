@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import pytest_twisted
 from websockets.exceptions import ConnectionClosed
 
@@ -159,3 +160,46 @@ async def test_killed_twistd_node(cluster_dsn: str, tmp_path: Path) -> None:
     finally:
         await aio(twistd.kill())
         await b.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_database_restart(tmp_path: Path, events: list[dict[str, Any]]) -> None:
+    """
+    The database crashes and restarts under two nodes: meanwhile a command
+    through B answers 503 and B's lists show only its own stations; once it
+    is back, the nodes heartbeat and listen again and commands route.
+    """
+    from ocppcs.backends.postgres.migrate import apply_migrations
+    from ocppcs.backends.postgres.throwaway import ThrowawayPostgres
+
+    server = ThrowawayPostgres().start()  # of its own: this test crashes it
+    dsn = server.create_database("restart")
+    apply_migrations(dsn)
+    a = await start_node(dsn, tmp_path, "A")
+    b = await start_node(dsn, tmp_path, "B")
+    try:
+        assert (await b.api.put("/ChargePoint/DB-1")).status == 200
+        station = await a.station("DB-1")
+        assert await where(b, "DB-1") == "A"
+        server.stop("immediate")
+        result = await b.api.post("/ChargePoint/DB-1/Reset", {"type": "Soft"})
+        assert "the cluster's database is unreachable" in result.error(503)
+        assert await where(b, "DB-1") is None
+        server.start()
+        assert await wait_for(lambda: where(b, "DB-1"), 30, "the cluster back") == "A"
+        reply = b.api.post("/ChargePoint/DB-1/Reset", {"type": "Soft"})
+        unique_id, _ = await next_call(station, "Reset")
+        await aio(station.send([3, unique_id, {"status": "Accepted"}]))
+        assert (await reply).json == {"status": "Accepted"}
+        await aio(station.close())
+    finally:
+        await b.stop()
+        await a.stop()
+        server.close()
+        # The reactor logs the crash as seen by each idle txpostgres connection.
+        events[:] = [e for e in events if not _lost_connection(e)]
+
+
+def _lost_connection(event: dict[str, Any]) -> bool:
+    failure = event.get("log_failure")
+    return failure is not None and failure.check(psycopg2.OperationalError) is not None
