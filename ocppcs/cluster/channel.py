@@ -18,11 +18,10 @@ from typing import Any
 from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from txpostgres import txpostgres
 from txpostgres.reconnection import DeadConnectionDetector
 
 from ocppcs.backends.postgres.conninfo import redacted
-from ocppcs.backends.postgres.pool import backoff
+from ocppcs.backends.postgres.pool import Connection, backoff
 
 _LISTEN = "SELECT ocpp.cluster_listen(%s)"
 
@@ -64,7 +63,7 @@ class NotifyChannel:
             reconnectionIterator=lambda: backoff(0.5, 2.0, 10.0), reactor=reactor
         )
         self._detector.addRecoveryHandler(self._listen_again)
-        self._connection = txpostgres.Connection(reactor, detector=self._detector)
+        self._connection = Connection(reactor, detector=self._detector)
         self._connection.addNotifyObserver(self._notified)
 
     async def start(self) -> None:

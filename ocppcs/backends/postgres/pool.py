@@ -28,7 +28,7 @@ from txpostgres.reconnection import ConnectionDead, DeadConnectionDetector, defa
 
 from ocppcs.backends.postgres.conninfo import redacted
 
-__all__ = ["ConnectionDead", "PostgresPool", "backoff", "is_unavailable"]
+__all__ = ["Connection", "ConnectionDead", "PostgresPool", "backoff", "is_unavailable"]
 
 _log = Logger()
 
@@ -47,6 +47,23 @@ def is_unavailable(failure: Failure) -> bool:
         failure.check(ConnectionDead, psycopg2.OperationalError, psycopg2.InterfaceError)
         or defaultDeathChecker(failure)
     )
+
+
+class Connection(txpostgres.Connection):
+    """
+    txpostgres' connection, closed cleanly also while a query runs: its
+    cursor is unregistered from the reactor before the socket closes (else
+    the asyncio reactor keeps the closed descriptor, and the next socket
+    that gets its number cannot be registered).
+    """
+
+    def close(self) -> None:
+        if self._connection is None:  # never connected
+            return
+        for cursor in set(self._cursors):
+            self.reactor.removeReader(cursor)
+            self.reactor.removeWriter(cursor)
+        super().close()
 
 
 class _Detector(DeadConnectionDetector):
@@ -91,11 +108,18 @@ class PostgresPool(txpostgres.ConnectionPool):
         self._dsn = dsn
         self._delays = (first_delay, max_delay)
         super().__init__(None, dsn, min=size)
+        #: Every connection, also those checked out (txpostgres' set lacks them).
+        self._every = list(self.connections)
 
-    def connectionFactory(self, reactor: Any, cooperator: Any) -> txpostgres.Connection:  # noqa: N802
+    def close(self) -> None:
+        """Close every connection, also those running a query (it fails)."""
+        for connection in self._every:
+            connection.close()
+
+    def connectionFactory(self, reactor: Any, cooperator: Any) -> Connection:  # noqa: N802
         """A connection with its own L{_Detector} (named as txpostgres expects)."""
         detector = _Detector(reactor, self._dsn, *self._delays)
-        return txpostgres.Connection(reactor, cooperator, detector=detector)
+        return Connection(reactor, cooperator, detector=detector)
 
     def start(self) -> Deferred[Any]:
         """Connect every connection; fails (with the DSN redacted in the log) if one can't."""
