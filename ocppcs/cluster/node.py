@@ -280,10 +280,11 @@ class ClusterNode(Service):
 
     # --- notifications and heartbeats ----------------------------------------------------------
 
-    def _notified(self, payload: str) -> Deferred[None] | None:
+    def _notified(self, payload: str) -> None:
+        # Not returned: txpostgres would hold the next notification until it fires.
         router = self._router
         if router is None or not self._joined:
-            return None
+            return
         kind, _, rest = payload.partition(" ")
         if kind == "command":
             work = router.claim(int(rest))
@@ -293,8 +294,8 @@ class ClusterNode(Service):
             work = self._close_stale(rest)
         else:
             self._log.warn("Unknown cluster notification {payload!r}", payload=payload)
-            return None
-        return Deferred.fromCoroutine(work).addErrback(
+            return
+        Deferred.fromCoroutine(work).addErrback(
             lambda f: self._log.warn(
                 "Cluster notification {payload!r}: {error}", payload=payload, error=f.value
             )

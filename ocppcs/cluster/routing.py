@@ -34,6 +34,8 @@ from ocppcs.stations import StationRegistry
 #: Seconds an origin waits beyond a command's timeout for the holding node's
 #: outcome (the station's own call may first wait behind earlier ones).
 GRACE = 30.0
+#: At most this many outcomes announced ahead of their command are remembered.
+MAX_EARLY = 10_000
 
 
 @dataclass
@@ -65,6 +67,9 @@ class Router:
         self.clock = clock
         self.call_timeout = call_timeout
         self._pending: dict[int, _Pending] = {}
+        #: Outcomes announced before this node saw its own queued command's id
+        #: (the NOTIFY came before the query's result on a busy reactor).
+        self._early: set[int] = set()
         #: The commands being run here for other nodes.
         self.serving = 0
 
@@ -82,6 +87,11 @@ class Router:
         pending = _Pending(node, identity, action, Deferred())
         self._pending[command_id] = pending
         pending.deadline = self.clock.callLater(wait + GRACE, self._expire, command_id, wait)
+        if command_id in self._early:
+            self._early.discard(command_id)
+            Deferred.fromCoroutine(self._collect([command_id])).addErrback(
+                lambda f: self._log.warn("Collecting command {id}: {error}", id=command_id, error=f)
+            )
         self._log.debug(
             "{action} for {identity} routed to {node} (command {id})",
             action=action,
@@ -119,6 +129,10 @@ class Router:
         """The holding node stored the outcome of C{command_id} (a NOTIFY said so)."""
         if command_id in self._pending:
             await self._collect([command_id])
+        else:
+            if len(self._early) >= MAX_EARLY:
+                self._early.clear()  # ids of commands that are long gone; heartbeats collect
+            self._early.add(command_id)
 
     async def _collect(self, ids: list[int]) -> None:
         for command_id, data in await self.queries.collect(ids):
