@@ -80,8 +80,9 @@ class CentralConfig:
 class BackendConfig:
     """
     C{[backend]}: what decides the stations' calls: C{embedded} (the
-    C{[central]} rules) or C{webhook} (the operator's receiver, C{[webhook]}).
-    The embedded store keeps the record in every mode.
+    C{[central]} rules) or C{webhook} (the operator's receiver, C{[webhook]}),
+    both with the record in the embedded store; or C{postgres} (the record
+    and the decisions in PostgreSQL, C{[postgres]}).
     """
 
     type: str = "embedded"
@@ -136,6 +137,9 @@ class PostgresConfig:
         environment variables (C{PGHOST}, C{PGPASSWORD}, ...).
     @ivar pool_size: connections kept open (queries beyond wait their turn).
     @ivar statement_timeout: seconds a statement may run (0: no limit).
+    @ivar migrate: whether the service applies the shipped migrations at
+        start (as C{ocppcs-init-db} does); without, it refuses to start
+        while the schema is behind.
     """
 
     conninfo: str = ""
@@ -147,6 +151,7 @@ class PostgresConfig:
     sslmode: str = ""
     pool_size: int = 8
     statement_timeout: float = 10.0
+    migrate: bool = True
 
 
 @dataclass(frozen=True)
@@ -225,7 +230,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "known_vendors": values.words,
         },
     ),
-    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook")}),
+    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook", "postgres")}),
     "embedded": (
         EmbeddedConfig,
         {
@@ -263,6 +268,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             ),
             "pool_size": values.positive_int,
             "statement_timeout": values.non_negative_float,
+            "migrate": values.boolean,
         },
     ),
     "api": (

@@ -121,6 +121,7 @@ def station_list_entry(station: StationView, session: OcppSession | None) -> dic
         "address": address(station, session),
         "protocol": "JSON",
         "ocppVersion": "1.6",
+        "node": station.node,
     }
     live = connection(session)
     if live is not None:
@@ -151,6 +152,7 @@ def station_detail(station: StationView, session: OcppSession | None) -> dict[st
         "lastBoot": station.last_boot,
         "lastSeen": station.last_seen,
         "created": station.created,
+        "node": station.node,
         "bootNotification": boot_notification(station),
         "connectors": [connector(c) for c in station.connectors],
         "openTransactions": [transaction(t) for t in station.open_transactions],
