@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_record -*-
+# -*- test-case-name: tests.backends.postgres.test_decider -*-
 """
 The PostgreSQL database of a node: the L{PostgresPool} with what the
 record and the decider ask of it, and the classification of what fails.
@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import psycopg2
 from psycopg2.extensions import QueryCanceledError
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import BackendStartError
@@ -52,8 +52,10 @@ def classify(failure: Failure) -> DatabaseFailure:
     if isinstance(error, DatabaseFailure):
         return error
     message = failure.getErrorMessage().strip() or type(error).__name__
-    if isinstance(error, QueryCanceledError):
-        return DatabaseFailure("timeout", message)
+    if isinstance(error, QueryCanceledError | CancelledError):
+        # txpostgres turns the server's query_canceled into CancelledError;
+        # nothing here cancels a statement, so it is the statement timeout.
+        return DatabaseFailure("timeout", "canceling statement due to statement timeout")
     if is_unavailable(failure):
         return DatabaseFailure("unavailable", message)
     code = getattr(error, "pgcode", None)

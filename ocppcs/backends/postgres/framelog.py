@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.backends.postgres.test_record -*-
+# -*- test-case-name: tests.backends.postgres.test_framelog -*-
 """
 The frame log written to PostgreSQL in batches: frames are buffered in
 memory and written by one C{SELECT ocpp.LogFrames(%s::jsonb)} per batch

@@ -205,3 +205,8 @@ class PostgresRecord(PostgresOperatorApi, Service):
     def record_frame(self, record: FrameRecord) -> None:
         """Buffer one frame for the next batch; never raises."""
         self.frames.append(record)
+
+    @property
+    def frames_dropped(self) -> dict[str, int]:
+        """Frames the frame log lost, by reason (for C{/metrics})."""
+        return self.frames.dropped
