@@ -72,8 +72,10 @@ async def test_the_result_is_relayed_and_the_call_passed_whole(postgres_dsn: str
         # The original's wrapped shape is read too.
         wrapped = {"answer": {"messageTypeId": "CallResult", "payload": {"currentTime": NOW}}}
         assert await decider.decide(_ctx(), wrapped) == {"currentTime": NOW}
-        rows = await database.query("SELECT identity, unique_id, action, payload::text,"
-                                    " account, version FROM ocpp.seen LIMIT 1")
+        rows = await database.query(
+            "SELECT identity, unique_id, action, payload::text,"
+            " account, version FROM ocpp.seen LIMIT 1"
+        )
         assert rows[0][:3] == ("PG-1", "u-1", "Heartbeat")
         assert rows[0][4:] == ("acct", "1.6")
         assert '"currentTime"' in rows[0][3]
