@@ -140,6 +140,8 @@ class PostgresConfig:
     @ivar migrate: whether the service applies the shipped migrations at
         start (as C{ocppcs-init-db} does); without, it refuses to start
         while the schema is behind.
+    @ivar log_max_rows: the frame log keeps at most this many frames (0: no bound).
+    @ivar log_max_age: and none older than this many seconds (0: no bound).
     """
 
     conninfo: str = ""
@@ -152,6 +154,8 @@ class PostgresConfig:
     pool_size: int = 8
     statement_timeout: float = 10.0
     migrate: bool = True
+    log_max_rows: int = 1_000_000
+    log_max_age: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,8 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "pool_size": values.positive_int,
             "statement_timeout": values.non_negative_float,
             "migrate": values.boolean,
+            "log_max_rows": values.non_negative_int,
+            "log_max_age": values.non_negative_float,
         },
     ),
     "api": (

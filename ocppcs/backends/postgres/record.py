@@ -14,7 +14,8 @@ L{PostgresDecider}) answers through C{ocpp.Parse}, which decides and keeps
 the record in one statement; the copies of another decider's answers go to
 C{ocpp.RecordCall}. Connections are noted with this node's name (C{node}),
 so that every node sees where each station is. The frame log is written in
-batches (L{FrameBatcher}).
+batches (L{FrameBatcher}) and pruned to C{[postgres] log_max_rows} and
+C{log_max_age} every C{prune_interval} seconds (C{ocpp.PruneFrames}).
 
 L{is_accepted} asks the database each time (it is asked once per new
 connection, not per call), so that a registration changed on another node
@@ -29,6 +30,7 @@ from typing import Any
 import orjson
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred
+from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -71,6 +73,8 @@ class PostgresRecord(PostgresOperatorApi, Service):
     @param postgres: C{[postgres]}.
     @param node: this node's name in the cluster (default: the host name).
     @param dsn: a libpq conninfo to use instead of C{postgres}'s.
+    @param schemas: the 1.6 schemas the decider checks its answers with.
+    @param prune_interval: seconds between two prunings of the frame log.
     @ivar database: the L{Database}.
     @ivar rules: the L{PostgresDecider} answering through C{ocpp.Parse}.
     @ivar ready: fires once started (or fails with why it could not).
@@ -87,6 +91,7 @@ class PostgresRecord(PostgresOperatorApi, Service):
         node: str | None = None,
         dsn: str | None = None,
         schemas: SchemaSet | None = None,
+        prune_interval: float = 60.0,
     ) -> None:
         self._reactor = reactor
         self.central = central
@@ -97,6 +102,9 @@ class PostgresRecord(PostgresOperatorApi, Service):
         self.rules = PostgresDecider(self.database, schemas)
         self.frames = FrameBatcher(self.database, reactor)
         self.ready: Deferred[None] = Deferred()
+        self._prune = LoopingCall(self.prune_frames)
+        self._prune.clock = reactor
+        self._prune_interval = prune_interval
 
     # --- IService ----------------------------------------------------------------------------
 
@@ -149,7 +157,21 @@ class PostgresRecord(PostgresOperatorApi, Service):
 
     def _started(self, _: object) -> None:
         self.database.open()
+        if self.postgres.log_max_rows or self.postgres.log_max_age:
+            self._prune.start(self._prune_interval, now=False)
         self.ready.callback(None)
+
+    def prune_frames(self) -> Deferred[None]:
+        """Delete the frames beyond the bounds now (a failure is logged, not raised)."""
+        d = self.database.value(
+            "SELECT ocpp.PruneFrames(%s, %s)",
+            (self.postgres.log_max_rows, self.postgres.log_max_age),
+        )
+
+        def failed(f: Failure) -> None:
+            log.error("Pruning the frame log failed: {error}", error=f.getErrorMessage().strip())
+
+        return d.addCallbacks(lambda _: None, failed)
 
     def _not_started(self, failure: Failure) -> None:
         self.database.close()
@@ -158,6 +180,8 @@ class PostgresRecord(PostgresOperatorApi, Service):
     def stopService(self) -> Deferred[None]:
         """Write the frames still waiting, then close the connections."""
         super().stopService()
+        if self._prune.running:
+            self._prune.stop()
         d = self.frames.flush()
         d.addBoth(lambda _: self.database.close())
         return d
