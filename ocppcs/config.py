@@ -140,6 +140,8 @@ class PostgresConfig:
     @ivar migrate: whether the service applies the shipped migrations at
         start (as C{ocppcs-init-db} does); without, it refuses to start
         while the schema is behind.
+    @ivar batch: at most this many station calls share one C{ocpp.Parse}
+        statement (1: a statement, a transaction per call).
     @ivar log_max_rows: the frame log keeps at most this many frames (0: no bound).
     @ivar log_max_age: and none older than this many seconds (0: no bound).
     """
@@ -154,6 +156,7 @@ class PostgresConfig:
     pool_size: int = 8
     statement_timeout: float = 10.0
     migrate: bool = True
+    batch: int = 64
     log_max_rows: int = 1_000_000
     log_max_age: float = 7 * 24 * 3600.0
 
@@ -273,6 +276,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "pool_size": values.positive_int,
             "statement_timeout": values.non_negative_float,
             "migrate": values.boolean,
+            "batch": values.positive_int,
             "log_max_rows": values.non_negative_int,
             "log_max_age": values.non_negative_float,
         },

@@ -10,7 +10,8 @@ C{{"messageTypeId": 4, "errorCode", "errorDescription", "errorDetails"}}
 an operator can move between the two). C{ocpp.Parse} decides and records the
 call in one transaction, so the reply fires only once it is committed
 (L{keeps_record}). The answer is checked against the action's 1.6 response
-schema before it is relayed.
+schema before it is relayed. Calls arriving together share a statement
+(L{ocppcs.backends.postgres.batches}, C{[postgres] batch}).
 
 The database is the system of record: nothing is answered on its behalf.
 When it is unreachable, the statement times out, fails, or returns nothing
@@ -32,6 +33,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ocppcs.backends.interface import CallContext, IDecider
+from ocppcs.backends.postgres.batches import ParseBatcher
 from ocppcs.backends.postgres.database import classify
 from ocppcs.backends.webhook.replies import DeciderFailure, read_answer
 from ocppcs.ocppj.errors import OcppError
@@ -42,8 +44,6 @@ if TYPE_CHECKING:
 
 #: The OCPP version passed to C{ocpp.Parse}.
 OCPP_VERSION = "1.6"
-
-PARSE = "SELECT ocpp.Parse(%s, %s, %s, %s::jsonb, %s, %s)::text"
 
 #: DatabaseFailure reason -> the description the station gets.
 DESCRIPTIONS = {
@@ -66,6 +66,7 @@ class PostgresDecider(Service):
 
     @param database: the node's L{Database}.
     @param schemas: the 1.6 schemas the answers are checked with.
+    @param batch: at most this many calls in one statement.
     @ivar failures: how many calls failed, by reason (for C{/metrics}).
     """
 
@@ -74,9 +75,11 @@ class PostgresDecider(Service):
     local_rules = True
     _log = Logger()
 
-    def __init__(self, database: Database, schemas: SchemaSet | None = None) -> None:
-        self._database = database
+    def __init__(
+        self, database: Database, schemas: SchemaSet | None = None, batch: int = 64
+    ) -> None:
         self._schemas = schemas if schemas is not None else SchemaSet()
+        self._batches = ParseBatcher(database, OCPP_VERSION, database.pool.size, batch)
         self.failures: dict[str, int] = {}
 
     def decide(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
@@ -87,21 +90,14 @@ class PostgresDecider(Service):
             committed, or failing with the function's CALLERROR or a
             L{PostgresFailure}.
         """
-        args = (
-            ctx.identity,
-            ctx.unique_id,
-            ctx.action,
-            orjson.dumps(payload).decode(),
-            ctx.account,
-            OCPP_VERSION,
+        d: Deferred[Any] = self._batches.parse(
+            ctx.identity, ctx.unique_id, ctx.action, orjson.dumps(payload).decode(), ctx.account
         )
-        d: Deferred[Any] = self._database.query(PARSE, args)
         d.addCallbacks(self._answered, self._unanswered, (ctx,))
         d.addErrback(self._failed, ctx)
         return d
 
-    def _answered(self, rows: list[tuple[Any, ...]], ctx: CallContext) -> dict[str, Any]:
-        text = rows[0][0] if rows else None
+    def _answered(self, text: str | None, ctx: CallContext) -> dict[str, Any]:
         if text is None:
             raise PostgresFailure("empty", "Empty database response", "ocpp.Parse returned null")
         return read_answer(ctx.action, orjson.loads(text), self._schemas, PostgresFailure, True)

@@ -99,7 +99,7 @@ class PostgresRecord(PostgresOperatorApi, Service):
         self.node = node or socket.gethostname()
         self.dsn = dsn if dsn is not None else conninfo(postgres, f"ocppcs {self.node}")
         self.database = Database(reactor, self.dsn, postgres.pool_size)
-        self.rules = PostgresDecider(self.database, schemas)
+        self.rules = PostgresDecider(self.database, schemas, postgres.batch)
         self.frames = FrameBatcher(self.database, reactor)
         self.ready: Deferred[None] = Deferred()
         self._prune = LoopingCall(self.prune_frames)

@@ -28,7 +28,7 @@ NOW = "2026-12-03T08:00:00.000Z"
 PARSE = """
 CREATE SCHEMA IF NOT EXISTS ocpp;
 CREATE TABLE ocpp.seen (identity text, unique_id text, action text, payload jsonb,
-                        account text, version text);
+                        account text, version text, tx bigint DEFAULT txid_current());
 CREATE FUNCTION ocpp.Parse(pIdentity text, pUniqueId text, pAction text, pPayload jsonb,
                            pAccount text, pVersion text) RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -51,15 +51,20 @@ def _prepare(dsn: str) -> None:
     conn.close()
 
 
+def _data(n: int) -> dict[str, Any]:
+    """A payload making the test's Parse answer a DataTransfer with C{data} C{n}."""
+    return {"answer": {"status": "Accepted", "data": str(n)}}
+
+
 def _ctx(action: str = "Heartbeat", identity: str = "PG-1") -> CallContext:
     return CallContext(identity, "acct", "u-1", action, 0.0)
 
 
-async def _decider(dsn: str) -> tuple[Database, PostgresDecider]:
-    database = Database(reactor, dsn, size=2)
+async def _decider(dsn: str, size: int = 2, batch: int = 64) -> tuple[Database, PostgresDecider]:
+    database = Database(reactor, dsn, size=size)
     await database.start()
     database.open()
-    return database, PostgresDecider(database)
+    return database, PostgresDecider(database, batch=batch)
 
 
 @pytest_twisted.ensureDeferred
@@ -176,3 +181,52 @@ async def test_queries_wait_until_the_database_is_open(postgres_dsn: str) -> Non
         assert await waiting == 42
     finally:
         database.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_calls_arriving_together_share_a_statement(postgres_dsn: str) -> None:
+    """While the one connection is busy, the calls wait and go in one statement, in order."""
+    _prepare(postgres_dsn)
+    database, decider = await _decider(postgres_dsn, size=1, batch=3)
+    try:
+        answers = [decider.decide(_ctx("DataTransfer", f"B-{n % 2}"), _data(n)) for n in range(7)]
+        got = [(await d)["data"] for d in answers]
+        rows = await database.query(
+            "SELECT tx, identity, payload->'answer'->>'data' FROM ocpp.seen"
+            " ORDER BY tx, identity, 3"
+        )
+    finally:
+        database.close()
+    assert got == [str(n) for n in range(7)]
+    statements: dict[int, list[tuple[str, str]]] = {}
+    for tx, identity, n in rows:
+        statements.setdefault(tx, []).append((identity, n))
+    assert [len(s) for s in statements.values()] == [1, 3, 3]
+    assert list(statements.values())[1] == [("B-0", "2"), ("B-1", "1"), ("B-1", "3")]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_failing_call_fails_alone(postgres_dsn: str) -> None:
+    """A function that raises in a batch: the others are sent again one by one and answered."""
+    _prepare(postgres_dsn)
+    database, decider = await _decider(postgres_dsn, size=1, batch=10)
+    try:
+        first = decider.decide(_ctx(), {"answer": {"currentTime": NOW}})
+        payloads = [_data(n) for n in range(4)]
+        payloads[2] = {"how": "raise"}
+        answers = [
+            decider.decide(_ctx("DataTransfer", f"F-{n}"), p) for n, p in enumerate(payloads)
+        ]
+        await first
+        results: list[Any] = []
+        for d in answers:
+            try:
+                results.append((await d)["data"])
+            except PostgresFailure as e:
+                results.append(e.reason)
+        kept = await database.value("SELECT count(*) FROM ocpp.seen")
+    finally:
+        database.close()
+    assert results == ["0", "1", "sql", "3"]
+    assert decider.failures == {"sql": 1}
+    assert kept == 1 + 3  # the failed batch left nothing; each other call once
