@@ -15,6 +15,7 @@ a machine crash does).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,10 +60,31 @@ def postgres_sections(args: Any) -> str:
     )
 
 
+def postgres_cpu(server: ThrowawayPostgres) -> float | None:
+    """
+    CPU seconds the server's processes used so far: the postmaster's own and
+    its reaped children's (the backends of closed connections count once
+    ocppcs has stopped), from C{/proc}.
+    """
+    try:
+        pid = int((server.data / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return None
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def stop_postgres(server: ThrowawayPostgres | None, workdir: Path) -> None:
-    """Stop the server and keep the end of its log in the scenario's folder."""
+    """
+    Print the server's CPU time (whole run: ramp, boots and warm-up included),
+    stop it and keep the end of its log in the scenario's folder.
+    """
     if server is None:
         return
+    cpu = postgres_cpu(server)
+    if cpu is not None:
+        print(f"# postgres CPU over the whole run: {cpu:.2f} s", file=sys.stderr, flush=True)
     log = server.folder / "server.log"
     if log.exists():
         (workdir / "postgres.log").write_bytes(log.read_bytes()[-20000:])
