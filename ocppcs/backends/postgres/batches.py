@@ -4,9 +4,11 @@ Station calls sent to C{ocpp.Parse} in batches: the calls waiting when a
 connection is free go together in one statement (one round trip, one
 commit), each still one C{ocpp.Parse} call with its own answer:
 
-    SELECT c.n, ocpp.Parse(c.i, c.u, c.a, c.p::jsonb, c.acc, '1.6')::text
-    FROM unnest(identities, unique_ids, actions, payloads, accounts)
-         WITH ORDINALITY AS c(i, u, a, p, acc, n)
+    SELECT c.n, ocpp.Parse(c.x->>0, c.x->>1, c.x->>2, c.x->3, c.x->>4, '1.6')::text
+    FROM jsonb_array_elements('[[identity, uniqueId, action, payload, account], ...]')
+         WITH ORDINALITY AS c(x, n)
+
+(the batch is bound as one JSON text parameter, made by one C{orjson.dumps}).
 
 There is no timer: at most C{connections} statements are in flight, and
 what arrives meanwhile waits for the next free one, so a quiet system sends
@@ -26,6 +28,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
@@ -35,28 +38,21 @@ if TYPE_CHECKING:
     from ocppcs.backends.postgres.database import Database
 
 PARSE_BATCH = (
-    "SELECT c.n, ocpp.Parse(c.i, c.u, c.a, c.p::jsonb, c.acc, %s)::text"
-    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
-    " WITH ORDINALITY AS c(i, u, a, p, acc, n)"
+    "SELECT c.n, ocpp.Parse(c.x->>0, c.x->>1, c.x->>2, c.x->3, c.x->>4, %s)::text"
+    " FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS c(x, n)"
 )
 
 
 class _Call:
-    __slots__ = ("account", "action", "deferred", "identity", "payload", "unique_id")
+    __slots__ = ("deferred", "row")
 
-    def __init__(
-        self, identity: str, unique_id: str, action: str, payload: str, account: str
-    ) -> None:
-        self.identity = identity
-        self.unique_id = unique_id
-        self.action = action
-        self.payload = payload
-        self.account = account
+    def __init__(self, row: tuple[str, str, str, dict[str, Any], str]) -> None:
+        self.row = row
         self.deferred: Deferred[str | None] = Deferred()
 
 
 def _identity(call: _Call) -> str:
-    return call.identity
+    return call.row[0]
 
 
 class ParseBatcher:
@@ -78,14 +74,14 @@ class ParseBatcher:
         self._active = 0
 
     def parse(
-        self, identity: str, unique_id: str, action: str, payload: str, account: str
+        self, identity: str, unique_id: str, action: str, payload: dict[str, Any], account: str
     ) -> Deferred[str | None]:
         """
         @return: a L{Deferred} firing with what C{ocpp.Parse} returned for
             this call (JSON text, or C{None}), or failing with the
             statement's failure.
         """
-        call = _Call(identity, unique_id, action, payload, account)
+        call = _Call((identity, unique_id, action, payload, account))
         self._waiting.append(call)
         if self._active < self._connections:
             self._send()
@@ -103,17 +99,8 @@ class ParseBatcher:
         d.addBoth(self._next)
 
     def _statement(self, batch: list[_Call]) -> Deferred[list[tuple[Any, ...]]]:
-        return self._database.query(
-            PARSE_BATCH,
-            (
-                self._version,
-                [c.identity for c in batch],
-                [c.unique_id for c in batch],
-                [c.action for c in batch],
-                [c.payload for c in batch],
-                [c.account for c in batch],
-            ),
-        )
+        rows = orjson.dumps([c.row for c in batch]).decode()
+        return self._database.query(PARSE_BATCH, (self._version, rows))
 
     def _next(self, _: object) -> None:
         self._active -= 1

@@ -91,7 +91,7 @@ class PostgresDecider(Service):
             L{PostgresFailure}.
         """
         d: Deferred[Any] = self._batches.parse(
-            ctx.identity, ctx.unique_id, ctx.action, orjson.dumps(payload).decode(), ctx.account
+            ctx.identity, ctx.unique_id, ctx.action, payload, ctx.account
         )
         d.addCallbacks(self._answered, self._unanswered, (ctx,))
         d.addErrback(self._failed, ctx)
