@@ -27,6 +27,7 @@ from ocppcs.backends.postgres.throwaway import ThrowawayPostgres
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The C{--pg-*} options of C{bench/run.py}."""
     p.add_argument("--pg-pool", type=int, default=8, help="[postgres] pool_size (8)")
+    p.add_argument("--pg-batch", type=int, default=64, help="[postgres] batch (64)")
     p.add_argument(
         "--pg-option",
         action="append",
@@ -56,7 +57,7 @@ def postgres_sections(args: Any) -> str:
         return ""
     return (
         "\n[backend]\ntype = postgres\n"
-        f"\n[postgres]\nconninfo = {dsn}\npool_size = {args.pg_pool}\n"
+        f"\n[postgres]\nconninfo = {dsn}\npool_size = {args.pg_pool}\nbatch = {args.pg_batch}\n"
     )
 
 
