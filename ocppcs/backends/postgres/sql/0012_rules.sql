@@ -12,7 +12,7 @@
 -- A CallError result: {"messageTypeId": 4, "errorCode", "errorDescription", "errorDetails"}.
 CREATE FUNCTION ocpp.call_error(code text, description text, details jsonb DEFAULT '{}')
 RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('messageTypeId', 4, 'errorCode', code,
         'errorDescription', description, 'errorDetails', coalesce(details, '{}'))
 $$;
@@ -168,8 +168,9 @@ BEGIN
         RETURNING t.id, t.id_tag, t.meter_stop, t.stop_timestamp
     LOOP
         n := n + 1;
-        RAISE NOTICE 'Transaction % of % connector % never got its StopTransaction: closed as abandoned by transaction % (estimated meterStop % at %)',
-            r.id, p_identity, p_connector, p_new_id, r.meter_stop, ocpp.iso(r.stop_timestamp);
+        RAISE NOTICE 'Transaction % (idTag %) of % connector % never got its StopTransaction: closed as abandoned by transaction % (estimated meterStop % at %)',
+            r.id, r.id_tag, p_identity, p_connector, p_new_id, r.meter_stop,
+            ocpp.iso(r.stop_timestamp);
     END LOOP;
     RETURN n;
 END

@@ -17,6 +17,13 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT replace(replace(replace(s, '&', '&amp;'), '<', '&lt;'), '>', '&gt;')
 $$;
 
+-- The text of an xpath() string result, which PostgreSQL answers XML-escaped.
+CREATE FUNCTION ocpp.xml_unescape(s text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT replace(replace(replace(replace(replace(s, '&lt;', '<'), '&gt;', '>'),
+        '&quot;', '"'), '&apos;', ''''), '&amp;', '&')
+$$;
+
 -- The children of an element as a jsonb object (see above).
 CREATE FUNCTION ocpp.xml_to_jsonb(node xml) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -31,7 +38,7 @@ BEGIN
         IF (xpath('count(/*/*)', child))[1]::text::integer > 0 THEN
             v_value := ocpp.xml_to_jsonb(child);
         ELSE
-            v_value := to_jsonb((xpath('string(/*)', child))[1]::text);
+            v_value := to_jsonb(ocpp.xml_unescape((xpath('string(/*)', child))[1]::text));
         END IF;
         IF v_name IN ('meterValue', 'sampledValue', 'transactionData', 'configurationKey',
                       'unknownKey', 'key', 'chargingSchedulePeriod', 'localAuthorizationList') THEN
@@ -150,8 +157,11 @@ BEGIN
         v_action := upper(left(v_action, 1)) || substr(v_action, 2);
     END IF;
     v_reply := ocpp.Parse(
-        coalesce(identity, nullif((xpath('string(/*/*[local-name()="Header"]/*[local-name()="chargeBoxIdentity"])', doc))[1]::text, '')),
-        coalesce(unique_id, (xpath('string(/*/*[local-name()="Header"]/*[local-name()="MessageID"])', doc))[1]::text),
+        coalesce(identity, nullif(ocpp.xml_unescape((xpath(
+            'string(/*/*[local-name()="Header"]/*[local-name()="chargeBoxIdentity"])', doc))[1]::text),
+            '')),
+        coalesce(unique_id, ocpp.xml_unescape((xpath(
+            'string(/*/*[local-name()="Header"]/*[local-name()="MessageID"])', doc))[1]::text)),
         v_action, ocpp.xml_to_jsonb(body), account, version);
     IF v_reply->>'messageTypeId' = '4' THEN
         RETURN ocpp.soap_fault(v_reply);
