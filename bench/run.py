@@ -19,7 +19,9 @@ With C{--backend webhook} ocppcs answers through its webhook backend, posting
 to C{webhook_receiver.py} (a fast local receiver, its own process, on
 C{--receiver-port}); C{--backend both} runs each scenario against the
 embedded and then the webhook backend, back to back, so that both figures
-come from the same machine state.
+come from the same machine state. With C{--backend postgres} ocppcs answers
+through C{ocpp.Parse} on a throwaway PostgreSQL server started for each
+scenario (C{postgres_backend.py}).
 
 With C{--compare}, every scenario runs against the canned baseline and
 against ocppcs back to back (C{--repeat} times, alternating which goes
@@ -55,6 +57,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from loadgen_report import format_report  # noqa: E402
+from postgres_backend import add_arguments, postgres_sections, start_postgres, stop_postgres  # noqa: E402
 
 from ocppcs.listeners import DEFAULT_BACKLOG  # noqa: E402
 
@@ -124,9 +127,8 @@ def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> lis
         # the same backlog as ocppcs's listener (its default unless --backlog names one)
         cmd += ["--backlog", str(args.backlog or DEFAULT_BACKLOG)]
         return cmd
-    config = write_config(
-        workdir, args.port, args.ping_interval, args.backlog, webhook_sections(args)
-    )
+    sections = webhook_sections(args) + postgres_sections(args)
+    config = write_config(workdir, args.port, args.ping_interval, args.backlog, sections)
     return [
         str(BIN / "twistd"),
         "-n",
@@ -207,15 +209,18 @@ def run_scenario(
         return 2, None
     with tempfile.TemporaryDirectory(prefix="ocppcs-bench-") as tmp:
         workdir = Path(tmp)
-        receiver = None
+        receiver = postgres = None
         try:
             if args.backend == "webhook" and not canned:
                 receiver = start_receiver(args, workdir)
+            if args.backend == "postgres" and not canned:
+                postgres, args.postgres_dsn = start_postgres(args)
             proc, listen_at = start_server(args, workdir, canned)
         except RuntimeError as e:
             print(e, file=sys.stderr)
             if receiver is not None:
                 stop_server(receiver)
+            stop_postgres(postgres, workdir)
             return 2, None
         try:
             cmd = [
@@ -252,6 +257,7 @@ def run_scenario(
             return result.returncode, report
         finally:
             stop_server(proc)
+            stop_postgres(postgres, workdir)
             if receiver is not None:
                 stop_server(receiver)
                 print((workdir / "receiver.out").read_text(), end="", file=sys.stderr)
@@ -356,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", action="store_true", help="one JSON object per scenario")
     p.add_argument(
         "--backend",
-        choices=["embedded", "webhook", "both"],
+        choices=["embedded", "webhook", "postgres", "both"],
         default="embedded",
         help="what answers the stations in ocppcs (both: embedded, then webhook, back to back)",
     )
@@ -365,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         "--webhook-concurrency", type=int, default=100, help="[webhook] max_concurrent (100)"
     )
     p.add_argument("--webhook-pipeline", type=int, default=1, help="[webhook] pipeline (1)")
+    add_arguments(p)
     args = p.parse_args(argv)
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

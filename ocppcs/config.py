@@ -82,8 +82,9 @@ class CentralConfig:
 class BackendConfig:
     """
     C{[backend]}: what decides the stations' calls: C{embedded} (the
-    C{[central]} rules) or C{webhook} (the operator's receiver, C{[webhook]}).
-    The embedded store keeps the record in every mode.
+    C{[central]} rules) or C{webhook} (the operator's receiver, C{[webhook]}),
+    both with the record in the embedded store; or C{postgres} (the record
+    and the decisions in PostgreSQL, C{[postgres]}).
     """
 
     type: str = "embedded"
@@ -138,6 +139,13 @@ class PostgresConfig:
         environment variables (C{PGHOST}, C{PGPASSWORD}, ...).
     @ivar pool_size: connections kept open (queries beyond wait their turn).
     @ivar statement_timeout: seconds a statement may run (0: no limit).
+    @ivar migrate: whether the service applies the shipped migrations at
+        start (as C{ocppcs-init-db} does); without, it refuses to start
+        while the schema is behind.
+    @ivar batch: at most this many station calls share one C{ocpp.Parse}
+        statement (1: a statement, a transaction per call).
+    @ivar log_max_rows: the frame log keeps at most this many frames (0: no bound).
+    @ivar log_max_age: and none older than this many seconds (0: no bound).
     """
 
     conninfo: str = ""
@@ -149,6 +157,10 @@ class PostgresConfig:
     sslmode: str = ""
     pool_size: int = 8
     statement_timeout: float = 10.0
+    migrate: bool = True
+    batch: int = 64
+    log_max_rows: int = 1_000_000
+    log_max_age: float = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -228,7 +240,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "known_vendors": values.words,
         },
     ),
-    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook")}),
+    "backend": (BackendConfig, {"type": values.choice("embedded", "webhook", "postgres")}),
     "embedded": (
         EmbeddedConfig,
         {
@@ -266,6 +278,10 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             ),
             "pool_size": values.positive_int,
             "statement_timeout": values.non_negative_float,
+            "migrate": values.boolean,
+            "batch": values.positive_int,
+            "log_max_rows": values.non_negative_int,
+            "log_max_age": values.non_negative_float,
         },
     ),
     "api": (

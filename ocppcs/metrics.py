@@ -8,7 +8,8 @@ Prometheus metrics, served at C{/metrics} in the text exposition format.
     ocppcs_open_transactions                        gauge (when the backend can count them)
     ocppcs_backend_errors_total                     counter
     ocppcs_record_copy_failures_total{action}       counter
-    ocppcs_decider_failures_total{decider,reason}   counter (the webhook's)
+    ocppcs_decider_failures_total{decider,reason}   counter (the webhook's, PostgreSQL's)
+    ocppcs_frame_log_dropped_total{reason}          counter (frames a batched frame log lost)
     ocppcs_refused_connections_total{reason}        counter
     ocppcs_invalid_frames_total                     counter (unparseable frames from stations)
     ocppcs_log_feed_subscribers                     gauge
@@ -339,6 +340,17 @@ class OcppMetrics(Service):
             for reason, count in failures.items():
                 decider.add_metric([self._decider.name, reason], count)
             yield decider
+        dropped = getattr(self._backend, "frames_dropped", None)
+        if dropped is not None:
+            lost = CounterMetricFamily(
+                "ocppcs_frame_log_dropped",
+                "Frames the record's frame log could not keep, by reason (overflow: too many"
+                " waiting; failed: their batch could not be written).",
+                labels=["reason"],
+            )
+            for reason, count in dropped.items():
+                lost.add_metric([reason], count)
+            yield lost
         refused = CounterMetricFamily(
             "ocppcs_refused_connections",
             "Refused station connection attempts by reason.",

@@ -25,7 +25,7 @@ from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ocppcs.backends.interface import IDecider, IRecord
+from ocppcs.backends.interface import BackendStartError, IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config, ConfigError
@@ -138,7 +138,16 @@ class CentralSystemService(MultiService):
         self.ready.callback(None)
 
     def _backend_failed(self, failure: Failure) -> None:
-        self._log.failure("Backend {backend} failed to start", failure, backend=self.backend.name)
+        if failure.check(BackendStartError):
+            self._log.error(
+                "Backend {backend} cannot start: {error}",
+                backend=self.backend.name,
+                error=failure.getErrorMessage(),
+            )
+        else:
+            self._log.failure(
+                "Backend {backend} failed to start", failure, backend=self.backend.name
+            )
         self.ready.errback(failure)
         self.ready.addErrback(lambda _: None)
         if self._reactor is not None and self._reactor.running:

@@ -47,7 +47,7 @@ def test_secrets_are_not_in_the_config_repr() -> None:
         (HOOK + "timeout = 0\n", "webhook.timeout", ""),
         (HOOK + "max_concurrent = -1\n", "webhook.max_concurrent", ""),
         (HOOK + "urls = x\n", "webhook.urls", "unknown key"),
-        ("[backend]\ntype = postgres\n", "backend.type", "embedded, webhook"),
+        ("[backend]\ntype = mysql\n", "backend.type", "embedded, webhook, postgres"),
     ],
 )
 def test_bad_webhook_settings_name_the_key(text: str, where: str, message: str) -> None:

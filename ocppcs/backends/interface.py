@@ -44,6 +44,13 @@ class CallContext(NamedTuple):
     received: float
 
 
+class BackendStartError(Exception):
+    """
+    A record or decider cannot start, for a reason its message says in one
+    line (the central system logs that line, no traceback, and stops).
+    """
+
+
 class FrameRecord(NamedTuple):
     """
     One OCPP frame in or out, for the bounded frame log.

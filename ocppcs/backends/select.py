@@ -2,8 +2,9 @@
 """
 Create the record and the decider named by C{[backend] type}: C{embedded}
 (the record's own C{[central]} rules) or C{webhook} (the operator's HTTP
-receiver, L{ocppcs.backends.webhook}). The record is the embedded store in
-every mode.
+receiver, L{ocppcs.backends.webhook}), with the record in the embedded
+store; or C{postgres}, where the record and the decisions (C{ocpp.Parse})
+are in PostgreSQL (L{ocppcs.backends.postgres}).
 """
 
 from __future__ import annotations
@@ -59,16 +60,33 @@ def _webhook(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
     return WebhookDecider(reactor, config.webhook)
 
 
+def _postgres_record(config: Config, reactor: Any) -> IRecord:
+    from ocppcs.backends.postgres.record import PostgresRecord
+
+    return PostgresRecord(reactor, config.central, config.postgres)
+
+
+def _postgres(config: Config, reactor: Any, record: Any) -> IDecider:
+    decider: IDecider = record.rules
+    return decider
+
+
 #: C{[backend] type} -> a function building that decider, given the record.
 BACKENDS: dict[str, Callable[[Config, Any, Any], IDecider]] = {
     "embedded": _embedded,
     "webhook": _webhook,
+    "postgres": _postgres,
+}
+
+#: C{[backend] type} -> a function building its record, when not the embedded store.
+RECORDS: dict[str, Callable[[Config, Any], IRecord]] = {
+    "postgres": _postgres_record,
 }
 
 
 def create_backend(config: Config, reactor: Any) -> Backend:
     """
-    Build the record (the embedded store) and the configured decider (not started).
+    Build the configured record and decider (not started).
 
     @raise ConfigError: for an unknown backend type or a bad setting.
     """
@@ -79,5 +97,6 @@ def create_backend(config: Config, reactor: Any) -> Backend:
             f"unknown backend {config.backend.type!r} (known: {', '.join(BACKENDS)})",
             ("backend", "type"),
         ) from None
-    record = _embedded_record(config, reactor)
+    make_record = RECORDS.get(config.backend.type, _embedded_record)
+    record = make_record(config, reactor)
     return Backend(record, factory(config, reactor, record))

@@ -106,7 +106,8 @@ class StationView:
     A station as the record keeps it: registration, its last boot's status
     and data, its connection, statuses and connectors. C{latest} is its
     newest connector status; C{open_transactions} is filled only for one
-    station's detail.
+    station's detail. C{node} is the cluster node holding its connection
+    (PostgreSQL record; C{None} when offline or with the embedded store).
     """
 
     identity: str
@@ -131,6 +132,7 @@ class StationView:
     firmware_status: str | None = None
     firmware_status_time: str | None = None
     created: str | None = None
+    node: str | None = None
     connectors: list[ConnectorView] = field(default_factory=list)
     latest: ConnectorView | None = None
     open_transactions: list[TransactionView] = field(default_factory=list)

@@ -127,6 +127,7 @@ def station_list_entry(station: StationView, live: Live | None) -> dict[str, Any
         "address": address(station, live),
         "protocol": "JSON",
         "ocppVersion": "1.6",
+        "node": station.node,
     }
     connected = connection(live)
     if connected is not None:
@@ -157,6 +158,7 @@ def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
         "lastBoot": station.last_boot,
         "lastSeen": station.last_seen,
         "created": station.created,
+        "node": station.node,
         "bootNotification": boot_notification(station),
         "connectors": [connector(c) for c in station.connectors],
         "openTransactions": [transaction(t) for t in station.open_transactions],

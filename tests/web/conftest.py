@@ -26,6 +26,7 @@ from ocppcs.config import (
     Config,
     EmbeddedConfig,
     EmulatorConfig,
+    PostgresConfig,
     ServerConfig,
     WebhookConfig,
 )
@@ -139,14 +140,22 @@ async def start_web_central(
     api: dict[str, Any] | None = None,
     emulator: dict[str, Any] | None = None,
     webhook: dict[str, Any] | None = None,
+    postgres: dict[str, Any] | None = None,
     **central: Any,
 ) -> WebCentral:
     """
     Start a central system storing in C{data}; C{server}, C{api},
-    C{emulator} and C{webhook} set keys of those sections (C{webhook}: with
-    C{[backend] type = webhook}), keyword arguments set C{[central]} keys.
+    C{emulator}, C{webhook} and C{postgres} set keys of those sections
+    (C{webhook}: with C{[backend] type = webhook}; C{postgres}: with
+    C{[backend] type = postgres}), keyword arguments set C{[central]} keys.
     """
     from twisted.internet import reactor
+
+    kind = "embedded"
+    if webhook is not None:
+        kind = "webhook"
+    elif postgres is not None:
+        kind = "postgres"
 
     config = Config(
         server=dataclasses.replace(
@@ -156,8 +165,9 @@ async def start_web_central(
         embedded=EmbeddedConfig(path=str(data / "ocppcs.sqlite3")),
         api=dataclasses.replace(ApiConfig(), **(api or {})),
         emulator=dataclasses.replace(EmulatorConfig(), **(emulator or {})),
-        backend=BackendConfig("webhook" if webhook is not None else "embedded"),
+        backend=BackendConfig(kind),
         webhook=WebhookConfig(**(webhook or {})),
+        postgres=PostgresConfig(**(postgres or {})),
     )
     service = build_central_system(config, reactor)
     service.startService()

@@ -24,6 +24,8 @@ from typing import Any, NamedTuple
 import psycopg2
 from twisted.internet.defer import Deferred
 
+from ocppcs.backends.interface import BackendStartError
+
 #: The advisory lock held while migrating (any constant shared by all nodes).
 LOCK_KEY = 0x6F637070  # "ocpp"
 
@@ -38,7 +40,7 @@ class Migration(NamedTuple):
     sql: str
 
 
-class SchemaBehind(Exception):
+class SchemaBehind(BackendStartError):
     """The database lacks migrations this version of ocppcs needs."""
 
 

@@ -10,6 +10,10 @@ reaches a station (section 4c of the original's behaviour):
 
 Anything else is a L{WebhookFailure} with the reason it is counted under
 and the description the station gets with its InternalError.
+
+L{read_answer} checks an answer already parsed; the PostgreSQL decider
+uses it for what C{ocpp.Parse} returns (there the payload may also come
+bare, without C{messageTypeId}), with its own L{DeciderFailure} subclass.
 """
 
 from __future__ import annotations
@@ -26,21 +30,30 @@ _RESULT = (3, "CallResult")
 _ERROR = (4, "CallError")
 
 
-class WebhookFailure(OcppError):
+class DeciderFailure(OcppError):
     """
-    The receiver could not answer: CALLERROR InternalError to the station.
+    A decider's system of record could not answer: CALLERROR InternalError
+    to the station.
 
-    @ivar reason: the metrics label (C{status}, C{parse}, C{invalid},
-        C{timeout}, C{fetch}, C{busy}).
+    @cvar source: what could not answer, in the descriptions (C{"Webhook"}).
+    @ivar reason: the metrics label (for the webhook: C{status}, C{parse},
+        C{invalid}, C{timeout}, C{fetch}, C{busy}).
     @ivar detail: what went wrong, for the log (never sent to the station).
     """
 
     code = ErrorCode.InternalError
+    source = "Decider"
 
     def __init__(self, reason: str, description: str, detail: str = "") -> None:
         super().__init__(description)
         self.reason = reason
         self.detail = detail or description
+
+
+class WebhookFailure(DeciderFailure):
+    """The webhook's receiver could not answer."""
+
+    source = "Webhook"
 
 
 def read_reply(action: str, body: bytes, schemas: SchemaSet) -> dict[str, Any]:
@@ -56,39 +69,60 @@ def read_reply(action: str, body: bytes, schemas: SchemaSet) -> dict[str, Any]:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise WebhookFailure("parse", "Webhook response parse error", f"not JSON: {e}") from None
+    return read_answer(action, answer, schemas)
+
+
+def read_answer(
+    action: str,
+    answer: Any,
+    schemas: SchemaSet,
+    failure: type[DeciderFailure] = WebhookFailure,
+    bare: bool = False,
+) -> dict[str, Any]:
+    """
+    The CALLRESULT payload of a parsed C{answer} to a call of C{action}.
+
+    @param failure: the L{DeciderFailure} raised for a malformed answer.
+    @param bare: whether an answer without C{messageTypeId} is the payload
+        itself (rather than C{{"payload": ...}}).
+    @raise OcppError: the answer's CALLERROR, to relay.
+    @raise DeciderFailure: (of class C{failure}) as L{read_reply}.
+    """
     if not isinstance(answer, dict):
-        raise WebhookFailure("parse", "Webhook response parse error", "not a JSON object")
+        raise failure("parse", f"{failure.source} response parse error", "not a JSON object")
     kind = answer.get("messageTypeId", 3)
     if kind in _ERROR and not isinstance(kind, bool):
-        raise _call_error(answer)
+        raise _call_error(answer, failure)
     if kind not in _RESULT or isinstance(kind, bool):
-        raise _invalid(f"messageTypeId {kind!r} is neither 3/CallResult nor 4/CallError")
-    payload = answer.get("payload", {})
+        raise _invalid(failure, f"messageTypeId {kind!r} is neither 3/CallResult nor 4/CallError")
+    payload = answer if bare and "messageTypeId" not in answer else answer.get("payload", {})
     if not isinstance(payload, dict):
-        raise _invalid("payload is not a JSON object", "$")
+        raise _invalid(failure, "payload is not a JSON object", "$")
     try:
         schemas.validate_response(action, payload)
     except SchemaViolation as e:
-        raise _invalid(e.description, e.path) from None
+        raise _invalid(failure, e.description, e.path) from None
     return payload
 
 
-def _call_error(answer: dict[str, Any]) -> OcppError:
+def _call_error(answer: dict[str, Any], failure: type[DeciderFailure]) -> OcppError:
     code = answer.get("errorCode", "InternalError")
     if code not in _CODES:
-        return _invalid(f"errorCode {code!r} is not an OCPP-J error code", "errorCode")
+        return _invalid(failure, f"errorCode {code!r} is not an OCPP-J error code", "errorCode")
     description = answer.get("errorDescription", "")
     if not isinstance(description, str):
-        return _invalid("errorDescription is not a string", "errorDescription")
+        return _invalid(failure, "errorDescription is not a string", "errorDescription")
     details = answer.get("errorDetails") or answer.get("payload") or {}
     if not isinstance(details, dict):
-        return _invalid("errorDetails is not a JSON object", "errorDetails")
+        return _invalid(failure, "errorDetails is not a JSON object", "errorDetails")
     return OcppError(description, details, ErrorCode(code))
 
 
-def _invalid(problem: str, field: str = "messageTypeId") -> WebhookFailure:
-    return WebhookFailure(
+def _invalid(
+    failure: type[DeciderFailure], problem: str, field: str = "messageTypeId"
+) -> DeciderFailure:
+    return failure(
         "invalid",
-        "Webhook response invalid",
+        f"{failure.source} response invalid",
         f"{problem} (field {field})",
     )

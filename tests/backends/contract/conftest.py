@@ -1,8 +1,9 @@
 """
 The backend contract suite's fixture: a running central system for each
 decider (embedded rules; a webhook with a real receiver answering with
-rules like the embedded ones), driven through the same calls by real
-stations and the REST API.
+rules like the embedded ones; PostgreSQL's C{ocpp.Parse} on a throwaway
+server, the service migrating a new empty database at start), driven
+through the same calls by real stations and the REST API.
 """
 
 from __future__ import annotations
@@ -34,12 +35,15 @@ class Deployment:
         await eventually(check)
 
 
-@pytest_twisted.async_yield_fixture(params=["embedded", "webhook"])
+@pytest_twisted.async_yield_fixture(params=["embedded", "webhook", "postgres"])
 async def deployment(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Deployment]:
     """A central system for each decider."""
-    if request.param == "embedded":
-        central = await start_web_central(tmp_path, **CENTRAL)
-        yield Deployment("embedded", central)
+    if request.param in ("embedded", "postgres"):
+        postgres = None
+        if request.param == "postgres":
+            postgres = {"conninfo": request.getfixturevalue("postgres_dsn")}
+        central = await start_web_central(tmp_path, postgres=postgres, **CENTRAL)
+        yield Deployment(request.param, central)
         await stop_web_central(central)
     else:
         hooked = await start_hooked(tmp_path)
