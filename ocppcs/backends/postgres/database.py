@@ -29,6 +29,9 @@ from ocppcs.backends.postgres.pool import PostgresPool, is_unavailable
 
 #: The SQLSTATE the operator functions raise for a bad argument (invalid_parameter_value).
 BAD_ARGUMENT = "22023"
+#: SQLSTATE prefixes meaning the server is not there to answer: connection
+#: exceptions, shutting down or starting, out of resources.
+_UNAVAILABLE = ("08", "57P", "53")
 
 
 class DatabaseFailure(Exception):
@@ -56,9 +59,11 @@ def classify(failure: Failure) -> DatabaseFailure:
         # txpostgres turns the server's query_canceled into CancelledError;
         # nothing here cancels a statement, so it is the statement timeout.
         return DatabaseFailure("timeout", "canceling statement due to statement timeout")
-    if is_unavailable(failure):
-        return DatabaseFailure("unavailable", message)
     code = getattr(error, "pgcode", None)
+    # psycopg2 files deadlocks and serialization failures (40xxx) under
+    # OperationalError too: only the connection classes mean "unreachable".
+    if (code is None or code.startswith(_UNAVAILABLE)) and is_unavailable(failure):
+        return DatabaseFailure("unavailable", message)
     return DatabaseFailure("sql", f"SQLSTATE {code}: {message}" if code else message)
 
 
