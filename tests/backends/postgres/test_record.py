@@ -162,3 +162,20 @@ async def test_the_rest_lists_read_the_database(ocpp_dsn: str, tmp_path: Path) -
         await eventually(offline)
     finally:
         await stop_web_central(central)
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_records_connected_stations_offline(ocpp_dsn: str, tmp_path: Path) -> None:
+    """At shutdown the stations still connected are noted offline before the pool closes."""
+    central = await start_web_central(tmp_path, postgres={"conninfo": ocpp_dsn})
+    stations = [await central.station(f"PG-STOP-{n}", boot=True) for n in range(3)]
+    record: Any = central.service.backend
+    assert (await record.get_station("PG-STOP-0"))["connected"] is True
+    await stop_web_central(central)
+    for station in stations:
+        await aio(station.close())
+    with psycopg2.connect(ocpp_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ocpp.GetStation(%s)", ("PG-STOP-2",))
+        stored = cur.fetchone()[0]
+    conn.close()
+    assert stored["connected"] is False and stored["node"] is None
