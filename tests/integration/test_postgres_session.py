@@ -72,3 +72,4 @@ async def test_a_failing_parse_is_an_internal_error_in_the_metrics(
     finally:
         await stop_web_central(web)
     assert 'ocppcs_decider_failures_total{decider="postgres",reason="sql"} 1.0' in metrics
+    assert "# TYPE ocppcs_frame_log_dropped_total counter" in metrics

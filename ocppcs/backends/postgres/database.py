@@ -29,6 +29,9 @@ from ocppcs.backends.postgres.pool import PostgresPool, is_unavailable
 
 #: The SQLSTATE the operator functions raise for a bad argument (invalid_parameter_value).
 BAD_ARGUMENT = "22023"
+#: SQLSTATE prefixes meaning the server is not there to answer: connection
+#: exceptions, shutting down or starting, out of resources.
+_UNAVAILABLE = ("08", "57P", "53")
 
 
 class DatabaseFailure(Exception):
@@ -56,9 +59,11 @@ def classify(failure: Failure) -> DatabaseFailure:
         # txpostgres turns the server's query_canceled into CancelledError;
         # nothing here cancels a statement, so it is the statement timeout.
         return DatabaseFailure("timeout", "canceling statement due to statement timeout")
-    if is_unavailable(failure):
-        return DatabaseFailure("unavailable", message)
     code = getattr(error, "pgcode", None)
+    # psycopg2 files deadlocks and serialization failures (40xxx) under
+    # OperationalError too: only the connection classes mean "unreachable".
+    if (code is None or code.startswith(_UNAVAILABLE)) and is_unavailable(failure):
+        return DatabaseFailure("unavailable", message)
     return DatabaseFailure("sql", f"SQLSTATE {code}: {message}" if code else message)
 
 
@@ -83,6 +88,8 @@ class Database:
         self.pool = PostgresPool(reactor, dsn, size=size)
         self._waiting: list[Deferred[None]] | None = []
         self._run = self._wait_then_query
+        self._in_flight = 0
+        self._idle: list[Deferred[None]] = []
 
     def start(self) -> Deferred[None]:
         """
@@ -104,7 +111,7 @@ class Database:
     def open(self) -> None:
         """Let the queries through (those waiting go now)."""
         waiting, self._waiting = self._waiting, None
-        self._run = self.pool.runQuery
+        self._run = self._counted
         for d in waiting or ():
             d.callback(None)
 
@@ -115,6 +122,31 @@ class Database:
         for d in waiting or ():
             d.errback(DatabaseFailure("unavailable", "the database is closed"))
         self.pool.close()
+
+    def _counted(self, sql: str, args: tuple[Any, ...]) -> Deferred[Any]:
+        self._in_flight += 1
+        return self.pool.runQuery(sql, args).addBoth(self._finished)
+
+    def _finished(self, result: Any) -> Any:
+        self._in_flight -= 1
+        if not self._in_flight and self._idle:
+            idle, self._idle = self._idle, []
+            for d in idle:
+                d.callback(None)
+        return result
+
+    def idle(self, clock: Any, timeout: float) -> Deferred[None]:
+        """
+        A L{Deferred} firing once no statement is in flight, or after
+        C{timeout} seconds (at shutdown, before L{close}).
+        """
+        d: Deferred[None] = Deferred()
+        if not self._in_flight:
+            d.callback(None)
+            return d
+        self._idle.append(d)
+        d.addTimeout(timeout, clock)
+        return d.addErrback(lambda _: None)
 
     def _wait_then_query(self, sql: str, args: tuple[Any, ...]) -> Deferred[Any]:
         d: Deferred[None] = Deferred()

@@ -48,6 +48,9 @@ from ocppcs.ocppj.schemas import SchemaSet
 
 log = Logger()
 
+#: At shutdown, wait at most this many seconds for the statements in flight.
+STOP_TIMEOUT = 5.0
+
 
 def settings(central: CentralConfig) -> dict[str, Any]:
     """The C{[central]} keys as C{ocpp.Configure} takes them."""
@@ -178,11 +181,16 @@ class PostgresRecord(PostgresOperatorApi, Service):
         self.ready.errback(failure)
 
     def stopService(self) -> Deferred[None]:
-        """Write the frames still waiting, then close the connections."""
+        """
+        Write the frames still waiting, wait (at most L{STOP_TIMEOUT}
+        seconds) for the statements in flight (the disconnections noted at
+        shutdown), then close the connections.
+        """
         super().stopService()
         if self._prune.running:
             self._prune.stop()
         d = self.frames.flush()
+        d.addBoth(lambda _: self.database.idle(self._reactor, STOP_TIMEOUT))
         d.addBoth(lambda _: self.database.close())
         return d
 

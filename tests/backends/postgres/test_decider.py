@@ -36,6 +36,7 @@ BEGIN
   INSERT INTO ocpp.seen VALUES (pIdentity, pUniqueId, pAction, pPayload, pAccount, pVersion);
   CASE pPayload->>'how'
     WHEN 'raise' THEN RAISE EXCEPTION 'the operator''s function failed';
+    WHEN 'deadlock' THEN RAISE EXCEPTION 'deadlock detected' USING ERRCODE = '40P01';
     WHEN 'sleep' THEN PERFORM pg_sleep(2);
     WHEN 'null' THEN RETURN NULL;
     ELSE NULL;
@@ -121,9 +122,10 @@ async def test_a_call_error_is_relayed(postgres_dsn: str, kind: Any) -> None:
         ({"answer": [1]}, "parse", "Database response parse error", "not a JSON object"),
         ({"how": "null"}, "empty", "Empty database response", "null"),
         ({"how": "raise"}, "sql", "Database error", "the operator's function failed"),
+        ({"how": "deadlock"}, "sql", "Database error", "SQLSTATE 40P01: deadlock detected"),
         ({"how": "sleep"}, "timeout", "Database timeout", "statement timeout"),
     ],
-    ids=["invalid", "not an object", "null", "sql error", "statement timeout"],
+    ids=["invalid", "not an object", "null", "sql error", "deadlock", "statement timeout"],
 )
 @pytest_twisted.ensureDeferred
 async def test_what_is_not_relayed(

@@ -19,7 +19,8 @@ from twisted.internet import reactor as _reactor
 from ocppcs.backends.interface import BackendStartError
 from ocppcs.backends.postgres import migrate
 from ocppcs.backends.postgres.record import PostgresRecord
-from ocppcs.config import CentralConfig, PostgresConfig
+from ocppcs.backends.select import create_backend
+from ocppcs.config import CentralConfig, ConfigError, PostgresConfig, parse_config
 from tests.backends.webhooktools import eventually
 from tests.integration.conftest import aio
 from tests.integration.rawstation import now
@@ -34,6 +35,21 @@ def _settings(dsn: str) -> dict[str, Any]:
         rows = dict(cur.fetchall())
     conn.close()
     return rows
+
+
+def test_postgres_type_makes_the_postgres_record_and_decider() -> None:
+    config = parse_config("[backend]\ntype = postgres\n[postgres]\nmigrate = no\nbatch = 5\n")
+    record, decider = create_backend(config, reactor)
+    assert isinstance(record, PostgresRecord) and decider is record.rules
+    assert decider.name == "postgres" and decider.keeps_record and decider.local_rules
+    assert config.postgres.migrate is False and config.postgres.batch == 5
+
+
+@pytest.mark.parametrize("text", ["batch = 0", "migrate = maybe", "log_max_rows = -1"])
+def test_bad_postgres_keys_are_named(text: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"[postgres]\n{text}\n")
+    assert caught.value.path == ("postgres", text.split(" ")[0])
 
 
 @pytest_twisted.ensureDeferred
@@ -146,3 +162,20 @@ async def test_the_rest_lists_read_the_database(ocpp_dsn: str, tmp_path: Path) -
         await eventually(offline)
     finally:
         await stop_web_central(central)
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_records_connected_stations_offline(ocpp_dsn: str, tmp_path: Path) -> None:
+    """At shutdown the stations still connected are noted offline before the pool closes."""
+    central = await start_web_central(tmp_path, postgres={"conninfo": ocpp_dsn})
+    stations = [await central.station(f"PG-STOP-{n}", boot=True) for n in range(3)]
+    record: Any = central.service.backend
+    assert (await record.get_station("PG-STOP-0"))["connected"] is True
+    await stop_web_central(central)
+    for station in stations:
+        await aio(station.close())
+    with psycopg2.connect(ocpp_dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT ocpp.GetStation(%s)", ("PG-STOP-2",))
+        stored = cur.fetchone()[0]
+    conn.close()
+    assert stored["connected"] is False and stored["node"] is None
