@@ -115,11 +115,11 @@ def test_bad_statuses(db: Db, status: str | None) -> None:
     """A bad id tag or reservation status raises SQLSTATE 22023 and changes nothing."""
     with pytest.raises(psycopg2.Error) as e:
         db.fn("PutIdTag", "X", status, None, None)
-    assert e.value.pgcode == "22023" and "unknown id tag status" in e.value.pgerror
+    assert e.value.pgcode == "22023" and "unknown id tag status" in str(e.value)
     rid = db.fn("AddReservation", "CS1", 1, "T", "2099-01-01T00:00:00Z", None, None, False)
     with pytest.raises(psycopg2.Error) as e:
         db.fn("SetReservationStatus", rid, status)
-    assert e.value.pgcode == "22023" and "unknown reservation status" in e.value.pgerror
+    assert e.value.pgcode == "22023" and "unknown reservation status" in str(e.value)
     assert db.fn("IdTag", "X") is None and db.fn("GetReservation", rid)["status"] == "Reserved"
 
 
