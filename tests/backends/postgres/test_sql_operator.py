@@ -234,3 +234,38 @@ def test_frame_log(db: Db) -> None:
     assert db.fn("PruneFrames", 0, 60) == 1
     assert db.fn("PruneFrames", 1, 0) == 1
     assert ids(None, None, None, None, 10, 0) == ["u3"]
+
+
+def _profile(pid: int, stack: int, purpose: str = "TxDefaultProfile") -> dict[str, object]:
+    return {
+        "chargingProfileId": pid,
+        "stackLevel": stack,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": []},
+    }
+
+
+def test_charging_profiles(db: Db) -> None:
+    """
+    A profile replaces the one with its id and the one with its stack level
+    and purpose on its connector; clearing matches every criterion given.
+    """
+    db.fn("SetChargingProfile", "CS1", 1, _profile(1, 0))
+    db.fn("SetChargingProfile", "CS1", 1, _profile(2, 1))
+    db.fn("SetChargingProfile", "CS1", 1, _profile(3, 0))  # replaces 1 (same level, purpose)
+    db.fn("SetChargingProfile", "CS1", 2, _profile(2, 5, "TxProfile"))  # moves 2
+    db.fn("SetChargingProfile", "CS2", 0, _profile(9, 0, "ChargePointMaxProfile"))
+    listed = db.fn("ChargingProfileList", "CS1")
+    assert [(p["connector_id"], p["profile"]["chargingProfileId"]) for p in listed] == [
+        (1, 3),
+        (2, 2),
+    ]
+    assert listed[1]["profile"] == _profile(2, 5, "TxProfile")
+    assert db.fn("ClearChargingProfile", "CS1", None, 2, "TxDefaultProfile", None) == 0
+    assert db.fn("ClearChargingProfile", "CS1", None, None, None, None) == 2
+    assert db.fn("ChargingProfileList", "CS1") == []
+    assert len(db.fn("ChargingProfileList", "CS2")) == 1
+    with pytest.raises(psycopg2.Error) as e:
+        db.fn("SetChargingProfile", "CS1", 1, {"stackLevel": 0})
+    assert e.value.pgcode == "22023"
