@@ -20,8 +20,8 @@ from ocppcs.backends.views import (
     StationView,
     TransactionView,
 )
+from ocppcs.channel import StationChannel
 from ocppcs.ocppj import jsontext
-from ocppcs.ocppj.session import OcppSession
 from ocppcs.web.http import iso_time
 
 #: BootNotification payload field -> station view attribute.
@@ -74,7 +74,7 @@ def peer_address(peer: str) -> tuple[str, int | None]:
     return peer, None
 
 
-def address(station: StationView | None, session: OcppSession | None) -> str | None:
+def address(station: StationView | None, session: StationChannel | None) -> str | None:
     """The station's (last) peer address as C{host:port}: the session's, else the stored one."""
     peer: str | None
     if session is not None:
@@ -89,7 +89,7 @@ def address(station: StationView | None, session: OcppSession | None) -> str | N
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def connection(session: OcppSession | None) -> dict[str, Any] | None:
+def connection(session: StationChannel | None) -> dict[str, Any] | None:
     """The live connection of a station, or C{None}."""
     if session is None:
         return None
@@ -110,7 +110,7 @@ def connector(view: ConnectorView) -> dict[str, Any]:
     return out
 
 
-def station_list_entry(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def station_list_entry(station: StationView, session: StationChannel | None) -> dict[str, Any]:
     """
     An element of the original's ChargePointList (of C{station_page}): its
     fields, with C{statusNotification} the newest status of any connector,
@@ -138,7 +138,7 @@ def _status_time(status: str | None, time: str | None) -> dict[str, Any] | None:
     return None if status is None else {"status": status, "time": time}
 
 
-def station_detail(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def station_detail(station: StationView, session: StationChannel | None) -> dict[str, Any]:
     """Everything about one station (of C{station_detail})."""
     return {
         "identity": station.identity,
@@ -161,7 +161,7 @@ def station_detail(station: StationView, session: OcppSession | None) -> dict[st
     }
 
 
-def rejected_station(station: StationView, session: OcppSession | None) -> dict[str, Any]:
+def rejected_station(station: StationView, session: StationChannel | None) -> dict[str, Any]:
     """A station waiting to be accepted."""
     return {
         "identity": station.identity,

@@ -27,9 +27,9 @@ from typing import Any
 import orjson
 
 from ocppcs.backends.interface import FrameRecord
+from ocppcs.channel import StationChannel
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
-from ocppcs.ocppj.session import OcppSession
 from ocppcs.stations import StationRegistry
 from ocppcs.web.api_views import address
 from ocppcs.web.logfeed import MAX_BUFFER, LogFeed, LogFeedFactory, LogFeedResource
@@ -101,7 +101,7 @@ def encode_event(record: FrameRecord) -> bytes | None:
     return orjson.dumps(event)
 
 
-def connection_event(session: OcppSession, online: bool, now: float) -> bytes:
+def connection_event(session: StationChannel, online: bool, now: float) -> bytes:
     """The event of a station connecting or disconnecting."""
     return orjson.dumps(
         {
@@ -127,7 +127,7 @@ def build_event_feed(
     """
     feed = LogFeed(max_buffer, frames, encode=encode_event)
 
-    def connected(session: OcppSession, online: bool) -> None:
+    def connected(session: StationChannel, online: bool) -> None:
         if feed.subscriber_count:
             feed.publish(session.identity, connection_event(session, online, reactor.seconds()))
 
