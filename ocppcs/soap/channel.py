@@ -105,7 +105,7 @@ class SoapChannel:
             pending.payload,
             msg_id=f"urn:uuid:{pending.unique_id}",
         )
-        d.addCallbacks(self._replied, self._failed, (pending,), None, (pending,))
+        d.addCallbacks(self._replied, self._failed, callbackArgs=(pending,), errbackArgs=(pending,))
         return d
 
     def _replied(self, payload: dict[str, Any], pending: Outbound) -> None:
