@@ -9,6 +9,7 @@ wrote by hand (or a Fault, an HTTP error, silence).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,19 @@ WSDL_DIR = Path(__file__).parents[2] / "ocppcs" / "soap" / "wsdl"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSA = "http://www.w3.org/2005/08/addressing"
 XS = "http://www.w3.org/2001/XMLSchema"
-FILES = {"1.5": "ocpp_chargepointservice_1.5_final.wsdl", "1.6": "OCPP_ChargePointService_1.6.wsdl"}
+FILES = {
+    ("cp", "1.5"): "ocpp_chargepointservice_1.5_final.wsdl",
+    ("cp", "1.6"): "OCPP_ChargePointService_1.6.wsdl",
+    ("cs", "1.5"): "ocpp_centralsystemservice_1.5_final.wsdl",
+    ("cs", "1.6"): "OCPP_CentralSystemService_1.6.wsdl",
+}
 NS = {"1.5": "urn://Ocpp/Cp/2012/06/", "1.6": "urn://Ocpp/Cp/2015/10/"}
+CS_NS = {"1.5": "urn://Ocpp/Cs/2012/06/", "1.6": "urn://Ocpp/Cs/2015/10/"}
 
 
-def wsdl_schema(version: str) -> etree.XMLSchema:
-    """The XML Schema embedded in the official CP WSDL of C{version}."""
-    root = etree.parse(str(WSDL_DIR / FILES[version])).getroot()
+def wsdl_schema(version: str, service: str = "cp") -> etree.XMLSchema:
+    """The XML Schema embedded in the official WSDL of C{service} in C{version}."""
+    root = etree.parse(str(WSDL_DIR / FILES[(service, version)])).getroot()
     schema = root.find(f"{{http://schemas.xmlsoap.org/wsdl/}}types/{{{XS}}}schema")
     # A root of its own, with the WSDL's namespace prefixes (types are QNames like tns:IdToken).
     alone = etree.Element(schema.tag, attrib=dict(schema.attrib), nsmap=schema.nsmap)
@@ -77,15 +84,22 @@ class Behaviour:
 
 
 class ChargePointService(Resource):
-    """The fake station's endpoint."""
+    """
+    The fake station's endpoint (or with C{service="cs"} a fake central
+    system's), answering with the queued L{Behaviour}s, else what C{auto}
+    makes of the request.
+    """
 
     isLeaf = True
 
-    def __init__(self, version: str) -> None:
+    def __init__(
+        self, version: str, service: str = "cp", auto: Callable[[Received], str] | None = None
+    ) -> None:
         super().__init__()
         self.version = version
-        self.ns = NS[version]
-        self.schema = wsdl_schema(version)
+        self.ns = (NS if service == "cp" else CS_NS)[version]
+        self.schema = wsdl_schema(version, service)
+        self.auto = auto
         self.received: list[Received] = []
         self.next: list[Behaviour] = []
         self.hanging: list[Any] = []
@@ -109,7 +123,10 @@ class ChargePointService(Resource):
         if self.arrived is not None:
             d, self.arrived = self.arrived, None
             d.callback(got)
-        behaviour = self.next.pop(0) if self.next else Behaviour()
+        if self.next:
+            behaviour = self.next.pop(0)
+        else:
+            behaviour = Behaviour(reply=self.auto(got) if self.auto is not None else "")
         if behaviour.hang:
             self.hanging.append(request)
             return NOT_DONE_YET
@@ -151,15 +168,21 @@ class FakeStation:
 
     async def stop(self) -> None:
         for request in self.service.hanging:
-            request.finish() if not request.finished else None
+            if not request.finished and not request._disconnected:
+                request.finish()
         await self.port.stopListening()
 
 
-def start_station(version: str, path: str = "/ChargePoint") -> FakeStation:
+def start_station(
+    version: str,
+    path: str = "/ChargePoint",
+    service_name: str = "cp",
+    auto: Callable[[Received], str] | None = None,
+) -> FakeStation:
     """Listen on a free loopback port."""
     from twisted.internet import reactor
 
-    service = ChargePointService(version)
+    service = ChargePointService(version, service_name, auto)
     root = Resource()
     root.putChild(path.strip("/").encode(), service)
     site = Site(root)
