@@ -5,10 +5,10 @@ commands arrive here as SOAP 1.2 requests (C{POST}, any path) and are
 answered by the same behaviour as a JSON station's
 (L{ocppcs.emulator.commands.StationCommands.answer}).
 
-    POST envelope --parse (hardened)--> chargeBoxIdentity is ours?
-      --Side("cp", version).incoming--> operation, 1.6 payload (1.5 mapped)
+    POST envelope --parse (hardened, L{ocppcs.soap.envelope})--> chargeBoxIdentity ours?
+      --Side("cp", version).incoming: the WSDL's schema--> operation, 1.6 payload
       --1.6 request schema--> station.answer(action, payload)
-      --1.6 response schema--> Side.answer --> envelope: RelatesTo, Action
+      --1.6 response schema--> Side.answer --> envelope: Action, MessageID, RelatesTo
     a problem --> SOAP 1.2 Fault with the OCPP error code as its Subcode
                   (Sender: HTTP 400, Receiver: HTTP 500)
 """
@@ -26,23 +26,12 @@ from twisted.web.server import NOT_DONE_YET
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 from ocppcs.ocppj.schemas import SchemaSet, SchemaViolation
 from ocppcs.soap import envelope
-from ocppcs.soap.codec import SoapDataError
-from ocppcs.soap.contract import Operation
-from ocppcs.soap.messages import Side
+from ocppcs.soap.envelope import SoapFault
+from ocppcs.soap.messages import Side, SoapDataError
+from ocppcs.soap.wsdl import Operation
 
-#: Fault codes whose Code is Sender (the request was wrong); the others are Receiver.
-_SENDER = frozenset(
-    {
-        ErrorCode.FormationViolation,
-        ErrorCode.PropertyConstraintViolation,
-        ErrorCode.OccurenceConstraintViolation,
-        ErrorCode.TypeConstraintViolation,
-        ErrorCode.ProtocolError,
-        ErrorCode.SecurityError,
-        ErrorCode.NotImplemented,
-        ErrorCode.NotSupported,
-    }
-)
+#: The largest request read, in bytes.
+MAX_BODY = 1_048_576
 
 
 class Answerer(Protocol):
@@ -80,50 +69,47 @@ class ChargePointResource(Resource):
 
     def render_POST(self, request: Any) -> bytes | int:
         """Answer one command (asynchronously: the station may take its time)."""
-        ns = self._side.namespace
+        message: envelope.Request | None = None
         try:
-            parsed = envelope.parse(request.content.read())
-        except envelope.EnvelopeError as e:
-            return self._fault(request, ErrorCode.FormationViolation, str(e))
-        msg_id = parsed.headers.get("MessageID", "")
-        identity = parsed.headers.get("chargeBoxIdentity", "")
-        if parsed.body is None:
-            return self._fault(request, ErrorCode.FormationViolation, "a Fault is no request")
-        if identity != self._station.identity:
-            why = f"chargeBoxIdentity {identity!r} is not {self._station.identity!r}"
-            return self._fault(request, ErrorCode.SecurityError, why, msg_id)
-        try:
-            op, payload = self._side.incoming(parsed.body)
-        except KeyError:
-            code = (
-                ErrorCode.NotSupported
-                if parsed.body.tag.startswith(f"{{{ns}}}")
-                else (ErrorCode.NotImplemented)
-            )
-            why = f"{parsed.body.tag} is not a request of this service ({ns})"
-            return self._fault(request, code, why, msg_id)
-        except SoapDataError as e:
-            return self._fault(request, ErrorCode(e.code), str(e), msg_id)
-        try:
-            self._schemas.validate_request(op.name, payload)
-        except SchemaViolation as e:
-            return self._fault(request, e.code, f"{e.description} (at {e.path})", msg_id)
-        finished = [False]
-        request.notifyFinish().addBoth(lambda _: finished.__setitem__(0, True))
+            message = envelope.parse(request.content.read(), MAX_BODY)
+            op, payload = self._command(message)
+        except OcppError as e:
+            return self._refuse(request, e, message)
+        gone = [False]
+        request.notifyFinish().addBoth(lambda _: gone.__setitem__(0, True))
         d: Deferred[Any] = maybeDeferred(self._station.answer, op.name, payload)
-        d.addCallback(self._reply, op, identity, msg_id)
-        d.addErrback(self._failed, op, msg_id)
-        d.addCallback(self._write, request, finished)
+        d.addCallback(self._reply, op, message)
+        d.addErrback(self._failed, op, message)
+        d.addCallback(self._write, request, gone)
         return NOT_DONE_YET
 
-    def _reply(self, payload: dict[str, Any], op: Operation, identity: str, msg_id: str) -> Any:
-        self._schemas.validate_response(op.name, payload)
-        body = self._side.answer(op, payload)
-        return 200, envelope.build(
-            body, self._side.namespace, identity, op.reply_action, relates_to=msg_id
-        )
+    def _command(self, message: envelope.Request) -> tuple[Operation, dict[str, Any]]:
+        ns = self._side.namespace
+        if message.identity != self._station.identity:
+            why = f"chargeBoxIdentity {message.identity!r} is not {self._station.identity!r}"
+            raise SoapFault(why, ErrorCode.SecurityError)
+        try:
+            op, payload = self._side.incoming(message.body)
+        except KeyError:
+            ours = message.namespace == ns
+            why = f"{message.body.tag} is not a request of this service ({ns})"
+            raise SoapFault(
+                why, ErrorCode.NotSupported if ours else ErrorCode.NotImplemented
+            ) from None
+        except SoapDataError as e:
+            raise SoapFault(str(e)) from None
+        self._schemas.validate_request(op.name, payload)
+        return op, payload
 
-    def _failed(self, failure: Failure, op: Operation, msg_id: str) -> Any:
+    def _reply(
+        self, payload: dict[str, Any], op: Operation, message: envelope.Request
+    ) -> tuple[int, bytes]:
+        self._schemas.validate_response(op.name, payload)
+        return 200, envelope.reply(message, op.response_action, self._side.answer(op, payload))
+
+    def _failed(
+        self, failure: Failure, op: Operation, message: envelope.Request
+    ) -> tuple[int, bytes]:
         error = failure.value
         if not isinstance(error, OcppError) or isinstance(error, SchemaViolation):
             # A schema violation here is our own reply's: the station's bug, not the request's.
@@ -134,11 +120,11 @@ class ChargePointResource(Resource):
                 action=op.name,
             )
             error = OcppError("Could not answer", code=ErrorCode.InternalError)
-        return self._fault_body(error.code, error.description, msg_id)
+        return _status(error), envelope.fault(error, self._side.namespace, message)
 
     @staticmethod
-    def _write(answer: tuple[int, bytes], request: Any, finished: list[bool]) -> None:
-        if finished[0]:
+    def _write(answer: tuple[int, bytes], request: Any, gone: list[bool]) -> None:
+        if gone[0]:
             return  # the central system has gone
         status, data = answer
         request.setResponseCode(status)
@@ -146,21 +132,21 @@ class ChargePointResource(Resource):
         request.write(data)
         request.finish()
 
-    def _fault_body(self, code: ErrorCode, reason: str, msg_id: str = "") -> tuple[int, bytes]:
-        sender = code in _SENDER
-        data = envelope.build_fault(
-            self._side.namespace, "Sender" if sender else "Receiver", code.value, reason, msg_id
-        )
-        return (400 if sender else 500), data
-
-    def _fault(self, request: Any, code: ErrorCode, reason: str, msg_id: str = "") -> bytes:
+    def _refuse(self, request: Any, error: OcppError, message: envelope.Request | None) -> bytes:
         self._log.warn(
             "{identity}: refused a request: {code} {reason}",
             identity=self._station.identity,
-            code=code.value,
-            reason=reason,
+            code=error.code.value,
+            reason=error.description,
         )
-        status, data = self._fault_body(code, reason, msg_id)
-        request.setResponseCode(status)
+        request.setResponseCode(_status(error))
         request.setHeader(b"content-type", envelope.CONTENT_TYPE.encode())
-        return data
+        return envelope.fault(error, self._side.namespace, message)
+
+
+def _status(error: OcppError) -> int:
+    """SOAP 1.2 Part 2, 7.5.1.2: 400 for a Sender fault, 500 for the others."""
+    status = getattr(error, "status", None)
+    if status is not None:
+        return int(status)
+    return 400 if envelope.sender_or_receiver(error.code) == "Sender" else 500

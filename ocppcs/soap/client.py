@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.soap.test_cp_client -*-
+# -*- test-case-name: tests.soap.test_cp_commands -*-
 """
 Calling an OCPP-S service: one request, its reply as the HTTP response.
 
@@ -9,9 +9,10 @@ Calling an OCPP-S service: one request, its reply as the HTTP response.
         --> reply envelope --Side.reply--> 1.6 payload
 
 The central system calls stations' Charge Point services with it
-(L{ocppcs.soap.channel}), emulated OCPP-S stations call the central system
-service with it. Each failure is an L{ocppcs.callerrors} exception, so the
-REST API answers a SOAP station as it does a JSON one:
+(L{StationCaller}, for L{ocppcs.soap.station.SoapStation}); emulated OCPP-S
+stations call the central system service with it. Each failure is an
+L{ocppcs.callerrors} exception, so the REST API answers a SOAP station as it
+does a JSON one:
 
     connection refused, DNS, TLS (bad cert)    StationUnreachable   503
     connection lost once sent                  StationDisconnected  503
@@ -38,6 +39,7 @@ from typing import Any
 import treq
 from OpenSSL import SSL
 from treq.client import HTTPClient
+from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, fail
 from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.logger import Logger
@@ -53,11 +55,13 @@ from ocppcs.callerrors import (
     StationUnreachable,
 )
 from ocppcs.ocppj.errors import ErrorCode
-from ocppcs.soap import envelope
-from ocppcs.soap.codec import SoapDataError
+from ocppcs.soap import outbound
 from ocppcs.soap.cp15 import NotIn15
-from ocppcs.soap.messages import Side
+from ocppcs.soap.envelope import CONTENT_TYPE
+from ocppcs.soap.messages import Side, SoapDataError
 
+#: The largest reply body read, in bytes (as C{[server] soap_max_body}'s default).
+MAX_REPLY = 1_048_576
 #: Fault subcodes that are OCPP error codes, passed through as the error code.
 _OCPP_CODES = frozenset(code.value for code in ErrorCode)
 
@@ -66,9 +70,10 @@ class _TooLarge(Exception):
     pass
 
 
-class SoapClient:
+class SoapClient(Service):
     """
-    Posts OCPP-S requests and reads their replies.
+    Posts OCPP-S requests and reads their replies; as a service, stopping
+    closes its kept-alive connections.
 
     @param reactor: connections and timers.
     @param tls_policy: an L{IPolicyForHTTPS} for C{https://} addresses
@@ -78,12 +83,13 @@ class SoapClient:
     """
 
     _log = Logger()
+    name = "soap-client"  # type: ignore[assignment]  # Twisted's Service has an untyped name = None
 
     def __init__(
         self,
         reactor: Any,
         tls_policy: Any = None,
-        max_reply: int = envelope.MAX_SIZE,
+        max_reply: int = MAX_REPLY,
         connect_timeout: float = 30.0,
     ) -> None:
         self._pool = HTTPConnectionPool(reactor, persistent=True)
@@ -99,6 +105,11 @@ class SoapClient:
     def close(self) -> Deferred[None]:
         """Close the kept-alive connections."""
         return self._pool.closeCachedConnections()
+
+    def stopService(self) -> Deferred[None]:
+        """Stop: close the connections."""
+        super().stopService()
+        return self.close()
 
     def call(
         self,
@@ -129,19 +140,12 @@ class SoapClient:
             return fail(InvalidCommand(identity, action, e.description, e.path))
         except KeyError:
             return fail(InvalidCommand(identity, action, f"Unknown operation: '{action}'"))
-        msg_id = msg_id or envelope.message_id()
-        data = envelope.build(
-            body,
-            side.namespace,
-            identity,
-            op.action,
-            to=address,
-            msg_id=msg_id,
-            from_=from_address,
-            reply_to=envelope.ANONYMOUS,
+        msg_id = msg_id or outbound.message_id()
+        data = outbound.build_request(
+            body, side.namespace, identity, op.request_action, address, msg_id, from_address
         )
         headers: dict[bytes | str, bytes | str] = {
-            "Content-Type": f'{envelope.CONTENT_TYPE}; action="{op.action}"',
+            "Content-Type": f'{CONTENT_TYPE}; action="{op.request_action}"',
             "Accept": "application/soap+xml",
         }
         try:
@@ -201,12 +205,12 @@ class SoapClient:
         self, code: int, body: bytes, side: Side, identity: str, action: str
     ) -> dict[str, Any]:
         try:
-            parsed = envelope.parse(body, self.max_reply)
-        except envelope.EnvelopeError as e:
+            parsed = outbound.read_reply(body, self.max_reply)
+        except outbound.ReplyError as e:
             what = f"HTTP {code}" if not 200 <= code < 300 else "the reply"
             raise InvalidReply(identity, action, f"{what}: {e}", "$") from None
-        if parsed.fault is not None:
-            f = parsed.fault
+        if isinstance(parsed, outbound.Fault):
+            f = parsed
             error = f.subcode if f.subcode in _OCPP_CODES else _default_code(f.code)
             details: dict[str, Any] = {"soapCode": f.code, "httpStatus": code}
             if f.subcode:
@@ -216,9 +220,8 @@ class SoapClient:
             raise StationCallError(identity, action, error, f.reason, details)
         if not 200 <= code < 300:
             raise InvalidReply(identity, action, f"HTTP {code} without a SOAP Fault", "$")
-        assert parsed.body is not None
         try:
-            return side.reply(action, parsed.body)
+            return side.reply(action, parsed)
         except SoapDataError as e:
             raise InvalidReply(identity, action, e.description, e.path) from None
 
@@ -226,3 +229,27 @@ class SoapClient:
 def _default_code(soap_code: str) -> str:
     """The OCPP error code of a Fault without an OCPP subcode."""
     return "FormationViolation" if soap_code == "Sender" else "InternalError"
+
+
+class StationCaller:
+    """
+    Posts a SOAP station's commands (L{ocppcs.soap.station.SoapStation.caller}):
+    to its Charge Point service at its C{endpoint}, in its version.
+    """
+
+    def __init__(self, client: SoapClient) -> None:
+        self.client = client
+
+    def __call__(self, station: Any, pending: Any) -> Deferred[dict[str, Any]]:
+        """Send C{pending} (an L{ocppcs.callqueue.Outbound}) to C{station}."""
+        if not station.endpoint:
+            why = "it sent no WS-Addressing From address to call it back on"
+            return fail(StationUnreachable(station.identity, pending.action, "(none)", why))
+        return self.client.call(
+            Side("cp", station.version),
+            station.endpoint,
+            station.identity,
+            pending.action,
+            pending.payload,
+            msg_id=f"urn:uuid:{pending.unique_id}",
+        )

@@ -1,224 +1,121 @@
 # -*- test-case-name: tests.soap.test_codec -*-
 """
-JSON-shaped dicts <-> the XML elements of an OCPP-S message, by its
-L{ocppcs.soap.contract.Contract} alone.
+SOAP body elements to dicts and back, driven by the WSDL's own types
+(L{ocppcs.soap.wsdl}), so the element names, their order and namespace are
+the official ones.
 
-    to_xml(contract, "resetRequest", {"type": "Hard"})
-        -> <resetRequest xmlns="urn://Ocpp/Cp/2015/10/"><type>Hard</type></resetRequest>
-    from_xml(contract, element) -> {"type": "Hard"}
+    decode(wsdl, element)           -> {"chargePointVendor": "V", "connectorId": 1, ...}
+    encode(wsdl, "bootNotificationResponse", {...}) -> the element
 
-Fields go out in the WSDL's sequence order, qualified in the service's
-namespace (C{elementFormDefault="qualified"}), attributes unqualified;
-C{maxOccurs > 1} is a JSON list; C{s:int} is an int, C{s:decimal} a float,
-C{s:boolean} a bool, everything else text. Both directions check what the
-schema says (required fields, unknown fields, enumerations, lengths,
-numbers) and raise L{SoapDataError} with the JSON path of the first
-problem, so neither a bad command leaves nor a bad reply comes in.
+Values: C{s:int} <-> int, C{s:decimal} <-> float (an int when whole),
+C{s:boolean} <-> bool, C{s:dateTime} -> ISO-8601 UTC text (C{...Z}, an offset
+converted, no zone taken as UTC), the rest text. Repeated elements
+(C{maxOccurs > 1}) are lists. Simple content with attributes (the 1.5 meter
+C{value}) decodes to its attributes and C{"_text"}. The element must have
+passed L{Wsdl.schema} first: decoding trusts its shape.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from lxml import etree
 
-from ocppcs.soap.contract import ComplexType, Contract, SimpleType
+from ocppcs.soap.wsdl import ComplexType, Wsdl
 
-#: The key holding the text of a simple-content element (1.5 meter values).
-TEXT = "value"
-
-_INT = re.compile(r"[+-]?[0-9]+\Z")
-_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)\Z")
-_INT32 = (-(2**31), 2**31 - 1)
+TEXT = "_text"
 
 
-class SoapDataError(ValueError):
-    """
-    A message does not match its schema.
-
-    @ivar description: what is wrong.
-    @ivar path: where, as a JSON path (C{$.connectorId}).
-    @ivar code: the OCPP error code that fits (C{FormationViolation},
-        C{OccurenceConstraintViolation}, C{TypeConstraintViolation},
-        C{PropertyConstraintViolation}).
-    """
-
-    def __init__(self, description: str, path: str, code: str = "FormationViolation") -> None:
-        super().__init__(f"{description} (at {path})")
-        self.description = description
-        self.path = path
-        self.code = code
+def decode(wsdl: Wsdl, element: etree._Element) -> dict[str, Any]:
+    """The dict of a top-level body element of C{wsdl}'s service."""
+    name = etree.QName(element).localname
+    return _decode_complex(wsdl, element, wsdl.types[wsdl.elements[name]])
 
 
-# --- out -------------------------------------------------------------------------------------
-
-
-def to_xml(contract: Contract, element: str, data: dict[str, Any]) -> etree._Element:
-    """The global element C{element} of C{contract} holding C{data}."""
-    kind = contract.elements[element]
-    node = etree.Element(f"{{{contract.namespace}}}{element}", nsmap={None: contract.namespace})
-    if isinstance(kind, SimpleType):
-        node.text = _text(kind, data, "$")
-    else:
-        _fill(node, kind, data, "$", contract.namespace)
-    return node
-
-
-def _fill(node: etree._Element, kind: ComplexType, data: Any, path: str, ns: str) -> None:
-    if not isinstance(data, dict):
-        raise SoapDataError("expected an object", path, "TypeConstraintViolation")
-    names = {f.name for f in kind.fields}
-    if kind.text is not None:
-        names.add(TEXT)
-        if TEXT not in data:
-            raise SoapDataError(f"'{TEXT}' is required", path, "OccurenceConstraintViolation")
-        node.text = _text(kind.text, data[TEXT], f"{path}.{TEXT}")
-    for key in data:
-        if key not in names:
-            raise SoapDataError(f"'{key}' is not a field of {kind.name}", f"{path}.{key}")
-    for f in kind.fields:
-        where = f"{path}.{f.name}"
-        if f.name not in data:
-            if f.required:
-                raise SoapDataError(
-                    f"'{f.name}' is required", where, "OccurenceConstraintViolation"
-                )
-            continue
-        value = data[f.name]
-        if f.attribute:
-            assert isinstance(f.type, SimpleType)
-            node.set(f.name, _text(f.type, value, where))
-            continue
-        items = value if f.many else [value]
-        if f.many and not isinstance(value, list):
-            raise SoapDataError("expected a list", where, "TypeConstraintViolation")
-        if f.many and f.required and not items:
-            raise SoapDataError(
-                f"'{f.name}' needs at least one item", where, "OccurenceConstraintViolation"
-            )
-        for i, item in enumerate(items):
-            child = etree.SubElement(node, f"{{{ns}}}{f.name}")
-            at = f"{where}[{i}]" if f.many else where
-            if isinstance(f.type, SimpleType):
-                child.text = _text(f.type, item, at)
-            else:
-                _fill(child, f.type, item, at, ns)
-
-
-def _text(kind: SimpleType, value: Any, path: str) -> str:
-    base = kind.base
-    if base == "boolean":
-        if not isinstance(value, bool):
-            raise SoapDataError("expected a boolean", path, "TypeConstraintViolation")
-        return "true" if value else "false"
-    if base == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SoapDataError("expected an integer", path, "TypeConstraintViolation")
-        _int_range(value, path)
-        return str(value)
-    if base == "decimal":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SoapDataError("expected a number", path, "TypeConstraintViolation")
-        if not math.isfinite(value):
-            raise SoapDataError("expected a finite number", path, "TypeConstraintViolation")
-        return format(Decimal(str(value)), "f")
-    if not isinstance(value, str):
-        raise SoapDataError("expected a string", path, "TypeConstraintViolation")
-    _check(kind, value, path)
-    return value
-
-
-def _int_range(value: int, path: str) -> None:
-    if not _INT32[0] <= value <= _INT32[1]:
-        raise SoapDataError("integer out of range", path, "PropertyConstraintViolation")
-
-
-def _check(kind: SimpleType, value: str, path: str) -> None:
-    if kind.enum is not None and value not in kind.enum:
-        raise SoapDataError(
-            f"{value!r} is not one of {sorted(kind.enum)}", path, "PropertyConstraintViolation"
-        )
-    if kind.max_length is not None and len(value) > kind.max_length:
-        raise SoapDataError(
-            f"longer than {kind.max_length} characters", path, "PropertyConstraintViolation"
-        )
-
-
-# --- in --------------------------------------------------------------------------------------
-
-
-def from_xml(contract: Contract, node: etree._Element) -> dict[str, Any]:
-    """
-    The JSON shape of C{node}, a global element of C{contract} (its name is
-    not checked here: the caller picked the operation by it).
-    """
-    local = etree.QName(node).localname
-    kind = contract.elements.get(local)
-    if not isinstance(kind, ComplexType):
-        raise SoapDataError(f"unexpected element {local}", "$")
-    result = _read(node, kind, "$", contract.namespace)
-    assert isinstance(result, dict)
-    return result
-
-
-def _read(node: etree._Element, kind: ComplexType, path: str, ns: str) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    if kind.text is not None:
-        data[TEXT] = _value(kind.text, node.text or "", f"{path}.{TEXT}")
-    for f in kind.fields:
-        if f.attribute and f.name in node.attrib:
-            assert isinstance(f.type, SimpleType)
-            data[f.name] = _value(f.type, node.attrib[f.name], f"{path}.{f.name}")
-    for child in node:
+def _decode_complex(wsdl: Wsdl, element: etree._Element, ctype: ComplexType) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if ctype.text is not None:
+        out[TEXT] = _decode_value(ctype.text, element.text or "")
+        for attribute, type_name in ctype.attributes:
+            text = element.get(attribute)
+            if text is not None:
+                out[attribute] = _decode_value(type_name, text)
+        return out
+    for child in element:
         if not isinstance(child.tag, str):
-            continue  # a processing instruction
-        q = etree.QName(child)
-        one = kind.get(q.localname)
-        where = f"{path}.{q.localname}"
-        if one is None or one.attribute or q.namespace != ns:
-            raise SoapDataError(f"unexpected element {{{q.namespace}}}{q.localname}", where)
-        if isinstance(one.type, SimpleType):
-            value: Any = _value(one.type, child.text or "", where)
+            continue  # a comment or processing instruction
+        name = etree.QName(child).localname
+        field = ctype.field(name)
+        if field is None:
+            continue
+        nested = wsdl.types.get(field.type)
+        if nested is not None:
+            value: Any = _decode_complex(wsdl, child, nested)
         else:
-            value = _read(child, one.type, where, ns)
-        if one.many:
-            data.setdefault(one.name, []).append(value)
-        elif one.name in data:
-            raise SoapDataError(
-                f"'{one.name}' may occur only once", where, "OccurenceConstraintViolation"
-            )
+            value = _decode_value(field.type, child.text or "")
+        if field.many:
+            out.setdefault(name, []).append(value)
         else:
-            data[one.name] = value
-    for f in kind.fields:
-        if f.required and f.name not in data:
-            raise SoapDataError(
-                f"'{f.name}' is required", f"{path}.{f.name}", "OccurenceConstraintViolation"
-            )
-    return data
+            out[name] = value
+    return out
 
 
-def _value(kind: SimpleType, text: str, path: str) -> Any:
-    base = kind.base
-    if base == "string":
-        _check(kind, text, path)
-        return text
-    text = text.strip()
-    if base == "int":
-        if not _INT.match(text):
-            raise SoapDataError(f"{text!r} is not an integer", path, "TypeConstraintViolation")
-        value = int(text)
-        _int_range(value, path)
-        return value
-    if base == "decimal":
-        if not _DECIMAL.match(text):
-            raise SoapDataError(f"{text!r} is not a decimal", path, "TypeConstraintViolation")
-        return float(text)
-    if base == "boolean":
-        if text not in ("true", "false", "1", "0"):
-            raise SoapDataError(f"{text!r} is not a boolean", path, "TypeConstraintViolation")
+def _decode_value(type_name: str, text: str) -> Any:
+    text = text.strip() if type_name != "string" else text
+    if type_name == "int":
+        return int(text)
+    if type_name == "decimal":
+        number = float(text)
+        return int(number) if number.is_integer() and "." not in text else number
+    if type_name == "boolean":
         return text in ("true", "1")
-    _check(kind, text, path)
+    if type_name == "dateTime":
+        return utc_text(text)
     return text
+
+
+def utc_text(text: str) -> str:
+    """An XML dateTime as ISO-8601 UTC text: C{2026-11-24T13:45:00Z} (milliseconds kept)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    if moment.microsecond:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def encode(wsdl: Wsdl, name: str, value: dict[str, Any]) -> etree._Element:
+    """The top-level body element C{name} of C{wsdl}'s service holding C{value}."""
+    element = etree.Element(f"{{{wsdl.namespace}}}{name}", nsmap={None: wsdl.namespace})
+    _encode_complex(wsdl, element, wsdl.types[wsdl.elements[name]], value)
+    return element
+
+
+def _encode_complex(
+    wsdl: Wsdl, element: etree._Element, ctype: ComplexType, value: dict[str, Any]
+) -> None:
+    if ctype.text is not None:
+        element.text = _encode_value(value.get(TEXT, ""))
+        for attribute, _ in ctype.attributes:
+            if value.get(attribute) is not None:
+                element.set(attribute, _encode_value(value[attribute]))
+        return
+    for field in ctype.fields:
+        item = value.get(field.name)
+        if item is None:
+            continue
+        nested = wsdl.types.get(field.type)
+        for one in item if field.many else [item]:
+            child = etree.SubElement(element, f"{{{wsdl.namespace}}}{field.name}")
+            if nested is not None:
+                _encode_complex(wsdl, child, nested, one)
+            else:
+                child.text = _encode_value(one)
+
+
+def _encode_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -16,7 +16,9 @@ module before any C{spyne} module.
      faultstring, so a schema-invalid request gets an HTML 500 instead of a
      SOAP 1.2 Sender Fault.
 
-L{install} does all three (once; this module runs it on import).
+L{install} does all three (once; this module runs it on import). Import it
+once the reactor is installed: C{spyne.server.twisted}, which it patches,
+imports C{twisted.internet.reactor}.
 """
 
 from __future__ import annotations

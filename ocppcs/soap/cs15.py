@@ -1,85 +1,77 @@
 # -*- test-case-name: tests.soap.test_mapping -*-
 """
-The central system service's OCPP 1.5 messages <-> the OCPP 1.6 JSON shape.
+The central system service's OCPP 1.5 messages, as a 1.5 station sends
+them: its 1.6 JSON requests as 1.5 ones, and the 1.5 replies as 1.6 ones
+(the emulator's OCPP-S 1.5 stations). L{ocppcs.soap.v15} is the central
+system's end of the same service, whose tables this reverses.
 
 Compared type by type with the official WSDLs (C{urn://Ocpp/Cs/2012/06/}
 against C{urn://Ocpp/Cs/2015/10/}):
 
-    BootNotification.conf   heartbeatInterval                  interval (1.6)
-                            no Pending (1.6 Pending -> Rejected: "retry after interval")
-    StatusNotification      status Occupied                    Preparing, Charging,
-                                                               SuspendedEV(SE), Finishing
-                            errorCode Mode3Error               EVCommunicationError
-                            (no InternalError, LocalListConflict, OverVoltage -> OtherError)
-    MeterValues             values[{timestamp, value[]}]       meterValue[{timestamp,
-                            value: text + attributes           sampledValue[]}]
-                            context, format, measurand,        ... and phase
-                            location, unit (Amp, Volt)         (A, V)
-    StopTransaction         transactionData[{values[]}]        transactionData[MeterValue],
-                                                               reason
-    Firmware/Diagnostics    fewer statuses                     (Idle, Downloading, Installing,
-                                                               Uploading: not sent in 1.5)
+    StatusNotification   Preparing, Charging, SuspendedEV(SE), Finishing -> Occupied;
+                         EVCommunicationError -> Mode3Error; InternalError,
+                         LocalListConflict, OverVoltage -> OtherError
+    MeterValues          meterValue[{timestamp, sampledValue[]}] -> values[{timestamp,
+                         value[]}], a value's text and attributes; units A -> Amp,
+                         V -> Volt; no phase
+    StopTransaction      transactionData[MeterValue] -> transactionData[{values[]}]; no reason
+    Firmware/Diagnostics Idle, Downloading, Installing, Uploading: no 1.5 value (NotIn15)
+    BootNotification     the reply's heartbeatInterval -> interval
 
-A 1.5 Occupied becomes 1.6 Charging (the connector is in use). A sampled
-value that 1.5 has no measurand or unit for (SoC, Percent, ...) is left out
-of a 1.5 message; an attribute value it lacks (phase, context Trigger,
-location Cable) is left out of the value. C{request_to_15}/C{response_from_15}
-are the station's side (the emulator), C{request_from_15}/C{response_to_15}
-the central system's; a 1.6 message with nothing 1.5 can say raises
-L{ocppcs.soap.cp15.NotIn15}.
+A sampled value whose measurand or unit 1.5 has not (SoC, Percent, ...) is
+left out; an attribute value it lacks (context Trigger, location Cable) is
+left out of the value.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from ocppcs.soap.contract import ComplexType, SimpleType, contract
+from ocppcs.soap.codec import TEXT
 from ocppcs.soap.cp15 import NotIn15
+from ocppcs.soap.v15 import ERROR_CODES, UNITS
 
-_STATUS_TO_15 = {
-    "Preparing": "Occupied",
-    "Charging": "Occupied",
-    "SuspendedEV": "Occupied",
-    "SuspendedEVSE": "Occupied",
-    "Finishing": "Occupied",
+_STATUSES = dict.fromkeys(("Preparing", "Charging", "SuspendedEV", "SuspendedEVSE"), "Occupied")
+_STATUSES["Finishing"] = "Occupied"
+_ERRORS = {v16: v15 for v15, v16 in ERROR_CODES.items()}
+_ERRORS.update(dict.fromkeys(("InternalError", "LocalListConflict", "OverVoltage"), "OtherError"))
+_UNITS = {v16: v15 for v15, v16 in UNITS.items()}
+
+#: What a 1.5 meter value's attributes may be (the 1.5 WSDL's enumerations).
+ATTRIBUTES_15: dict[str, frozenset[str]] = {
+    "context": frozenset(
+        "Interruption.Begin Interruption.End Sample.Clock Sample.Periodic"
+        " Transaction.Begin Transaction.End".split()
+    ),
+    "format": frozenset({"Raw", "SignedData"}),
+    "measurand": frozenset(
+        "Energy.Active.Export.Register Energy.Active.Import.Register"
+        " Energy.Reactive.Export.Register Energy.Reactive.Import.Register"
+        " Energy.Active.Export.Interval Energy.Active.Import.Interval"
+        " Energy.Reactive.Export.Interval Energy.Reactive.Import.Interval"
+        " Power.Active.Export Power.Active.Import Power.Reactive.Export"
+        " Power.Reactive.Import Current.Export Current.Import Voltage Temperature".split()
+    ),
+    "location": frozenset({"Inlet", "Outlet", "Body"}),
+    "unit": frozenset("Wh kWh varh kvarh W kW var kvar Amp Volt Celsius".split()),
 }
-_ERROR_TO_15 = {
-    "EVCommunicationError": "Mode3Error",
-    "InternalError": "OtherError",
-    "LocalListConflict": "OtherError",
-    "OverVoltage": "OtherError",
+#: The 1.5 FirmwareStatus and DiagnosticsStatus values.
+STATUSES_15 = {
+    "FirmwareStatusNotification": frozenset(
+        {"Downloaded", "DownloadFailed", "InstallationFailed", "Installed"}
+    ),
+    "DiagnosticsStatusNotification": frozenset({"Uploaded", "UploadFailed"}),
 }
-_UNIT_TO_15 = {"A": "Amp", "V": "Volt"}
-_UNIT_FROM_15 = {"Amp": "A", "Volt": "V"}
-
-
-@cache
-def _attributes15() -> dict[str, frozenset[str] | None]:
-    """The attributes of a 1.5 meter value and the values each may take."""
-    request = contract("cs", "1.5").elements["meterValuesRequest"]
-    assert isinstance(request, ComplexType)
-    meter = request.get("values")
-    assert meter is not None and isinstance(meter.type, ComplexType)
-    value = meter.type.get("value")
-    assert value is not None and isinstance(value.type, ComplexType)
-    result = {}
-    for f in value.type.fields:
-        assert isinstance(f.type, SimpleType)
-        result[f.name] = f.type.enum
-    return result
 
 
 def _value_to_15(sampled: dict[str, Any]) -> dict[str, Any] | None:
-    allowed = _attributes15()
-    out: dict[str, Any] = {"value": sampled["value"]}
+    out: dict[str, Any] = {TEXT: sampled["value"]}
     for key, text in sampled.items():
         if key == "value":
             continue
         if key == "unit":
-            text = _UNIT_TO_15.get(text, text)
-        enum = allowed.get(key, frozenset())
-        if enum is not None and text not in enum:
+            text = _UNITS.get(text, text)
+        if text not in ATTRIBUTES_15.get(key, frozenset()):
             if key in ("measurand", "unit"):
                 return None  # 1.5 could not say what this value is
             continue
@@ -96,54 +88,23 @@ def _meter_to_15(meter_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return result
 
 
-def _meter_from_15(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    result = []
-    for mv in values:
-        sampled = []
-        for v in mv.get("value", []):
-            s = dict(v)
-            if "unit" in s:
-                s["unit"] = _UNIT_FROM_15.get(s["unit"], s["unit"])
-            sampled.append(s)
-        result.append({"timestamp": mv["timestamp"], "sampledValue": sampled})
-    return result
-
-
-def _in_15(action: str, field: str, value: str) -> None:
-    element = {
-        "FirmwareStatusNotification": "firmwareStatusNotificationRequest",
-        "DiagnosticsStatusNotification": "diagnosticsStatusNotificationRequest",
-    }[action]
-    kind = contract("cs", "1.5").elements[element]
-    assert isinstance(kind, ComplexType)
-    f = kind.get(field)
-    assert f is not None and isinstance(f.type, SimpleType) and f.type.enum is not None
-    if value not in f.type.enum:
-        raise NotIn15(f"OCPP 1.5 has no {action} status {value}", f"$.{field}")
-
-
-# --- the station's side (the emulator) ----------------------------------------------------------
-
-
 def request_to_15(action: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """A station's 1.6 request as its 1.5 one."""
+    """A station's 1.6 request as its 1.5 one (L{NotIn15} when 1.5 has no such status)."""
     data = dict(payload)
     if action == "StatusNotification":
-        data["status"] = _STATUS_TO_15.get(data["status"], data["status"])
-        data["errorCode"] = _ERROR_TO_15.get(data["errorCode"], data["errorCode"])
+        data["status"] = _STATUSES.get(data["status"], data["status"])
+        data["errorCode"] = _ERRORS.get(data["errorCode"], data["errorCode"])
     elif action == "MeterValues":
-        data.pop("meterValue", None)
-        values = _meter_to_15(payload.get("meterValue", []))
+        values = _meter_to_15(data.pop("meterValue", []))
         if values:
             data["values"] = values
     elif action == "StopTransaction":
         data.pop("reason", None)
-        data.pop("transactionData", None)
-        values = _meter_to_15(payload.get("transactionData", []))
+        values = _meter_to_15(data.pop("transactionData", []))
         if values:
             data["transactionData"] = [{"values": values}]
-    elif action in ("FirmwareStatusNotification", "DiagnosticsStatusNotification"):
-        _in_15(action, "status", data["status"])
+    elif action in STATUSES_15 and data.get("status") not in STATUSES_15[action]:
+        raise NotIn15(f"OCPP 1.5 has no {action} status {data.get('status')}", "$.status")
     return data
 
 
@@ -152,36 +113,5 @@ def response_from_15(action: str, reply: dict[str, Any]) -> dict[str, Any]:
     if action == "BootNotification" and "heartbeatInterval" in reply:
         data = {k: v for k, v in reply.items() if k != "heartbeatInterval"}
         data["interval"] = reply["heartbeatInterval"]
-        return data
-    return dict(reply)
-
-
-# --- the central system's side ------------------------------------------------------------------
-
-
-def request_from_15(action: str, request: dict[str, Any]) -> dict[str, Any]:
-    """A 1.5 station's request in the 1.6 shape."""
-    data = dict(request)
-    if action == "StatusNotification":
-        if data.get("status") == "Occupied":
-            data["status"] = "Charging"
-        if data.get("errorCode") == "Mode3Error":
-            data["errorCode"] = "EVCommunicationError"
-    elif action == "MeterValues":
-        data["meterValue"] = _meter_from_15(data.pop("values", []))
-    elif action == "StopTransaction" and "transactionData" in data:
-        flat = [mv for td in data.pop("transactionData") for mv in td.get("values", [])]
-        if flat:
-            data["transactionData"] = _meter_from_15(flat)
-    return data
-
-
-def response_to_15(action: str, reply: dict[str, Any]) -> dict[str, Any]:
-    """The central system's 1.6 reply as the 1.5 one."""
-    if action == "BootNotification":
-        data = {k: v for k, v in reply.items() if k != "interval"}
-        data["heartbeatInterval"] = reply["interval"]
-        if data.get("status") == "Pending":
-            data["status"] = "Rejected"
         return data
     return dict(reply)

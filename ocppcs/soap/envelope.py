@@ -1,147 +1,37 @@
-# -*- test-case-name: tests.soap.test_codec -*-
+# -*- test-case-name: tests.soap.test_bad_input -*-
 """
-SOAP 1.2 envelopes of OCPP-S messages: built with their OCPP and
-WS-Addressing headers, and parsed hardened.
+SOAP 1.2 envelopes of OCPP-S: parsing a request (hardened), reading its
+headers, building a reply and a Fault.
 
-A request (either direction) carries in its header::
+Parsing refuses, with a Sender Fault (subcode C{FormationViolation}):
+a body over the size limit, any document type declaration (a SOAP message
+must not have one, SOAP 1.2 Part 1 section 5, so no entity can be declared,
+let alone expanded or fetched), XML that is not well-formed, and anything
+but one C{env:Envelope} with one element in its C{env:Body}. lxml parses
+without resolving entities, loading DTDs or touching the network. A SOAP
+1.1 envelope gets C{env:VersionMismatch} (SOAP 1.2 Part 1, 5.4.7).
 
-    <chargeBoxIdentity xmlns="SERVICE NS">CP1</chargeBoxIdentity>   (OCPP-S)
-    <wsa:MessageID>urn:uuid:...</wsa:MessageID>
-    <wsa:From><wsa:Address>http://station/</wsa:Address></wsa:From>  (when given)
-    <wsa:ReplyTo><wsa:Address>...anonymous</wsa:Address></wsa:ReplyTo>
-    <wsa:To>http://peer/endpoint</wsa:To>
-    <wsa:Action>/Reset</wsa:Action>
-
-a reply C{wsa:RelatesTo} the request's MessageID and the output's Action.
-Parsing refuses DTDs (so no entity expansion), external entities, the
-network and anything over a size limit; a SOAP 1.2 Fault is read into a
-L{Fault} (its OCPP subcode, reason and detail text).
+Headers read: C{chargeBoxIdentity} (in the service's namespace; unqualified
+accepted) and WS-Addressing C{MessageID}, C{From}/C{Address}, C{ReplyTo},
+C{To}, C{Action}. A reply carries C{Action}, a new C{MessageID},
+C{RelatesTo} (the request's MessageID) and C{To} (the request's ReplyTo,
+else the anonymous address).
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-WSA = "http://www.w3.org/2005/08/addressing"
-ANONYMOUS = f"{WSA}/anonymous"
+from ocppcs.ocppj.errors import ErrorCode, OcppError
+
+NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
+NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_WSA = "http://www.w3.org/2005/08/addressing"
+ANONYMOUS = f"{NS_WSA}/anonymous"
 CONTENT_TYPE = "application/soap+xml; charset=utf-8"
-#: The largest envelope parsed, in bytes.
-MAX_SIZE = 1_048_576
-
-
-class EnvelopeError(ValueError):
-    """The bytes are not a SOAP 1.2 envelope (or not a safe one)."""
-
-
-@dataclass(slots=True)
-class Fault:
-    """
-    A SOAP 1.2 Fault.
-
-    @ivar code: C{Sender} or C{Receiver} (the local part of its Code Value).
-    @ivar subcode: the local part of its first Subcode Value (an OCPP error
-        code such as C{NotSupported}), or C{""}.
-    @ivar reason: its Reason text.
-    @ivar detail: the text of its Detail, or C{""}.
-    """
-
-    code: str
-    subcode: str
-    reason: str
-    detail: str = ""
-
-
-@dataclass(slots=True)
-class Envelope:
-    """
-    A parsed envelope.
-
-    @ivar headers: header local name -> text (for C{From}, C{ReplyTo} and
-        C{FaultTo} the text of their C{Address}), OCPP and WS-Addressing only.
-    @ivar body: the first element of the Body, or C{None} for a fault.
-    @ivar fault: the Fault, if the Body holds one.
-    """
-
-    headers: dict[str, str] = field(default_factory=dict)
-    body: etree._Element | None = None
-    fault: Fault | None = None
-
-
-def message_id() -> str:
-    """A fresh WS-Addressing MessageID."""
-    return f"urn:uuid:{uuid.uuid4()}"
-
-
-def build(
-    body: etree._Element,
-    namespace: str,
-    identity: str,
-    action: str,
-    to: str = "",
-    msg_id: str = "",
-    from_: str = "",
-    reply_to: str = "",
-    relates_to: str = "",
-) -> bytes:
-    """
-    An envelope around C{body} with the OCPP-S headers.
-
-    @param namespace: the service namespace C{chargeBoxIdentity} is in.
-    @param action: the WS-Addressing Action.
-    @param to: the peer's endpoint address (C{wsa:To}), left out when C{""}.
-    @param msg_id: the MessageID (a fresh one when C{""}).
-    @param from_: this side's own endpoint (C{wsa:From}), when given.
-    @param reply_to: C{wsa:ReplyTo}, when given.
-    @param relates_to: for a reply: the MessageID it answers.
-    """
-    env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, "a": WSA})
-    header = etree.SubElement(env, f"{{{SOAP12}}}Header")
-    cbi = etree.SubElement(header, f"{{{namespace}}}chargeBoxIdentity", nsmap={None: namespace})
-    cbi.text = identity
-    etree.SubElement(header, f"{{{WSA}}}MessageID").text = msg_id or message_id()
-    if relates_to:
-        etree.SubElement(header, f"{{{WSA}}}RelatesTo").text = relates_to
-    for name, address in (("From", from_), ("ReplyTo", reply_to)):
-        if address:
-            holder = etree.SubElement(header, f"{{{WSA}}}{name}")
-            etree.SubElement(holder, f"{{{WSA}}}Address").text = address
-    if to:
-        etree.SubElement(header, f"{{{WSA}}}To").text = to
-    etree.SubElement(header, f"{{{WSA}}}Action").text = action
-    etree.SubElement(env, f"{{{SOAP12}}}Body").append(body)
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-
-
-def build_fault(
-    namespace: str, code: str, subcode: str, reason: str, relates_to: str = "", action: str = ""
-) -> bytes:
-    """
-    A SOAP 1.2 Fault: C{code} C{Sender} or C{Receiver}, C{subcode} an OCPP
-    error code qualified in C{namespace}.
-    """
-    env = etree.Element(f"{{{SOAP12}}}Envelope", nsmap={"s": SOAP12, "a": WSA, "o": namespace})
-    header = etree.SubElement(env, f"{{{SOAP12}}}Header")
-    etree.SubElement(header, f"{{{WSA}}}Action").text = (
-        action or "http://www.w3.org/2005/08/addressing/soap/fault"
-    )
-    if relates_to:
-        etree.SubElement(header, f"{{{WSA}}}RelatesTo").text = relates_to
-    fault = etree.SubElement(etree.SubElement(env, f"{{{SOAP12}}}Body"), f"{{{SOAP12}}}Fault")
-    c = etree.SubElement(fault, f"{{{SOAP12}}}Code")
-    etree.SubElement(c, f"{{{SOAP12}}}Value").text = f"s:{code}"
-    if subcode:
-        sub = etree.SubElement(c, f"{{{SOAP12}}}Subcode")
-        etree.SubElement(sub, f"{{{SOAP12}}}Value").text = f"o:{subcode}"
-    r = etree.SubElement(fault, f"{{{SOAP12}}}Reason")
-    text = etree.SubElement(r, f"{{{SOAP12}}}Text")
-    text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
-    text.text = reason
-    return etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-
 
 _PARSER = etree.XMLParser(
     resolve_entities=False,
@@ -151,57 +41,152 @@ _PARSER = etree.XMLParser(
     huge_tree=False,
     remove_comments=True,
     remove_pis=True,
+    collect_ids=False,
 )
+#: Headers this service understands (others with mustUnderstand get a MustUnderstand Fault).
+_WSA_HEADERS = frozenset({"Action", "MessageID", "To", "From", "ReplyTo", "FaultTo", "RelatesTo"})
 
 
-def parse(data: bytes, max_size: int = MAX_SIZE) -> Envelope:
+class SoapFault(OcppError):
     """
-    Read a SOAP 1.2 envelope.
+    A SOAP 1.2 Fault to answer with: C{code} (C{Sender}, C{Receiver},
+    C{VersionMismatch}, C{MustUnderstand}), the OCPP error code as subcode.
 
-    @raise EnvelopeError: too large, not XML, a DTD, not a SOAP 1.2
-        envelope, or no Body element.
+    @ivar status: the HTTP status it is sent with (SOAP 1.2 Part 2, 7.5.1.2:
+        400 for Sender, 500 for the others), unless given.
     """
-    if len(data) > max_size:
-        raise EnvelopeError(f"larger than {max_size} bytes")
+
+    def __init__(
+        self,
+        description: str,
+        code: ErrorCode = ErrorCode.FormationViolation,
+        soap_code: str = "Sender",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(description, code=code)
+        self.soap_code = soap_code
+        self.status = status if status is not None else (400 if soap_code == "Sender" else 500)
+
+
+def sender_or_receiver(code: ErrorCode) -> str:
+    """Whose fault an OCPP error code is: the station's (C{Sender}) or ours (C{Receiver})."""
+    return "Receiver" if code in (ErrorCode.InternalError, ErrorCode.GenericError) else "Sender"
+
+
+@dataclass(slots=True)
+class Request:
+    """A parsed request envelope."""
+
+    body: etree._Element
+    namespace: str
+    identity: str | None
+    message_id: str
+    from_address: str | None
+    reply_to: str | None
+    to: str | None
+    action: str | None
+
+
+def parse(data: bytes, max_body: int) -> Request:
+    """
+    Parse a request envelope.
+
+    @raise SoapFault: see the module docstring.
+    """
+    if len(data) > max_body:
+        raise SoapFault(f"The request is larger than {max_body} bytes", status=413)
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise SoapFault("A SOAP message must not contain a document type declaration")
     try:
         root = etree.fromstring(data, _PARSER)
     except etree.XMLSyntaxError as e:
-        raise EnvelopeError(f"not XML: {e}") from None
-    if root.getroottree().docinfo.doctype:
-        raise EnvelopeError("a DTD is not allowed")
-    if root.tag != f"{{{SOAP12}}}Envelope":
-        raise EnvelopeError("not a SOAP 1.2 envelope")
-    result = Envelope()
-    header = root.find(f"{{{SOAP12}}}Header")
-    for h in header if header is not None else ():
-        if not isinstance(h.tag, str):
-            continue
-        q = etree.QName(h)
-        if q.namespace == WSA and q.localname in ("From", "ReplyTo", "FaultTo"):
-            result.headers[q.localname] = (h.findtext(f"{{{WSA}}}Address") or "").strip()
-        elif q.namespace == WSA or q.localname == "chargeBoxIdentity":
-            result.headers[q.localname] = (h.text or "").strip()
-    body = root.find(f"{{{SOAP12}}}Body")
+        raise SoapFault(f"Not well-formed XML: {e}") from None
+    if root.getroottree().docinfo.doctype or root.getroottree().docinfo.internalDTD:
+        raise SoapFault("A SOAP message must not contain a document type declaration")
+    if root.tag == f"{{{NS_SOAP11}}}Envelope":
+        raise SoapFault(
+            "SOAP 1.1 is not supported: OCPP-S is SOAP 1.2", soap_code="VersionMismatch"
+        )
+    if root.tag != f"{{{NS_SOAP}}}Envelope":
+        raise SoapFault(f"Not a SOAP 1.2 envelope: {root.tag}")
+    body = root.find(f"{{{NS_SOAP}}}Body")
     if body is None:
-        raise EnvelopeError("no Body element")
-    first = next((e for e in body if isinstance(e.tag, str)), None)
-    if first is None:
-        raise EnvelopeError("an empty Body")
-    if first.tag == f"{{{SOAP12}}}Fault":
-        result.fault = _fault(first)
-    else:
-        result.body = first
-    return result
+        raise SoapFault("The envelope has no Body")
+    children = [c for c in body if isinstance(c.tag, str)]
+    if len(children) != 1:
+        raise SoapFault(f"The Body must hold one element, not {len(children)}")
+    element = children[0]
+    namespace = etree.QName(element).namespace or ""
+    header = root.find(f"{{{NS_SOAP}}}Header")
+    values: dict[str, str] = {}
+    identity = None
+    for item in header if header is not None else ():
+        if not isinstance(item.tag, str):
+            continue
+        name = etree.QName(item)
+        if name.localname == "chargeBoxIdentity" and name.namespace in (namespace, None):
+            identity = (item.text or "").strip()
+        elif name.namespace == NS_WSA and name.localname in _WSA_HEADERS:
+            address = item.find(f"{{{NS_WSA}}}Address")
+            values[name.localname] = ((address if address is not None else item).text or "").strip()
+        elif item.get(f"{{{NS_SOAP}}}mustUnderstand") in ("true", "1"):
+            raise SoapFault(f"Header {item.tag} is not understood", soap_code="MustUnderstand")
+    return Request(
+        element,
+        namespace,
+        identity,
+        values.get("MessageID") or f"urn:uuid:{uuid.uuid4()}",
+        values.get("From"),
+        values.get("ReplyTo"),
+        values.get("To"),
+        values.get("Action"),
+    )
 
 
-def _local(text: str) -> str:
-    return text.strip().rpartition(":")[2]
+def _envelope(namespace: str) -> tuple[etree._Element, etree._Element, etree._Element]:
+    root = etree.Element(
+        f"{{{NS_SOAP}}}Envelope", nsmap={"s": NS_SOAP, "a": NS_WSA, "o": namespace}
+    )
+    return (
+        root,
+        etree.SubElement(root, f"{{{NS_SOAP}}}Header"),
+        etree.SubElement(root, f"{{{NS_SOAP}}}Body"),
+    )
 
 
-def _fault(node: etree._Element) -> Fault:
-    code = node.findtext(f"{{{SOAP12}}}Code/{{{SOAP12}}}Value") or ""
-    sub = node.findtext(f"{{{SOAP12}}}Code/{{{SOAP12}}}Subcode/{{{SOAP12}}}Value") or ""
-    reason = node.findtext(f"{{{SOAP12}}}Reason/{{{SOAP12}}}Text") or ""
-    detail = node.find(f"{{{SOAP12}}}Detail")
-    text = "".join(detail.itertext()).strip() if detail is not None else ""
-    return Fault(_local(code), _local(sub), reason.strip(), text)
+def _addressing(header: etree._Element, action: str, request: Request | None) -> None:
+    etree.SubElement(header, f"{{{NS_WSA}}}Action").text = action
+    etree.SubElement(header, f"{{{NS_WSA}}}MessageID").text = f"urn:uuid:{uuid.uuid4()}"
+    if request is not None:
+        etree.SubElement(header, f"{{{NS_WSA}}}RelatesTo").text = request.message_id
+        reply_to = request.reply_to if request.reply_to else ANONYMOUS
+        etree.SubElement(header, f"{{{NS_WSA}}}To").text = reply_to
+
+
+def reply(request: Request, action: str, element: etree._Element) -> bytes:
+    """The reply envelope: WS-Addressing headers for C{action}, C{element} as its body."""
+    root, header, body = _envelope(request.namespace)
+    _addressing(header, action, request)
+    body.append(element)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def fault(error: SoapFault | OcppError, namespace: str, request: Request | None = None) -> bytes:
+    """
+    A SOAP 1.2 Fault envelope: C{s:Sender} (or the error's code) with the
+    OCPP error code as subcode in the service's namespace, the description
+    as reason.
+    """
+    root, header, body = _envelope(namespace)
+    _addressing(header, f"{NS_WSA}/fault", request)
+    soap_code = getattr(error, "soap_code", None) or sender_or_receiver(error.code)
+    node = etree.SubElement(body, f"{{{NS_SOAP}}}Fault")
+    code = etree.SubElement(node, f"{{{NS_SOAP}}}Code")
+    etree.SubElement(code, f"{{{NS_SOAP}}}Value").text = f"s:{soap_code}"
+    subcode = etree.SubElement(code, f"{{{NS_SOAP}}}Subcode")
+    etree.SubElement(subcode, f"{{{NS_SOAP}}}Value").text = f"o:{error.code.value}"
+    reason = etree.SubElement(node, f"{{{NS_SOAP}}}Reason")
+    text = etree.SubElement(reason, f"{{{NS_SOAP}}}Text")
+    text.set("{http://www.w3.org/XML/1998/namespace}lang", "en")
+    text.text = error.description or error.code.value
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8")

@@ -116,7 +116,6 @@ class SummaryRoutes(ApiBase):
             detail = await store.station_detail(row.identity)
             if detail is not None:
                 entry = views.station_detail(detail, self.registry.get(row.identity))
-                entry.update(ocppVersion="1.6", protocol="JSON")
                 stations.append(entry)
         statuses: Counter[str] = Counter()
         for station in stations:

@@ -9,6 +9,7 @@ names where it had them.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from ocppcs.backends.views import (
     ConnectorView,
@@ -20,7 +21,7 @@ from ocppcs.backends.views import (
     StationView,
     TransactionView,
 )
-from ocppcs.channel import StationChannel
+from ocppcs.channel import SOAP, StationChannel
 from ocppcs.ocppj import jsontext
 from ocppcs.web.http import iso_time
 
@@ -90,11 +91,30 @@ def address(station: StationView | None, session: StationChannel | None) -> str 
 
 
 def connection(session: StationChannel | None) -> dict[str, Any] | None:
-    """The live connection of a station, or C{None}."""
+    """The live connection of a station (for SOAP: its endpoint's host and port), or C{None}."""
     if session is None:
         return None
+    if session.address.startswith(("http://", "https://")):
+        url = urlsplit(session.address)
+        return {"ip": url.hostname or "", "port": url.port, "account": session.account}
     host, port = peer_address(session.address)
     return {"ip": host, "port": port, "account": session.account}
+
+
+def protocol(station: StationView | None, session: StationChannel | None) -> dict[str, str]:
+    """
+    C{protocol} (C{JSON} or C{SOAP}) and C{ocppVersion}: the live channel's;
+    for a station offline, SOAP when its last address is its own URL (a
+    SOAP station's endpoint), and 1.6.
+    """
+    if session is not None:
+        return {
+            "protocol": "SOAP" if session.transport == SOAP else "JSON",
+            "ocppVersion": session.version,
+        }
+    last = station.last_address if station is not None else None
+    soap = last is not None and last.startswith(("http://", "https://"))
+    return {"protocol": "SOAP" if soap else "JSON", "ocppVersion": "1.6"}
 
 
 def boot_notification(station: StationView) -> dict[str, Any] | None:
@@ -119,8 +139,7 @@ def station_list_entry(station: StationView, session: StationChannel | None) -> 
     entry: dict[str, Any] = {
         "identity": station.identity,
         "address": address(station, session),
-        "protocol": "JSON",
-        "ocppVersion": "1.6",
+        **protocol(station, session),
     }
     live = connection(session)
     if live is not None:
@@ -144,6 +163,7 @@ def station_detail(station: StationView, session: StationChannel | None) -> dict
         "identity": station.identity,
         "online": session is not None,
         "address": address(station, session),
+        **protocol(station, session),
         "connection": connection(session),
         "account": station.account,
         "registered": station.registered,

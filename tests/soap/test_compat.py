@@ -1,8 +1,11 @@
 """
 L{ocppcs.soap.compat} makes Spyne 2.14 serve SOAP 1.2 through Twisted: a
 real Spyne service on a loopback port answers a POST, its C{?wsdl} and a
-schema-invalid request (a SOAP 1.2 Sender Fault, not an HTML 500). The
-package imports the compat module before this module imports spyne.
+schema-invalid request (a SOAP 1.2 Sender Fault, not an HTML 500).
+
+spyne is imported in the fixture, after the compat module and once the test
+runner has installed its reactor (C{spyne.server.twisted} imports the global
+reactor).
 """
 
 from __future__ import annotations
@@ -12,26 +15,12 @@ from typing import Any
 
 import pytest_twisted
 from lxml import etree
-from spyne import Application, ComplexModel, ServiceBase, Unicode, rpc
-from spyne.protocol.soap import Soap12
-from spyne.server.twisted import TwistedWebResource
 from treq.client import HTTPClient
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.server import Site
 
 NS = "urn://test/compat/"
 ENV = "http://www.w3.org/2003/05/soap-envelope"
-
-
-class Greeting(ComplexModel):
-    __namespace__ = NS
-    name = Unicode(max_len=5, min_occurs=1, nillable=False)
-
-
-class Greeter(ServiceBase):
-    @rpc(Greeting, _body_style="bare", _in_message_name="greetRequest", _returns=Unicode)
-    def greet(ctx: Any, greeting: Greeting) -> str:  # noqa: N805  (spyne passes the context)
-        return f"hello {greeting.name}"
 
 
 def envelope(name: str) -> bytes:
@@ -41,12 +30,32 @@ def envelope(name: str) -> bytes:
     ).encode()
 
 
+def spyne_resource() -> Any:
+    """A Spyne service's Twisted resource: one operation, greetRequest."""
+    from spyne import Application, ComplexModel, ServiceBase, Unicode, rpc
+    from spyne.protocol.soap import Soap12
+    from spyne.server.twisted import TwistedWebResource
+
+    class Greeting(ComplexModel):
+        __namespace__ = NS
+        name = Unicode(max_len=5, min_occurs=1, nillable=False)
+
+    class Greeter(ServiceBase):
+        @rpc(Greeting, _body_style="bare", _in_message_name="greetRequest", _returns=Unicode)
+        def greet(ctx: Any, greeting: Any) -> str:  # noqa: N805  (spyne passes the context)
+            return f"hello {greeting.name}"
+
+    app = Application([Greeter], NS, in_protocol=Soap12(validator="lxml"), out_protocol=Soap12())
+    return TwistedWebResource(app)
+
+
 @pytest_twisted.async_yield_fixture
 async def server() -> AsyncIterator[tuple[str, HTTPClient]]:
     from twisted.internet import reactor
 
-    app = Application([Greeter], NS, in_protocol=Soap12(validator="lxml"), out_protocol=Soap12())
-    port = reactor.listenTCP(0, Site(TwistedWebResource(app)), interface="127.0.0.1")
+    import ocppcs.soap.compat  # noqa: F401  (before spyne_resource imports spyne)
+
+    port = reactor.listenTCP(0, Site(spyne_resource()), interface="127.0.0.1")
     pool = HTTPConnectionPool(reactor, persistent=False)
     yield f"http://127.0.0.1:{port.getHost().port}/", HTTPClient(Agent(reactor, pool=pool))
     await pool.closeCachedConnections()

@@ -18,9 +18,7 @@ from twisted.internet.protocol import Factory
 from twisted.internet.ssl import Certificate
 from twisted.web.client import BrowserLikePolicyForHTTPS
 
-from ocppcs.ocppj.schemas import SchemaSet
-from ocppcs.soap.channel import SoapChannel
-from ocppcs.soap.client import SoapClient
+from ocppcs.soap.client import SoapClient, StationCaller
 from tests.integration.tlscert import self_signed
 from tests.soap.cpserver import NS, Behaviour, FakeStation, naive, start_station
 from tests.web.conftest import WebCentral, start_web_central, stop_web_central
@@ -90,23 +88,22 @@ def texts(value: Any) -> Any:
 
 
 class Soap:
-    """The central system, the SOAP client its channels use, and helpers."""
+    """The central system, and fake stations it knows as OCPP-S stations."""
 
-    def __init__(self, web: WebCentral, client: SoapClient) -> None:
+    def __init__(self, web: WebCentral) -> None:
         self.web = web
-        self.client = client
         self.stations: list[FakeStation] = []
-        self.schemas = SchemaSet()
 
     def station(self, identity: str, version: str, url: str = "") -> FakeStation:
-        from twisted.internet import reactor
-
+        """
+        A fake station at C{url} (or its own), known to the central system as
+        the OCPP-S service knows a station that called it with that From address.
+        """
         fake = start_station(version)
         self.stations.append(fake)
-        channel = SoapChannel(
-            identity, url or fake.url, version, reactor, self.client, self.schemas
-        )
-        self.web.service.registry.attach(channel)
+        soap = self.web.service.soap
+        assert soap is not None
+        soap.stations.seen(identity, version, url or fake.url, "127.0.0.1")
         return fake
 
     async def command(self, identity: str, op: str, payload: Any, **params: str) -> Any:
@@ -118,16 +115,13 @@ class Soap:
 
 @pytest_twisted.async_yield_fixture(scope="module")
 async def soap(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Soap]:
-    from twisted.internet import reactor
 
     web = await start_web_central(tmp_path_factory.mktemp("soap"))
-    client = SoapClient(reactor)
-    running = Soap(web, client)
+    running = Soap(web)
     yield running
+    await stop_web_central(web)
     for fake in running.stations:
         await fake.stop()
-    await client.close()
-    await stop_web_central(web)
 
 
 @pytest.mark.parametrize("op", sorted(REPLIES_16))
@@ -253,7 +247,7 @@ async def test_refused(soap: Soap) -> None:
     ("behaviour", "words"),
     [
         (Behaviour(raw=b"<html>oops</html>", status=500), "HTTP 500"),
-        (Behaviour(raw=b"not xml at all", status=200), "not XML"),
+        (Behaviour(raw=b"not xml at all", status=200), "well-formed"),
         (
             Behaviour(
                 reply=RESET_OK,
@@ -315,8 +309,9 @@ async def test_https_verifies_the_certificate(soap: Soap, tmp_path: Path) -> Non
         trusted = SoapClient(
             reactor, tls_policy=BrowserLikePolicyForHTTPS(trustRoot=Certificate.loadPEM(data))
         )
-        channel = SoapChannel("S-TLS", url, "1.6", reactor, trusted, soap.schemas)
-        soap.web.service.registry.attach(channel)
+        channel = soap.web.service.registry.get("S-TLS")
+        assert channel is not None
+        channel.caller = StationCaller(trusted)  # type: ignore[attr-defined]
         fake.service.next.append(Behaviour(reply=RESET_OK))
         result = await soap.command("S-TLS", "Reset", {"type": "Soft"})
         assert result.json == {"status": "Accepted"}

@@ -190,7 +190,10 @@ async def test_boot_charge_and_commands(running: Running) -> None:
             version,
             identity,
             "RemoteStartTransaction",
-            "<o:idTag>TAG1</o:idTag><o:connectorId>1</o:connectorId>",
+            # In each WSDL's sequence order: 1.5 has idTag first, 1.6 connectorId.
+            "<o:idTag>TAG1</o:idTag><o:connectorId>1</o:connectorId>"
+            if version == "1.5"
+            else "<o:connectorId>1</o:connectorId><o:idTag>TAG1</o:idTag>",
         ),
     )
     assert code == 200
@@ -240,7 +243,7 @@ async def test_bad_requests_get_faults(running: Running) -> None:
     code, env = await post(
         link.address, command(version, identity, "Reset", "<o:type>Sideways</o:type>")
     )
-    assert code == 400 and env.findtext(sub).endswith(":PropertyConstraintViolation")
+    assert code == 400 and env.findtext(sub).endswith(":FormationViolation")
     code, env = await post(
         link.address, command(version, identity, "Reset", "<o:kind>Hard</o:kind>")
     )

@@ -1,7 +1,8 @@
 """
-The OCPP 1.5 <-> 1.6 mappings of both services, both ways, each result
-checked by lxml against the official WSDL's own schema (for a 1.5 message)
-or the official 1.6 JSON schema (for a 1.6 payload).
+The OCPP 1.5 <-> 1.6 mappings of both services, both ways (the station's
+end of the central system service, L{cs15}, against the central system's,
+L{v15}), each result checked by lxml against the official WSDL's own schema
+(for a 1.5 message) or the official 1.6 JSON schema (for a 1.6 payload).
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ import pytest
 from lxml import etree
 
 from ocppcs.ocppj.schemas import SchemaSet
-from ocppcs.soap import cp15, cs15
-from ocppcs.soap.codec import to_xml
-from ocppcs.soap.contract import contract
-from tests.soap.cpserver import wsdl_schema
+from ocppcs.soap import codec, cp15, cs15, v15
+from ocppcs.soap.wsdl import service
+from tests.soap.cpserver import FILES, WSDL_DIR, wsdl_schema
 
 SCHEMAS = SchemaSet()
 
 
-def valid_15(service: str, element: str, data: dict[str, Any]) -> None:
+def valid_15(kind: str, element: str, data: dict[str, Any]) -> None:
     """C{data} as the 1.5 element, valid for the official 1.5 WSDL."""
-    node = to_xml(contract(service, "1.5"), element, data)
-    wsdl_schema("1.5", service).assertValid(etree.ElementTree(node))
+    node = codec.encode(service(kind, "1.5"), element, data)
+    wsdl_schema("1.5", kind).assertValid(etree.ElementTree(node))
 
 
 METER_16 = [
@@ -45,9 +45,9 @@ VALUES_15 = [
     {
         "timestamp": "2030-01-01T00:00:00Z",
         "value": [
-            {"value": "1200", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
-            {"value": "16.0", "measurand": "Current.Import", "unit": "Amp"},
-            {"value": "230", "measurand": "Voltage", "unit": "Volt"},
+            {"_text": "1200", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+            {"_text": "16.0", "measurand": "Current.Import", "unit": "Amp"},
+            {"_text": "230", "measurand": "Voltage", "unit": "Volt"},
         ],
     }
 ]
@@ -97,8 +97,8 @@ def test_cp_change_configuration_reboot_required() -> None:
 @pytest.mark.parametrize("action", sorted(cp15.ONLY_16))
 def test_cp_only_16(action: str) -> None:
     """The four 1.6-only commands do not exist in the 1.5 WSDL and are refused."""
-    assert action not in contract("cp", "1.5").operations
-    assert action in contract("cp", "1.6").operations
+    assert action not in service("cp", "1.5").operations
+    assert action in service("cp", "1.6").operations
     with pytest.raises(cp15.NotIn15):
         cp15.request_to_15(action, {})
 
@@ -124,7 +124,7 @@ def test_cs_meter_values_to_15() -> None:
 
 def test_cs_meter_values_from_15() -> None:
     """The 1.5 values as 1.6 meterValue, valid for the 1.6 JSON schema."""
-    back = cs15.request_from_15(
+    back = v15.request_to_16(
         "MeterValues", {"connectorId": 1, "transactionId": 4, "values": VALUES_15}
     )
     SCHEMAS.validate_request("MeterValues", back)
@@ -153,7 +153,7 @@ def test_cs_stop_transaction_both_ways() -> None:
         "transactionData": [{"values": VALUES_15}],
     }
     valid_15("cs", "stopTransactionRequest", out)
-    back = cs15.request_from_15("StopTransaction", out)
+    back = v15.request_to_16("StopTransaction", out)
     SCHEMAS.validate_request("StopTransaction", back)
     assert len(back["transactionData"]) == 1
     assert "reason" not in back
@@ -174,13 +174,13 @@ def test_cs_status_notification(status16: str, error16: str, status15: str, erro
     out = cs15.request_to_15("StatusNotification", request)
     assert out == {"connectorId": 1, "status": status15, "errorCode": error15}
     valid_15("cs", "statusNotificationRequest", out)
-    back = cs15.request_from_15("StatusNotification", out)
+    back = v15.request_to_16("StatusNotification", out)
     SCHEMAS.validate_request("StatusNotification", back)
 
 
 def test_cs_occupied_and_mode3_from_15() -> None:
     """A 1.5 Occupied is Charging, Mode3Error is EVCommunicationError."""
-    back = cs15.request_from_15(
+    back = v15.request_to_16(
         "StatusNotification", {"connectorId": 1, "status": "Occupied", "errorCode": "Mode3Error"}
     )
     assert back == {"connectorId": 1, "status": "Charging", "errorCode": "EVCommunicationError"}
@@ -189,7 +189,7 @@ def test_cs_occupied_and_mode3_from_15() -> None:
 def test_cs_boot_notification_reply() -> None:
     """heartbeatInterval (1.5) is interval (1.6); 1.5 has no Pending."""
     reply = {"status": "Pending", "currentTime": "2030-01-01T00:00:00Z", "interval": 30}
-    out = cs15.response_to_15("BootNotification", reply)
+    out = v15.reply_from_16("BootNotification", reply)
     assert out == {
         "status": "Rejected",
         "currentTime": reply["currentTime"],
@@ -217,3 +217,26 @@ def test_cs_statuses_1_5_lacks(action: str, status: str, sent: bool) -> None:
     else:
         with pytest.raises(cp15.NotIn15):
             cs15.request_to_15(action, {"status": status})
+
+
+def _enum(name: str) -> frozenset[str]:
+    """The enumeration of simple type C{name} in the official 1.5 CS WSDL."""
+    root = etree.parse(str(WSDL_DIR / FILES[("cs", "1.5")])).getroot()
+    xs = "http://www.w3.org/2001/XMLSchema"
+    [simple] = [e for e in root.iter(f"{{{xs}}}simpleType") if e.get("name") == name]
+    return frozenset(e.get("value") for e in simple.iter(f"{{{xs}}}enumeration"))
+
+
+def test_cs15_tables_are_the_wsdls() -> None:
+    """The 1.5 values cs15 keeps are exactly those of the 1.5 WSDL."""
+    assert cs15.ATTRIBUTES_15 == {
+        "context": _enum("ReadingContext"),
+        "format": _enum("ValueFormat"),
+        "measurand": _enum("Measurand"),
+        "location": _enum("Location"),
+        "unit": _enum("UnitOfMeasure"),
+    }
+    assert cs15.STATUSES_15 == {
+        "FirmwareStatusNotification": _enum("FirmwareStatus"),
+        "DiagnosticsStatusNotification": _enum("DiagnosticsStatus"),
+    }
