@@ -255,7 +255,7 @@ def build_central_system(
     soap = build_soap(config, reactor, central, registry, backend, schemas, frames)
     # The central system's calls to SOAP stations (their Charge Point services).
     soap_client = SoapClient(reactor)
-    soap.stations.caller = StationCaller(soap_client)
+    soap.stations.caller = StationCaller(soap_client, frames, reactor)
     site = build_site(
         factory,
         api,

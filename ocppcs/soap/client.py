@@ -34,6 +34,7 @@ commands are rare operator actions.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import treq
@@ -47,6 +48,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS, HTTPConnectionPool, ResponseFailed
 from twisted.web.iweb import IResponse
 
+from ocppcs.backends.interface import FrameRecord
 from ocppcs.callerrors import (
     InvalidCommand,
     InvalidReply,
@@ -55,11 +57,14 @@ from ocppcs.callerrors import (
     StationUnreachable,
 )
 from ocppcs.ocppj.errors import ErrorCode
+from ocppcs.ocppj.session import FrameSink
 from ocppcs.soap import outbound
 from ocppcs.soap.cp15 import NotIn15
 from ocppcs.soap.envelope import CONTENT_TYPE
 from ocppcs.soap.messages import Side, SoapDataError
 
+#: Sees the bytes on the wire: C{(direction, message type, data)} (the frame log).
+Wire = Callable[[str, int, bytes], None]
 #: The largest reply body read, in bytes (as C{[server] soap_max_body}'s default).
 MAX_REPLY = 1_048_576
 #: Fault subcodes that are OCPP error codes, passed through as the error code.
@@ -120,6 +125,7 @@ class SoapClient(Service):
         payload: dict[str, Any],
         msg_id: str = "",
         from_address: str = "",
+        wire: Wire | None = None,
     ) -> Deferred[dict[str, Any]]:
         """
         Send request C{action} (1.6 C{payload}) to the service C{side} at
@@ -130,6 +136,8 @@ class SoapClient(Service):
         @param msg_id: the WS-Addressing MessageID (a fresh one when C{""}).
         @param from_address: this side's own endpoint, sent as C{wsa:From}
             (an emulated station's Charge Point service); C{""}: none.
+        @param wire: told C{("out", 2, request)} when it is sent and
+            C{("in", 3 | 4 | 0, reply)} (a reply, a Fault, neither) when one comes.
         """
         try:
             op, body = side.request(action, payload)
@@ -148,6 +156,8 @@ class SoapClient(Service):
             "Content-Type": f'{CONTENT_TYPE}; action="{op.request_action}"',
             "Accept": "application/soap+xml",
         }
+        if wire is not None:
+            wire("out", 2, data)
         try:
             d: Deferred[Any] = self._http.post(address, data=data, headers=headers)
         except Exception as e:  # a URL the Agent refuses (no scheme, bad port, ...)
@@ -155,7 +165,7 @@ class SoapClient(Service):
         d.addCallbacks(
             self._read,
             self._not_sent,
-            callbackArgs=(side, address, identity, action),
+            callbackArgs=(side, address, identity, action, wire),
             errbackArgs=(address, identity, action),
         )
         return d
@@ -174,7 +184,13 @@ class SoapClient(Service):
         raise StationUnreachable(identity, action, address, failure.getErrorMessage())
 
     def _read(
-        self, response: IResponse, side: Side, address: str, identity: str, action: str
+        self,
+        response: IResponse,
+        side: Side,
+        address: str,
+        identity: str,
+        action: str,
+        wire: Wire | None,
     ) -> Any:
         chunks: list[bytes] = []
         size = [0]
@@ -188,7 +204,7 @@ class SoapClient(Service):
         d: Deferred[Any] = treq.collect(response, collect)
 
         def done(_: Any) -> dict[str, Any]:
-            return self._reply(response.code, b"".join(chunks), side, identity, action)
+            return self._reply(response.code, b"".join(chunks), side, identity, action, wire)
 
         def lost(failure: Failure) -> Any:
             if failure.check(_TooLarge):
@@ -202,13 +218,17 @@ class SoapClient(Service):
         return d.addCallbacks(done, lost)
 
     def _reply(
-        self, code: int, body: bytes, side: Side, identity: str, action: str
+        self, code: int, body: bytes, side: Side, identity: str, action: str, wire: Wire | None
     ) -> dict[str, Any]:
         try:
             parsed = outbound.read_reply(body, self.max_reply)
         except outbound.ReplyError as e:
+            if wire is not None:
+                wire("in", 0, body)
             what = f"HTTP {code}" if not 200 <= code < 300 else "the reply"
             raise InvalidReply(identity, action, f"{what}: {e}", "$") from None
+        if wire is not None:
+            wire("in", 4 if isinstance(parsed, outbound.Fault) else 3, body)
         if isinstance(parsed, outbound.Fault):
             f = parsed
             error = f.subcode if f.subcode in _OCPP_CODES else _default_code(f.code)
@@ -234,22 +254,52 @@ def _default_code(soap_code: str) -> str:
 class StationCaller:
     """
     Posts a SOAP station's commands (L{ocppcs.soap.station.SoapStation.caller}):
-    to its Charge Point service at its C{endpoint}, in its version.
+    to its Charge Point service at its C{endpoint}, in its version; the
+    request and reply XML go to the frame log (as the station's requests do).
+
+    @param frame_sink: takes a L{FrameRecord} of each request and reply, if given.
+    @param clock: dates them.
     """
 
-    def __init__(self, client: SoapClient) -> None:
+    _log = Logger()
+
+    def __init__(
+        self, client: SoapClient, frame_sink: FrameSink | None = None, clock: Any = None
+    ) -> None:
         self.client = client
+        self._frame_sink = frame_sink
+        self._clock = clock
 
     def __call__(self, station: Any, pending: Any) -> Deferred[dict[str, Any]]:
         """Send C{pending} (an L{ocppcs.callqueue.Outbound}) to C{station}."""
         if not station.endpoint:
             why = "it sent no WS-Addressing From address to call it back on"
             return fail(StationUnreachable(station.identity, pending.action, "(none)", why))
+        msg_id = f"urn:uuid:{pending.unique_id}"
+
+        def record(direction: str, kind: int, data: bytes) -> None:
+            if self._frame_sink is None:
+                return
+            try:
+                record = FrameRecord(
+                    self._clock.seconds(),
+                    station.identity,
+                    direction,
+                    kind,
+                    msg_id,
+                    pending.action,
+                    data,
+                )
+                self._frame_sink(record)
+            except Exception:
+                self._log.failure("Frame sink failed")
+
         return self.client.call(
             Side("cp", station.version),
             station.endpoint,
             station.identity,
             pending.action,
             pending.payload,
-            msg_id=f"urn:uuid:{pending.unique_id}",
+            msg_id=msg_id,
+            wire=record,
         )

@@ -318,3 +318,29 @@ async def test_https_verifies_the_certificate(soap: Soap, tmp_path: Path) -> Non
         await trusted.close()
     finally:
         await tls_port.stopListening()
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_from_address(soap: Soap) -> None:
+    """A station that sent no WS-Addressing From cannot be called back: 503 saying why."""
+    service = soap.web.service.soap
+    assert service is not None
+    service.stations.seen("S-NO-FROM", "1.6", None, "127.0.0.1")
+    message = (await soap.command("S-NO-FROM", "Reset", {"type": "Soft"})).error(503)
+    assert "From" in message
+
+
+@pytest_twisted.ensureDeferred
+async def test_frame_log(soap: Soap) -> None:
+    """The command's request and reply XML are in the frame log, as the station's requests are."""
+    fake = soap.station("S-LOG", "1.6")
+    fake.service.next.append(Behaviour(reply=RESET_OK))
+    assert (await soap.command("S-LOG", "Reset", {"type": "Soft"})).json == {"status": "Accepted"}
+    soap.web.service.backend.store.flush()
+    frames = (await soap.web.api.get("/Log", identity="S-LOG")).json["Log"]
+    by_direction = {f["direction"]: f for f in frames}
+    sent, got = by_direction["out"], by_direction["in"]
+    assert sent["action"] == got["action"] == "Reset"
+    assert sent["uniqueId"] == got["uniqueId"] == fake.service.received[0].headers["MessageID"]
+    assert sent["raw"].encode() == fake.service.received[0].raw
+    assert "resetResponse" in got["raw"]
