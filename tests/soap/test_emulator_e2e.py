@@ -123,3 +123,19 @@ async def test_commands(soap_e2e: WebCentral, identity: str) -> None:
         assert "not an OCPP 1.5 operation" in trigger.error(400)
     else:
         assert trigger.status == 200 and trigger.json == {"status": "Accepted"}
+
+
+@pytest_twisted.ensureDeferred
+async def test_example_soap_stations(tmp_path: Path) -> None:
+    """The example OCPP-S stations of conf/cp-soap come online at the central system."""
+    example = Path(__file__).parents[2] / "conf" / "cp-soap"
+    web = await start_emulated_central(tmp_path, example)
+    try:
+        listed = (await web.api.get("/ChargePointList")).json
+        rows = {row["identity"]: row for row in listed if row["identity"].startswith("EM-S")}
+        assert set(rows) == {"EM-S0000015", "EM-S0000016"}
+        for identity, version in (("EM-S0000015", "1.5"), ("EM-S0000016", "1.6")):
+            view = await cs_station(web, identity)
+            assert (view["protocol"], view["ocppVersion"]) == ("SOAP", version)
+    finally:
+        await stop_web_central(web)
