@@ -92,7 +92,8 @@ class CentralSystemSoap(Resource):
         """The WSDL (with C{?wsdl}), its service address set to this endpoint."""
         rest = b"/".join(request.postpath or []).strip(b"/")
         version = WSDL_PATHS.get(rest)
-        if b"wsdl" not in (request.args or {}) or version is None:
+        query = request.uri.partition(b"?")[2].lower().split(b"&")
+        if not (b"wsdl" in query or b"wsdl=" in query) or version is None:
             request.setResponseCode(404)
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
             return b"OCPP-S endpoint: POST SOAP 1.2 here; WSDL at /Ocpp?wsdl (1.6), /Ocpp/15?wsdl\n"

@@ -15,7 +15,7 @@ station's: one in flight, the rest in order, each with its timeout. The
 queue's C{send} is L{SoapStation.caller}: it posts the command to the
 station's own endpoint (L{SoapStation.endpoint}, the WS-Addressing C{From}
 of its requests) and fires with the reply in the 1.6 JSON shape. Until one
-is set, commands fail with L{StationCallError} C{NotSupported}.
+is set, commands fail with L{InvalidCommand} (nothing is sent).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IRecord
-from ocppcs.callerrors import InvalidCommand, StationCallError
+from ocppcs.callerrors import InvalidCommand
 from ocppcs.callqueue import CallQueue, Outbound
 from ocppcs.channel import SOAP
 from ocppcs.ocppj.schemas import SchemaSet
@@ -45,13 +45,12 @@ Caller = Callable[["SoapStation", Outbound], "Deferred[dict[str, Any]]"]
 
 
 def not_supported(station: SoapStation, pending: Outbound) -> Deferred[dict[str, Any]]:
+    """The default caller: nothing is sent (L{InvalidCommand})."""
     return fail(
-        StationCallError(
+        InvalidCommand(
             station.identity,
             pending.action,
-            "NotSupported",
-            "This central system cannot call OCPP-S stations yet",
-            {},
+            "This central system cannot call OCPP-S stations yet (no SOAP caller)",
         )
     )
 
