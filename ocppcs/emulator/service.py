@@ -117,6 +117,10 @@ class EmulatorService(Service):
         if not self.running:
             return
         url = self._url() if callable(self._url) else self._url
+        soap = sum(1 for c in configs if c.protocol in SOAP_VERSIONS)
+        if soap:
+            # Every OCPP-S station posts to the central system: keep a connection for each.
+            self._soap = SoapClient(self._reactor, per_host=soap)
         for config in configs:
             station = EmulatedStation(
                 config,
@@ -149,8 +153,7 @@ class EmulatorService(Service):
             return StationLink(
                 station, self._reactor, self.schemas, call_timeout=self._call_timeout
             )
-        if self._soap is None:
-            self._soap = SoapClient(self._reactor)
+        assert self._soap is not None
         return SoapLink(
             station,
             self._reactor,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import random
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
 from twisted.internet.interfaces import IListeningPort
@@ -44,19 +43,6 @@ from ocppcs.v16.actions import STATION_ACTIONS
 
 #: The emulator's protocol setting -> the OCPP version of a SOAP station.
 SOAP_VERSIONS = {"ocpp1.6s": "1.6", "ocpp1.5s": "1.5"}
-
-
-def soap_url(url: str) -> str:
-    """
-    The central system service URL for a central system URL: a SOAP one as
-    it is; C{ws://H/ocpp} (as ocppcs serves) becomes C{http://H/Ocpp}.
-    """
-    parts = urlsplit(url)
-    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme)
-    if scheme is None:
-        return url
-    path = "/Ocpp" if parts.path.rstrip("/") in ("", "/ocpp") else parts.path
-    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
 class SoapSession:
@@ -196,10 +182,8 @@ class SoapLink:
 
     @property
     def central_url(self) -> str:
-        """The central system service the station posts to."""
-        return soap_url(
-            self.station.url_override or self.station.keys.get("CentralSystemURL") or ""
-        )
+        """The central system service the station posts to (L{EmulatedStation.url})."""
+        return self.station.url
 
     def start(self) -> None:
         """Serve the Charge Point service, then start a session (the station boots)."""

@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ocppcs.emulator.keys import check_identity
 from ocppcs.emulator.spec import ConnectorSpec
@@ -112,6 +112,19 @@ def station_url(base: str, identity: str) -> str:
     percent-encoded as one path segment.
     """
     return base.rstrip("/") + "/" + quote(identity, safe="")
+
+
+def soap_url(url: str) -> str:
+    """
+    The central system service URL for a central system URL: a SOAP one as
+    it is; C{ws://H/ocpp} (as ocppcs serves) becomes C{http://H/Ocpp}.
+    """
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme)
+    if scheme is None:
+        return url
+    path = "/Ocpp" if parts.path.rstrip("/") in ("", "/ocpp") else parts.path
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
 def _boot_from_keys(

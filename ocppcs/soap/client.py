@@ -85,6 +85,9 @@ class SoapClient(Service):
         (default: verify against the system's trust roots).
     @param max_reply: the largest reply body read, in bytes.
     @param connect_timeout: seconds to wait for a TCP connection.
+    @param per_host: idle connections kept per host and port: 1 for the
+        central system (each station is its own host, one call in flight),
+        more for emulated stations that all post to one central system.
     """
 
     _log = Logger()
@@ -96,9 +99,10 @@ class SoapClient(Service):
         tls_policy: Any = None,
         max_reply: int = MAX_REPLY,
         connect_timeout: float = 30.0,
+        per_host: int = 1,
     ) -> None:
         self._pool = HTTPConnectionPool(reactor, persistent=True)
-        self._pool.maxPersistentPerHost = 1  # one call in flight per station
+        self._pool.maxPersistentPerHost = per_host
         self._pool.retryAutomatically = False  # a command is never sent twice
         policy = tls_policy if tls_policy is not None else BrowserLikePolicyForHTTPS()
         agent = Agent(

@@ -51,6 +51,9 @@ async def test_online_as_soap(soap_e2e: WebCentral, identity: str) -> None:
     view = await cs_station(soap_e2e, identity)
     assert view["protocol"] == "SOAP"
     assert view["ocppVersion"] == STATIONS[identity]
+    own = (await soap_e2e.api.get(f"/Emulator/Station/{identity}")).json
+    assert own["protocol"] == f"ocpp{STATIONS[identity]}s"
+    assert own["url"] == f"http://127.0.0.1:{soap_e2e.port}/Ocpp" and own["connected"]
 
 
 @pytest.mark.parametrize("identity", sorted(STATIONS))

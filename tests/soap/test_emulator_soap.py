@@ -25,8 +25,8 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 from ocppcs.config import EmulatorConfig
 from ocppcs.emulator.service import EmulatorService
-from ocppcs.emulator.soaplink import SoapLink, soap_url
-from ocppcs.emulator.stationconfig import load_station
+from ocppcs.emulator.soaplink import SoapLink
+from ocppcs.emulator.stationconfig import load_station, soap_url
 from tests.emulator.test_end_to_end import until
 from tests.soap.cpserver import (
     CS_NS,
