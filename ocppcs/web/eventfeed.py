@@ -8,7 +8,8 @@ L{ocppcs.web.logfeed}, with its C{identity} filter and slow-reader limit).
 
 One JSON text message per event, each with C{type}, C{identity} and C{ts}:
 
-    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000"}
+    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000",
+     "protocol": "JSON"|"SOAP", "ocppVersion": "1.6"|"1.5"}
     {"type": "status", "connectorId", "status", "errorCode", "info"?}     StatusNotification
     {"type": "meter", "connectorId", "transactionId"?, "energy", "power"} MeterValues (Wh, W;
                                                                             null if not sampled)
@@ -31,7 +32,7 @@ from ocppcs.channel import StationChannel
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
 from ocppcs.stations import StationRegistry
-from ocppcs.web.api_views import address
+from ocppcs.web.api_views import address, protocol
 from ocppcs.web.logfeed import MAX_BUFFER, LogFeed, LogFeedFactory, LogFeedResource
 
 _PATHS = ("/ws/events", "/ws/events/")
@@ -102,7 +103,7 @@ def encode_event(record: FrameRecord) -> bytes | None:
 
 
 def connection_event(session: StationChannel, online: bool, now: float) -> bytes:
-    """The event of a station connecting or disconnecting."""
+    """The event of a station connecting or disconnecting (with its protocol and version)."""
     return orjson.dumps(
         {
             "type": "connection",
@@ -110,6 +111,7 @@ def connection_event(session: StationChannel, online: bool, now: float) -> bytes
             "ts": iso_time(now),
             "online": online,
             "address": address(None, session),
+            **protocol(None, session),
         }
     )
 
