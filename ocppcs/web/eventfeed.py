@@ -31,6 +31,7 @@ from ocppcs.backends.interface import FrameRecord
 from ocppcs.channel import StationChannel
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
+from ocppcs.soap.frames import json_payload
 from ocppcs.stations import StationRegistry
 from ocppcs.web.api_views import address, protocol
 from ocppcs.web.logfeed import MAX_BUFFER, LogFeed, LogFeedFactory, LogFeedResource
@@ -73,11 +74,14 @@ def encode_event(record: FrameRecord) -> bytes | None:
         index = 2
     else:
         return None
-    try:
-        frame = orjson.loads(record.raw)
-        payload = frame[index]
-    except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
-        return None
+    raw = record.raw
+    if raw[:1] == b"<":  # an OCPP-S message
+        payload = json_payload(raw)
+    else:
+        try:
+            payload = orjson.loads(raw)[index]
+        except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
+            return None
     if not isinstance(payload, dict):
         return None
     event: dict[str, Any] = {"identity": record.identity, "ts": iso_time(record.ts)}
