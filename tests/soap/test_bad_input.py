@@ -93,6 +93,15 @@ EXTERNAL = '<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/pas
             "maxLength",
         ),
         (
+            envelope(
+                f'<statusNotificationRequest xmlns="{CS16}"><connectorId>1</connectorId>'
+                "<status>Available</status><errorCode>NoError</errorCode>"
+                "<timestamp>12026-01-01T00:00:00Z</timestamp></statusNotificationRequest>"
+            ),
+            "FormationViolation",
+            "statusNotificationRequest",
+        ),
+        (
             envelope(f'<authorizeRequest xmlns="{CS16}"><tag>T</tag></authorizeRequest>'),
             "FormationViolation",
             "WSDL",
