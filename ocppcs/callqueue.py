@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.ocppj.test_session,tests.integration.test_station_calls -*-
+# -*- test-case-name: tests.ocppj.test_session,tests.soap.test_station -*-
 """
 The central system's commands to one station: one in flight, the rest in
 order, each with a timeout. Transport-neutral: OCPP-J sends a CALL frame and

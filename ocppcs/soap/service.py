@@ -204,7 +204,10 @@ class CentralSystemSoap(Resource):
         if not service.schema.validate(message.body):
             problem = service.schema.error_log.last_error
             raise SoapFault(f"{name} does not match the WSDL: {problem.message}")
-        payload = codec.decode(service, message.body)
+        try:
+            payload = codec.decode(service, message.body)
+        except ValueError as e:  # what the schema allows but Python cannot hold (year 10000)
+            raise SoapFault(f"{name}: {e}") from None
         if version == "1.5":
             payload = v15.request_to_16(operation.name, payload)
         self._schemas.validate_request(operation.name, payload)

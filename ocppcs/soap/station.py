@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.soap.test_session -*-
+# -*- test-case-name: tests.soap.test_station -*-
 """
 A SOAP station as a L{StationChannel}, and when it counts as online.
 

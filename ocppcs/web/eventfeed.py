@@ -8,7 +8,8 @@ L{ocppcs.web.logfeed}, with its C{identity} filter and slow-reader limit).
 
 One JSON text message per event, each with C{type}, C{identity} and C{ts}:
 
-    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000"}
+    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000",
+     "protocol": "JSON"|"SOAP", "ocppVersion": "1.6"|"1.5"}
     {"type": "status", "connectorId", "status", "errorCode", "info"?}     StatusNotification
     {"type": "meter", "connectorId", "transactionId"?, "energy", "power"} MeterValues (Wh, W;
                                                                             null if not sampled)
@@ -30,8 +31,9 @@ from ocppcs.backends.interface import FrameRecord
 from ocppcs.channel import StationChannel
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
+from ocppcs.soap.frames import json_payload
 from ocppcs.stations import StationRegistry
-from ocppcs.web.api_views import address
+from ocppcs.web.api_views import address, protocol
 from ocppcs.web.logfeed import MAX_BUFFER, LogFeed, LogFeedFactory, LogFeedResource
 
 _PATHS = ("/ws/events", "/ws/events/")
@@ -72,11 +74,14 @@ def encode_event(record: FrameRecord) -> bytes | None:
         index = 2
     else:
         return None
-    try:
-        frame = orjson.loads(record.raw)
-        payload = frame[index]
-    except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
-        return None
+    raw = record.raw
+    if raw[:1] == b"<":  # an OCPP-S message
+        payload = json_payload(raw)
+    else:
+        try:
+            payload = orjson.loads(raw)[index]
+        except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
+            return None
     if not isinstance(payload, dict):
         return None
     event: dict[str, Any] = {"identity": record.identity, "ts": iso_time(record.ts)}
@@ -102,7 +107,7 @@ def encode_event(record: FrameRecord) -> bytes | None:
 
 
 def connection_event(session: StationChannel, online: bool, now: float) -> bytes:
-    """The event of a station connecting or disconnecting."""
+    """The event of a station connecting or disconnecting (with its protocol and version)."""
     return orjson.dumps(
         {
             "type": "connection",
@@ -110,6 +115,7 @@ def connection_event(session: StationChannel, online: bool, now: float) -> bytes
             "ts": iso_time(now),
             "online": online,
             "address": address(None, session),
+            **protocol(None, session),
         }
     )
 

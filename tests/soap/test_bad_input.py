@@ -93,6 +93,15 @@ EXTERNAL = '<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/pas
             "maxLength",
         ),
         (
+            envelope(
+                f'<statusNotificationRequest xmlns="{CS16}"><connectorId>1</connectorId>'
+                "<status>Available</status><errorCode>NoError</errorCode>"
+                "<timestamp>12026-01-01T00:00:00Z</timestamp></statusNotificationRequest>"
+            ),
+            "FormationViolation",
+            "statusNotificationRequest",
+        ),
+        (
             envelope(f'<authorizeRequest xmlns="{CS16}"><tag>T</tag></authorizeRequest>'),
             "FormationViolation",
             "WSDL",
@@ -172,6 +181,38 @@ async def test_a_good_request_after_bad_ones(soap_central: WebCentral) -> None:
     status, _, body = await post(soap_central, HEARTBEAT, "/Ocpp/CentralSystemService/")
     assert status == 200, body
     assert etree.fromstring(body).find(f".//{{{CS16}}}currentTime") is not None
+
+
+@pytest_twisted.ensureDeferred
+async def test_reply_addressing(soap_central: WebCentral) -> None:
+    """The reply's WS-Addressing: its Action, RelatesTo the request's MessageID, To its ReplyTo."""
+    wsa = "http://www.w3.org/2005/08/addressing"
+    header = (
+        f'<s:Header xmlns:a="{wsa}"><chargeBoxIdentity xmlns="{CS16}">WSA-1</chargeBoxIdentity>'
+        "<a:MessageID>urn:uuid:0b7f6c52-5d0e-4a57-9d2a-3a1f1e6c0001</a:MessageID>"
+        "<a:Action>/BootNotification</a:Action><a:To>http://cs/Ocpp</a:To>"
+        "<a:From><a:Address>http://127.0.0.1:9/wsa</a:Address></a:From>"
+        "<a:ReplyTo><a:Address>http://127.0.0.1:9/replies</a:Address></a:ReplyTo></s:Header>"
+    )
+    boot = envelope(
+        f'<bootNotificationRequest xmlns="{CS16}"><chargePointVendor>V</chargePointVendor>'
+        "<chargePointModel>M</chargePointModel></bootNotificationRequest>",
+        header=header,
+    )
+    status, _, body = await post(soap_central, boot)
+    assert status == 200, body
+    reply = etree.fromstring(body)
+    ns = {"a": wsa, "s": ENV}
+    assert reply.findtext("s:Header/a:Action", namespaces=ns) == "/BootNotificationResponse"
+    assert reply.findtext("s:Header/a:RelatesTo", namespaces=ns) == (
+        "urn:uuid:0b7f6c52-5d0e-4a57-9d2a-3a1f1e6c0001"
+    )
+    assert reply.findtext("s:Header/a:To", namespaces=ns) == "http://127.0.0.1:9/replies"
+    assert reply.findtext("s:Header/a:MessageID", namespaces=ns).startswith("urn:uuid:")
+    [element] = reply.find("s:Body", namespaces=ns)
+    assert element.tag == f"{{{CS16}}}bootNotificationResponse"
+    station = soap_central.service.registry.get("WSA-1")
+    assert station is not None and station.address == "http://127.0.0.1:9/wsa"
 
 
 @pytest_twisted.async_yield_fixture(scope="module")

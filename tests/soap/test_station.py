@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+import zeep
 from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -142,25 +143,28 @@ def test_a_15_station_has_no_smart_charging_or_trigger() -> None:
     assert not h.posted
 
 
-@pytest.mark.parametrize("version", ["1.5", "1.6"])
-@pytest_twisted.ensureDeferred
-async def test_call_context_names_transport_and_version(tmp_path: Any, version: str) -> None:
-    """The backend sees a SOAP station's calls as a JSON station's, marked soap and its version."""
+async def start_memory_central(tmp_path: Any) -> tuple[Any, MemoryBackend, str]:
+    """The central system with a L{MemoryBackend}, started; its /Ocpp URL."""
     from twisted.internet import reactor
 
     backend = MemoryBackend()
-    config = Config(
-        server=dataclasses.replace(ServerConfig(), listen=("tcp:0:interface=127.0.0.1",))
-    )
-    config = dataclasses.replace(
-        config, embedded=dataclasses.replace(config.embedded, path=str(tmp_path / "x.sqlite3"))
-    )
-    service = build_central_system(config, reactor, backend=backend)
+    server = dataclasses.replace(ServerConfig(), listen=("tcp:0:interface=127.0.0.1",))
+    config = Config(server=server)
+    embedded = dataclasses.replace(config.embedded, path=str(tmp_path / "x.sqlite3"))
+    service = build_central_system(dataclasses.replace(config, embedded=embedded), reactor, backend)
     service.startService()
     await service.ready
     port = service.listeners[0].port
     assert port is not None
-    client = SoapClient(version, f"http://127.0.0.1:{port.getHost().port}/Ocpp", "CTX-1", None)
+    return service, backend, f"http://127.0.0.1:{port.getHost().port}/Ocpp"
+
+
+@pytest.mark.parametrize("version", ["1.5", "1.6"])
+@pytest_twisted.ensureDeferred
+async def test_call_context_names_transport_and_version(tmp_path: Any, version: str) -> None:
+    """The backend sees a SOAP station's calls as a JSON station's, marked soap and its version."""
+    service, backend, url = await start_memory_central(tmp_path)
+    client = SoapClient(version, url, "CTX-1", None)
     try:
         await client("BootNotification", chargePointVendor="V", chargePointModel="M")
         await client("Heartbeat")
@@ -180,3 +184,20 @@ async def test_call_context_names_transport_and_version(tmp_path: Any, version: 
         ("in", 2, "Heartbeat"),
         ("out", 3, "Heartbeat"),
     ]
+
+
+@pytest_twisted.ensureDeferred
+async def test_shutting_down_is_a_receiver_fault(tmp_path: Any) -> None:
+    """Once the stations are being closed, a SOAP request gets a Receiver Fault (HTTP 503)."""
+    service, backend, url = await start_memory_central(tmp_path)
+    client = SoapClient("1.6", url, "LATE-1", None)
+    try:
+        service.registry.close_all("shutting down")
+        with pytest.raises(zeep.exceptions.Fault) as caught:
+            await client("Heartbeat")
+    finally:
+        client.close()
+        await service.stopService()
+    assert caught.value.code.endswith("Receiver")
+    assert "shutting down" in caught.value.message
+    assert backend.calls == []
