@@ -102,3 +102,18 @@ class InvalidCommand(StationCallFailed):
         super().__init__(identity, action, description)
         self.description = description
         self.path = path
+
+
+class StationUnreachable(StationOffline):
+    """
+    The station's own endpoint (an OCPP-S station's Charge Point service)
+    could not be reached: nothing was delivered, so the command did not run.
+    The REST API answers it as it does L{StationOffline} (503).
+    """
+
+    def __init__(self, identity: str, action: str, address: str, why: str) -> None:
+        StationCallFailed.__init__(
+            self, identity, action, f"Charge point '{identity}' is unreachable at {address}: {why}"
+        )
+        self.address = address
+        self.why = why

@@ -49,7 +49,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """C{[server]}: listeners and WebSocket connection limits."""
+    """C{[server]}: listeners, WebSocket connection limits, the OCPP-S request size."""
 
     listen: tuple[str, ...] = ("tcp:9220:interface=0.0.0.0",)
     ping_interval: float = 60.0
@@ -57,6 +57,8 @@ class ServerConfig:
     #: Bytes: 1 MiB, what common WebSocket stacks accept by default.
     max_frame_size: int = 1_048_576
     call_timeout: float = 30.0
+    #: Bytes: the largest OCPP-S (SOAP) request accepted at /Ocpp.
+    soap_max_body: int = 65_536
 
 
 @dataclass(frozen=True)
@@ -226,6 +228,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "ping_timeout": values.positive_float,
             "max_frame_size": values.positive_int,
             "call_timeout": values.positive_float,
+            "soap_max_body": values.positive_int,
         },
     ),
     "central": (

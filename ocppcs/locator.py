@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 from twisted.internet.defer import Deferred, succeed
 
 from ocppcs.callerrors import StationCallFailed
+from ocppcs.channel import StationChannel
 from ocppcs.stations import StationRegistry
 
 
@@ -34,11 +35,20 @@ class Live(NamedTuple):
     @ivar account: the account of its connection URL, or C{""}.
     @ivar node: the cluster node holding the connection, or C{None} when the
         central system is not a cluster.
+    @ivar transport: C{"json"} (OCPP-J) or C{"soap"} (OCPP-S), as the channel's.
+    @ivar version: the OCPP version it speaks (C{"1.6"}, C{"1.5"}).
     """
 
     address: str
     account: str
     node: str | None = None
+    transport: str = "json"
+    version: str = "1.6"
+
+    @classmethod
+    def of(cls, channel: StationChannel, node: str | None = None) -> Live:
+        """The live connection of a channel held by this process."""
+        return cls(channel.address, channel.account, node, channel.transport, channel.version)
 
 
 class Moved(StationCallFailed):
@@ -139,7 +149,7 @@ class StationLocator:
         session = self.registry.get(identity)
         if session is None:
             return None
-        return Live(session.address, session.account, self.node)
+        return Live.of(session, self.node)
 
     def live(self, identities: Iterable[str]) -> Deferred[dict[str, Live]]:
         """

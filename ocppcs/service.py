@@ -37,6 +37,9 @@ from ocppcs.locator import StationLocator
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
+from ocppcs.soap.client import SoapClient, StationCaller
+from ocppcs.soap.service import CentralSystemSoap
+from ocppcs.soap.station import SoapStations
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
@@ -81,6 +84,8 @@ class CentralSystemService(MultiService):
     central: CentralSystem | None = None
     commands: Commands | None = None
     cluster: ClusterNode | None = None
+    #: The OCPP-S Central System service (C{/Ocpp}).
+    soap: CentralSystemSoap | None = None
 
     def __init__(
         self,
@@ -276,6 +281,10 @@ def build_central_system(
         commands=commands,
     )
     event_feed = build_event_feed(reactor, frames, registry)
+    soap = build_soap(config, reactor, central, registry, backend, schemas, frames)
+    # The central system's calls to SOAP stations (their Charge Point services).
+    soap_client = SoapClient(reactor)
+    soap.stations.caller = StationCaller(soap_client, frames, reactor)
     site = build_site(
         factory,
         api,
@@ -283,6 +292,7 @@ def build_central_system(
         log_feed,
         build_metrics(metrics),
         event_feed,
+        soap,
     )
     listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
@@ -298,7 +308,9 @@ def build_central_system(
     service.metrics, service.log_feed = metrics, log_feed.feed
     service.central = central
     service.commands = commands
+    service.soap = soap
     metrics.setServiceParent(service)
+    soap_client.setServiceParent(service)  # closes its connections at stop
     if cluster is not None:
         cluster.setServiceParent(service)
     service.cluster = cluster
@@ -307,6 +319,29 @@ def build_central_system(
         emulator.setServiceParent(service)
     service.emulator = emulator
     return service
+
+
+def build_soap(
+    config: Config,
+    reactor: Any,
+    central: CentralSystem,
+    registry: StationRegistry,
+    backend: IRecord,
+    schemas: SchemaSet,
+    frames: FrameFanout,
+) -> CentralSystemSoap:
+    """The OCPP-S Central System service at C{/Ocpp} (L{ocppcs.soap.service})."""
+    stations = SoapStations(
+        registry,
+        backend,
+        reactor,
+        schemas,
+        config.central.heartbeat_interval,
+        config.server.call_timeout,
+    )
+    return CentralSystemSoap(
+        reactor, central, registry, stations, schemas, frames, config.server.soap_max_body
+    )
 
 
 def build_emulator(

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.integration.test_station_calls -*-
 """
-The registry of the stations connected to this process, and how to call one.
+The registry of the stations connected to this process (L{StationChannel}s:
+JSON over WebSocket or SOAP), and how to call one.
 
     registry.call(identity, action, payload, timeout) -> Deferred[reply payload]
 
@@ -22,21 +23,18 @@ from twisted.logger import Logger
 
 from ocppcs.backends.interface import IRecord
 from ocppcs.callerrors import StationOffline, UnknownStation
-from ocppcs.ocppj.session import OcppSession
-
-#: Closes a session's connection: called with a reason when it is replaced.
-Closer = Callable[[str], None]
+from ocppcs.channel import StationChannel
 
 #: Sees the outcome of each call sent to a connected station: called with the
 #: reply payload or the L{Failure} and the action; must return its first argument.
 CallObserver = Callable[[Any, str], Any]
 #: Told C{(session, online)} when a station connects (C{True}) or disconnects.
-ConnectionObserver = Callable[[OcppSession, bool], None]
+ConnectionObserver = Callable[[StationChannel, bool], None]
 
 
 class StationRegistry:
     """
-    Identity -> the live session of that station (at most one).
+    Identity -> the live channel of that station (at most one).
 
     @param backend: used to tell an unknown station from an offline one.
     @ivar call_observer: if set, added to the Deferred of every call made to a
@@ -48,13 +46,13 @@ class StationRegistry:
 
     def __init__(self, backend: IRecord) -> None:
         self._backend = backend
-        self._sessions: dict[str, tuple[OcppSession, Closer]] = {}
+        self._sessions: dict[str, StationChannel] = {}
         #: Set by L{close_all}: the central system is shutting down.
         self.closed = False
         #: Told of every connection and disconnection (the web UI's event feed).
         self.connection_observers: list[ConnectionObserver] = []
 
-    def _tell(self, session: OcppSession, online: bool) -> None:
+    def _tell(self, session: StationChannel, online: bool) -> None:
         for observer in self.connection_observers:
             try:
                 observer(session, online)
@@ -71,31 +69,30 @@ class StationRegistry:
         """The identities of the connected stations."""
         return list(self._sessions)
 
-    def get(self, identity: str) -> OcppSession | None:
-        """The live session of C{identity}, if connected."""
-        entry = self._sessions.get(identity)
-        return entry[0] if entry else None
+    def get(self, identity: str) -> StationChannel | None:
+        """The live channel of C{identity}, if connected."""
+        return self._sessions.get(identity)
 
-    def attach(self, session: OcppSession, close: Closer) -> None:
+    def attach(self, session: StationChannel) -> None:
         """
-        Make C{session} the station's live session. A previous connection with
-        the same identity is closed and its pending calls fail at once.
+        Make C{session} the station's live channel. A previous connection with
+        the same identity is closed (L{StationChannel.close}) and its pending
+        calls fail at once.
         """
         old = self._sessions.get(session.identity)
-        self._sessions[session.identity] = (session, close)
+        self._sessions[session.identity] = session
         if old is not None:
             self._log.info(
                 "{identity} reconnected from {address}; closing its previous connection",
                 identity=session.identity,
                 address=session.address,
             )
-            old[0].connection_lost("replaced by a new connection")
-            old[1]("replaced by a new connection")
+            old.close("replaced by a new connection")
         self._tell(session, True)
 
     @staticmethod
     def _triggered(
-        reply: dict[str, Any], session: OcppSession, payload: dict[str, Any]
+        reply: dict[str, Any], session: StationChannel, payload: dict[str, Any]
     ) -> dict[str, Any]:
         # A station not (yet) Accepted may still send a message the central
         # system asked for with TriggerMessage (OCPP 1.6, 4.2: Pending).
@@ -112,9 +109,8 @@ class StationRegistry:
         self.closed = True
         entries = list(self._sessions.values())
         self._sessions.clear()
-        for session, close in entries:
-            session.connection_lost(reason)
-            close(reason)
+        for session in entries:
+            session.close(reason)
             self._tell(session, False)
 
     def close(self, identity: str, reason: str) -> bool:
@@ -124,23 +120,20 @@ class StationRegistry:
 
         @return: whether it was connected here.
         """
-        entry = self._sessions.pop(identity, None)
-        if entry is None:
+        session = self._sessions.pop(identity, None)
+        if session is None:
             return False
-        session, close = entry
-        session.connection_lost(reason)
-        close(reason)
+        session.close(reason)
         self._tell(session, False)
         return True
 
-    def detach(self, session: OcppSession) -> bool:
+    def detach(self, session: StationChannel) -> bool:
         """
         Forget C{session} if it is still the live one.
 
         @return: whether it was (False when a newer connection replaced it).
         """
-        entry = self._sessions.get(session.identity)
-        if entry is not None and entry[0] is session:
+        if self._sessions.get(session.identity) is session:
             del self._sessions[session.identity]
             self._tell(session, False)
             return True
@@ -154,19 +147,20 @@ class StationRegistry:
         timeout: float | None = None,
     ) -> Deferred[dict[str, Any]]:
         """
-        Send a central-system-initiated OCPP 1.6 command to a station.
+        Send a central-system-initiated command to a station, whatever its
+        transport and version (payloads in the OCPP 1.6 JSON shape).
 
         @param identity: the station.
-        @param action: one of the 19 central-system-initiated 1.6 actions.
-        @param payload: the request payload (checked against the official schema).
+        @param action: one of the 19 central-system-initiated 1.6 actions (a
+            1.5 station knows 15 of them).
+        @param payload: the request payload (checked against the official 1.6 schema).
         @param timeout: seconds to wait for the reply once sent; the server's
             C{call_timeout} when C{None}.
         @return: a Deferred firing with the station's reply payload. At most one
             call is in flight per station; later ones wait in order.
         """
-        entry = self._sessions.get(identity)
-        if entry is not None:
-            session = entry[0]
+        session = self._sessions.get(identity)
+        if session is not None:
             d = session.call(action, payload, timeout)
             if self.call_observer is not None:
                 d.addBoth(self.call_observer, action)

@@ -35,6 +35,9 @@ class CallContext(NamedTuple):
     @ivar unique_id: the CALL's uniqueId.
     @ivar action: the OCPP action name.
     @ivar received: when the central system received the CALL (seconds since the epoch).
+    @ivar version: the OCPP version the station speaks: C{"1.6"} or C{"1.5"}
+        (the payload is in the 1.6 JSON shape either way).
+    @ivar transport: C{"json"} (OCPP-J, WebSocket) or C{"soap"} (OCPP-S).
     """
 
     identity: str
@@ -42,6 +45,8 @@ class CallContext(NamedTuple):
     unique_id: str
     action: str
     received: float
+    version: str = "1.6"
+    transport: str = "json"
 
 
 class BackendStartError(Exception):

@@ -5,6 +5,8 @@ its link to the central system, their saved state opened first.
 
     startService --> load conf/cp/*/configuration.json (bad ones logged, skipped)
                  --> open the state database --> stations --> links connect
+                     (a WebSocket link, or for C{protocol} ocpp1.6s / ocpp1.5s
+                     an OCPP-S one, L{ocppcs.emulator.soaplink})
     stopService  --> links close --> the database writes what is queued
 
 A stop that comes while the start is still opening the database waits for
@@ -27,10 +29,12 @@ from ocppcs.config import EmulatorConfig
 from ocppcs.emulator.auto import AutoDriver
 from ocppcs.emulator.link import StationLink
 from ocppcs.emulator.persist import EmulatorStore
+from ocppcs.emulator.soaplink import SOAP_VERSIONS, SoapLink
 from ocppcs.emulator.station import EmulatedStation
 from ocppcs.emulator.stationconfig import StationConfig, StationConfigError, load_stations
 from ocppcs.emulator.transfers import make_transfers
 from ocppcs.ocppj.schemas import SchemaSet
+from ocppcs.soap.client import SoapClient
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 
 
@@ -76,7 +80,8 @@ class EmulatorService(Service):
         self.transfers = make_transfers(config.transfers, reactor)
         self.schemas = SchemaSet()
         self.stations: dict[str, EmulatedStation] = {}
-        self.links: dict[str, StationLink] = {}
+        self.links: dict[str, StationLink | SoapLink] = {}
+        self._soap: SoapClient | None = None
         self.drivers: dict[str, AutoDriver] = {}
         self.errors: list[StationConfigError] = []
         self.ready: Deferred[None] = Deferred()
@@ -112,6 +117,10 @@ class EmulatorService(Service):
         if not self.running:
             return
         url = self._url() if callable(self._url) else self._url
+        soap = sum(1 for c in configs if c.protocol in SOAP_VERSIONS)
+        if soap:
+            # Every OCPP-S station posts to the central system: keep a connection for each.
+            self._soap = SoapClient(self._reactor, per_host=soap)
         for config in configs:
             station = EmulatedStation(
                 config,
@@ -123,10 +132,7 @@ class EmulatorService(Service):
                 transfers=self.transfers,
             )
             self.stations[config.identity] = station
-            link = StationLink(
-                station, self._reactor, self.schemas, call_timeout=self._call_timeout
-            )
-            self.links[config.identity] = link
+            self.links[config.identity] = self._link(station)
             if config.auto is not None and config.auto.enable:
                 self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
         for link in self.links.values():
@@ -137,6 +143,25 @@ class EmulatorService(Service):
             "Emulator: {count} stations started, {skipped} skipped",
             count=len(self.stations),
             skipped=len(self.errors),
+        )
+
+    def _link(self, station: EmulatedStation) -> StationLink | SoapLink:
+        """The station's link: WebSocket, or OCPP-S for a SOAP protocol."""
+        config = station.config
+        version = SOAP_VERSIONS.get(config.protocol)
+        if version is None:
+            return StationLink(
+                station, self._reactor, self.schemas, call_timeout=self._call_timeout
+            )
+        assert self._soap is not None
+        return SoapLink(
+            station,
+            self._reactor,
+            self.schemas,
+            self._soap,
+            version,
+            port=config.soap_port,
+            call_timeout=self._call_timeout,
         )
 
     def stopService(self) -> Deferred[None]:
@@ -166,6 +191,8 @@ class EmulatorService(Service):
             for station in self.stations.values():
                 station.shutdown()
                 station.save()
+            if self._soap is not None:
+                self._soap.close()
             return self.store.stop()
 
         return DeferredList(closing, consumeErrors=True).addCallback(closed)

@@ -35,7 +35,7 @@ from ocppcs.emulator.metering import MeterReports
 from ocppcs.emulator.outbox import Message, Outbox
 from ocppcs.emulator.persist import EmulatorStore, OutboxEntry, SavedStation
 from ocppcs.emulator.smartcharging import ChargingProfiles
-from ocppcs.emulator.stationconfig import StationConfig, station_url
+from ocppcs.emulator.stationconfig import StationConfig, soap_url, station_url
 from ocppcs.emulator.transfers import SimulatedTransfers, Transfers
 from ocppcs.emulator.view import StationView
 from ocppcs.isotime import iso_time
@@ -179,8 +179,13 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, BootAndHeart
 
     @property
     def url(self) -> str:
-        """Where the station connects: C{CentralSystemURL}/identity (or the override)."""
+        """
+        Where the station connects: C{CentralSystemURL}/identity (or the
+        override); for OCPP-S, the central system service (L{soap_url}).
+        """
         base = self.url_override or self.keys.get("CentralSystemURL") or ""
+        if self.config.protocol != "ocpp1.6j":
+            return soap_url(base)
         return station_url(base, self.identity)
 
     @property

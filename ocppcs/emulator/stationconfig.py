@@ -9,6 +9,10 @@ C{auto} (C{{enable, seed, idTags, idleSeconds: [min, max], sessionSeconds:
 (seconds: after an accepted RemoteStartTransaction on a connector without a
 vehicle, a demo driver plugs one in after that long; without it the connector
 waits for a PlugIn until C{ConnectionTimeOut}, as a real station does).
+C{protocol} picks the transport: C{"ocpp1.6j"} (OCPP-J 1.6 over WebSocket,
+the default), C{"ocpp1.6s"} or C{"ocpp1.5s"} (OCPP-S 1.6 or 1.5, SOAP 1.2 over
+HTTP: the station posts to the central system service and serves its own
+Charge Point service on 127.0.0.1:C{soapPort}, 0 or absent: any free port).
 
 C{connectorId} entries are ids (1..N) or objects with an C{id} and optionally::
 
@@ -37,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from ocppcs.emulator.keys import check_identity
 from ocppcs.emulator.spec import ConnectorSpec
@@ -81,6 +85,8 @@ class StationConfig:
     @ivar auto: the C{auto} object, or C{None}.
     @ivar plug_in_on_remote_start: C{plugInOnRemoteStart}: seconds after a
         remote start until a vehicle is plugged in by itself, or C{None} (never).
+    @ivar protocol: C{ocpp1.6j}, C{ocpp1.6s} or C{ocpp1.5s}.
+    @ivar soap_port: the loopback port of an OCPP-S station's own service (0: any).
     """
 
     identity: str
@@ -92,6 +98,12 @@ class StationConfig:
     geo: dict[str, Any] | None = None
     auto: AutoConfig | None = None
     plug_in_on_remote_start: float | None = None
+    protocol: str = "ocpp1.6j"
+    soap_port: int = 0
+
+
+#: The C{protocol} setting -> the OCPP version it speaks.
+PROTOCOLS = {"ocpp1.6j": "1.6", "ocpp1.6s": "1.6", "ocpp1.5s": "1.5"}
 
 
 def station_url(base: str, identity: str) -> str:
@@ -100,6 +112,19 @@ def station_url(base: str, identity: str) -> str:
     percent-encoded as one path segment.
     """
     return base.rstrip("/") + "/" + quote(identity, safe="")
+
+
+def soap_url(url: str) -> str:
+    """
+    The central system service URL for a central system URL: a SOAP one as
+    it is; C{ws://H/ocpp} (as ocppcs serves) becomes C{http://H/Ocpp}.
+    """
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme)
+    if scheme is None:
+        return url
+    path = "/Ocpp" if parts.path.rstrip("/") in ("", "/ocpp") else parts.path
+    return urlunsplit((scheme, parts.netloc, path, parts.query, ""))
 
 
 def _boot_from_keys(
@@ -144,8 +169,16 @@ def load_station(folder: Path) -> StationConfig:
     reader = FieldReader(file)
     data = read_json(file)
     reader.typed(data, "$", dict, "an object")
-    if data.get("OcppVersion", "1.6") != "1.6":
-        raise reader.error("OcppVersion", "only OCPP 1.6 stations are emulated")
+    protocol = reader.typed(data.get("protocol", "ocpp1.6j"), "protocol", str, "a string")
+    if protocol not in PROTOCOLS:
+        raise reader.error("protocol", f"must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
+    if data.get("OcppVersion", PROTOCOLS[protocol]) != PROTOCOLS[protocol]:
+        raise reader.error(
+            "OcppVersion", f"protocol {protocol} is OCPP {PROTOCOLS[protocol]} (1.5 only over SOAP)"
+        )
+    soap_port = reader.typed(data.get("soapPort", 0), "soapPort", int, "a port number")
+    if not 0 <= soap_port <= 65535:
+        raise reader.error("soapPort", "must be a port number, 0 to 65535")
     connectors = reader.connectors(data)
     keys, where = reader.keys(data)
     values = {key: value for key, _, value in keys}
@@ -186,6 +219,8 @@ def load_station(folder: Path) -> StationConfig:
             if "plugInOnRemoteStart" in data
             else None
         ),
+        protocol=protocol,
+        soap_port=soap_port,
     )
 
 

@@ -23,6 +23,7 @@ class StationView(_Base):
         return {
             "identity": self.identity,
             "url": self.url,
+            "protocol": self.config.protocol,
             "connected": self.session is not None,
             "bootStatus": self.boot_status or None,
             "status": self.status0(),

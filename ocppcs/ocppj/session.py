@@ -10,34 +10,31 @@ Inbound (station -> central system):
     -> CALLERROR InternalError (and a logged traceback). Nothing a station
     sends raises out of L{OcppSession.text_received}.
 
-Outbound (central system -> station): L{OcppSession.call} queues the command;
-at most one CALL is in flight, the rest wait in order. Each in-flight CALL has
-a timeout on the injected clock. A CALLRESULT is checked against the
-response schema; a CALLERROR, a timeout and a disconnect each fail the
-Deferred with their own L{ocppcs.callerrors} exception.
+Outbound (central system -> station): L{OcppSession.call} queues the command
+in its L{CallQueue} (shared with OCPP-S): at most one CALL is in flight, the
+rest wait in order. Each in-flight CALL has a timeout on the injected clock.
+A CALLRESULT is checked against the response schema; a CALLERROR, a timeout
+and a disconnect each fail the Deferred with their own L{ocppcs.callerrors}
+exception.
+
+The session is the L{ocppcs.channel.StationChannel} of a JSON station
+(transport C{"json"}, version C{"1.6"}).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, fail, maybeDeferred
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import FrameRecord
-from ocppcs.callerrors import (
-    CallTimeout,
-    InvalidCommand,
-    InvalidReply,
-    StationCallError,
-    StationDisconnected,
-)
+from ocppcs.callerrors import InvalidReply, StationCallError
+from ocppcs.callqueue import CallQueue, Outbound
+from ocppcs.channel import StationChannel
 from ocppcs.ocppj import frames
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 from ocppcs.ocppj.frames import Call, CallError, CallResult, FrameError
@@ -48,21 +45,11 @@ from ocppcs.v16.actions import CENTRAL_ACTIONS, KNOWN_ACTIONS, STATION_ACTIONS
 class CallReceiver(Protocol):
     """What answers a station's CALLs (the central system's domain)."""
 
-    def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
+    def receive_call(self, session: StationChannel, call: Call) -> Deferred[dict[str, Any]]:
         """Answer C{call}; fire with the reply payload or fail with an L{OcppError}."""
 
 
 FrameSink = Callable[[FrameRecord], None]
-
-
-@dataclass(slots=True)
-class _Outbound:
-    action: str
-    payload: dict[str, Any]
-    timeout: float
-    deferred: Deferred[dict[str, Any]]
-    unique_id: str = ""
-    timer: IDelayedCall | None = None
 
 
 class OcppSession:
@@ -76,6 +63,8 @@ class OcppSession:
         BootNotification (C{None} until known); kept by the receiver.
     @ivar triggered: actions the central system asked for with TriggerMessage
         that the station may send once even when not Accepted.
+    @param close: closes the connection (L{close}); by default nothing more
+        than L{connection_lost}.
 
     The session serves the central system by default: it answers the
     station's actions and sends the central system's. The emulator's
@@ -84,6 +73,8 @@ class OcppSession:
     """
 
     _log = Logger()
+    version = "1.6"
+    transport = "json"
 
     def __init__(
         self,
@@ -98,6 +89,7 @@ class OcppSession:
         default_timeout: float = 30.0,
         inbound_actions: frozenset[str] = STATION_ACTIONS,
         outbound_actions: frozenset[str] = CENTRAL_ACTIONS,
+        close: Callable[[str], None] | None = None,
     ) -> None:
         self.identity = identity
         self.account = account
@@ -109,11 +101,11 @@ class OcppSession:
         self._receiver = receiver
         self._schemas = schemas
         self._frame_sink = frame_sink
-        self._default_timeout = default_timeout
         self._inbound_actions = inbound_actions
-        self._outbound_actions = outbound_actions
-        self._queue: deque[_Outbound] = deque()
-        self._in_flight: _Outbound | None = None
+        self._close_connection = close or (lambda reason: None)
+        self._calls = CallQueue(
+            identity, clock, self._send_call, schemas, outbound_actions, default_timeout
+        )
         self._closed_because: str | None = None
 
     # --- inbound ---------------------------------------------------------------------------
@@ -234,100 +226,37 @@ class OcppSession:
         self, action: str, payload: dict[str, Any], timeout: float | None = None
     ) -> Deferred[dict[str, Any]]:
         """
-        Send a central-system-initiated CALL, after the ones already queued.
+        Send a central-system-initiated CALL, after the ones already queued
+        (L{CallQueue.call}).
 
         @return: a Deferred firing with the station's CALLRESULT payload, or
             failing with L{InvalidCommand}, L{StationCallError}, L{InvalidReply},
             L{CallTimeout} or L{StationDisconnected}. Cancelling it withdraws
             the command (or stops waiting for its reply).
         """
-        if self._closed_because is not None:
-            return fail(StationDisconnected(self.identity, action, self._closed_because))
-        if action not in self._outbound_actions:
-            return fail(InvalidCommand(self.identity, action, f"Unknown operation: '{action}'"))
-        try:
-            self._schemas.validate_request(action, payload)
-        except SchemaViolation as e:
-            return fail(InvalidCommand(self.identity, action, e.description, e.path))
-        pending = _Outbound(action, payload, timeout or self._default_timeout, None)  # type: ignore[arg-type]
-        pending.deferred = Deferred(lambda d: self._withdraw(pending))
-        self._queue.append(pending)
-        self._send_next()
-        return pending.deferred
+        return self._calls.call(action, payload, timeout)
 
     @property
     def queued(self) -> int:
         """How many commands wait behind the one in flight."""
-        return len(self._queue)
+        return self._calls.queued
 
-    def _send_next(self) -> None:
-        if self._in_flight is not None or not self._queue or self._closed_because is not None:
-            return
-        pending = self._queue.popleft()
-        pending.unique_id = str(uuid.uuid4())
-        pending.timer = self._clock.callLater(pending.timeout, self._timed_out, pending)
-        self._in_flight = pending
+    def _send_call(self, pending: Outbound) -> None:
         self._send(Call(pending.unique_id, pending.action, pending.payload), pending.action)
 
-    def _finish(self, pending: _Outbound) -> None:
-        if pending.timer is not None and pending.timer.active():
-            pending.timer.cancel()
-        if self._in_flight is pending:
-            self._in_flight = None
-        self._send_next()
-
-    def _withdraw(self, pending: _Outbound) -> None:
-        if pending in self._queue:
-            self._queue.remove(pending)
-        else:
-            self._finish(pending)
-
-    def _timed_out(self, pending: _Outbound) -> None:
-        self._log.warn(
-            "{identity} did not reply to {action} ({unique_id}) within {timeout}s",
-            identity=self.identity,
-            action=pending.action,
-            unique_id=pending.unique_id,
-            timeout=pending.timeout,
-        )
-        pending.timer = None
-        self._finish(pending)
-        pending.deferred.errback(CallTimeout(self.identity, pending.action, pending.timeout))
-
-    def _take_in_flight(self, unique_id: str) -> _Outbound | None:
-        pending = self._in_flight
-        if pending is None or pending.unique_id != unique_id:
-            self._log.warn(
-                "{identity} replied to {unique_id}, which is not the call in flight",
-                identity=self.identity,
-                unique_id=unique_id,
-            )
-            return None
-        self._finish(pending)
-        return pending
-
-    def _reply_for(self, unique_id: str, message_type: int, data: bytes) -> _Outbound | None:
-        """Record a reply frame (with the action it answers), then take its call."""
-        pending = self._in_flight
-        answered = pending.action if pending is not None and pending.unique_id == unique_id else ""
-        self._record("in", message_type, unique_id, answered, data)
-        return self._take_in_flight(unique_id)
-
     def _result_received(self, result: CallResult, data: bytes) -> None:
-        pending = self._reply_for(result.unique_id, frames.CALLRESULT, data)
-        if pending is None:
-            return
-        try:
-            self._schemas.validate_response(pending.action, result.payload)
-        except SchemaViolation as e:
-            pending.deferred.errback(
-                InvalidReply(self.identity, pending.action, e.description, e.path)
-            )
-            return
-        pending.deferred.callback(result.payload)
+        calls = self._calls
+        self._record(
+            "in", frames.CALLRESULT, result.unique_id, calls.answering(result.unique_id), data
+        )
+        calls.result(result.unique_id, result.payload)
 
     def _error_received(self, error: CallError, data: bytes) -> None:
-        pending = self._reply_for(error.unique_id, frames.CALLERROR, data)
+        calls = self._calls
+        self._record(
+            "in", frames.CALLERROR, error.unique_id, calls.answering(error.unique_id), data
+        )
+        pending = calls.take(error.unique_id)
         if pending is None:
             return
         pending.deferred.errback(
@@ -341,7 +270,7 @@ class OcppSession:
         )
 
     def _bad_reply(self, unique_id: str, description: str, path: str = "$") -> None:
-        pending = self._take_in_flight(unique_id)
+        pending = self._calls.take(unique_id)
         if pending is not None:
             pending.deferred.errback(InvalidReply(self.identity, pending.action, description, path))
 
@@ -352,14 +281,12 @@ class OcppSession:
         if self._closed_because is not None:
             return
         self._closed_because = why
-        pending = [self._in_flight] if self._in_flight is not None else []
-        pending.extend(self._queue)
-        self._in_flight = None
-        self._queue.clear()
-        for p in pending:
-            if p.timer is not None and p.timer.active():
-                p.timer.cancel()
-            p.deferred.errback(StationDisconnected(self.identity, p.action, why))
+        self._calls.close(why)
+
+    def close(self, reason: str) -> None:
+        """Fail the pending calls with C{reason}, then close the WebSocket connection."""
+        self.connection_lost(reason)
+        self._close_connection(reason)
 
     # --- output ----------------------------------------------------------------------------
 

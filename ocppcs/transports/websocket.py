@@ -173,9 +173,10 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             factory.schemas,
             factory.frame_sink,
             factory.endpoint.call_timeout,
+            close=self._close_replaced,
         )
         self._session = session
-        factory.registry.attach(session, self._close_replaced)
+        factory.registry.attach(session)
         self._log.info("{identity} connected from {peer}", identity=self._identity, peer=self.peer)
         factory.backend.station_connected(self._identity, self._account, self.peer).addErrback(
             lambda f: self._log.failure(

@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.v16.test_central -*-
 """
-The central system's answer to station-initiated OCPP 1.6 calls.
+The central system's answer to station-initiated calls (OCPP 1.6 JSON shape,
+whatever the channel: OCPP-J, or OCPP-S 1.5/1.6 converted at its edge).
 
 Schema validation has already happened (L{ocppcs.ocppj.session}); this layer
 enforces the registration rule and passes the call to the decider:
@@ -30,9 +31,9 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import CallContext, IDecider, IRecord
+from ocppcs.channel import StationChannel
 from ocppcs.ocppj.errors import OcppError, SecurityError
 from ocppcs.ocppj.frames import Call
-from ocppcs.ocppj.session import OcppSession
 
 
 class CentralSystem:
@@ -76,7 +77,7 @@ class CentralSystem:
             d.callback(None)
         return d
 
-    def receive_call(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
+    def receive_call(self, session: StationChannel, call: Call) -> Deferred[dict[str, Any]]:
         """Answer C{call} from C{session}'s station (see the module docstring)."""
         self._answering += 1
         try:
@@ -121,13 +122,15 @@ class CentralSystem:
         )
         self.on_copy_failed(ctx.action)
 
-    def _answer(self, session: OcppSession, call: Call) -> Deferred[dict[str, Any]]:
+    def _answer(self, session: StationChannel, call: Call) -> Deferred[dict[str, Any]]:
         ctx = CallContext(
             session.identity,
             session.account,
             call.unique_id,
             call.action,
             self._clock.seconds(),
+            session.version,
+            session.transport,
         )
         if call.action == "BootNotification":
             d: Deferred[dict[str, Any]] = self._decide(ctx, call.payload)
@@ -143,7 +146,7 @@ class CentralSystem:
             return accepted.addCallback(self._accepted_then_handle, session, ctx, call.payload)
         return fail(self._not_accepted(session, call))
 
-    def _booted(self, reply: dict[str, Any], session: OcppSession) -> dict[str, Any]:
+    def _booted(self, reply: dict[str, Any], session: StationChannel) -> dict[str, Any]:
         session.accepted = reply.get("status") == "Accepted"
         self._log.info(
             "BootNotification from {identity}: {status}",
@@ -153,7 +156,7 @@ class CentralSystem:
         return reply
 
     def _accepted_then_handle(
-        self, accepted: bool, session: OcppSession, ctx: CallContext, payload: dict[str, Any]
+        self, accepted: bool, session: StationChannel, ctx: CallContext, payload: dict[str, Any]
     ) -> Deferred[dict[str, Any]]:
         if session.accepted is None:
             session.accepted = accepted
@@ -161,7 +164,7 @@ class CentralSystem:
             return fail(self._not_accepted(session, ctx))
         return self._decide(ctx, payload)
 
-    def _not_accepted(self, session: OcppSession, call: Call | CallContext) -> OcppError:
+    def _not_accepted(self, session: StationChannel, call: Call | CallContext) -> OcppError:
         self._log.warn(
             "{identity} sent {action} before its BootNotification was Accepted",
             identity=session.identity,

@@ -117,7 +117,6 @@ class SummaryRoutes(ApiBase):
             detail = await store.station_detail(row.identity)
             if detail is not None:
                 entry = views.station_detail(detail, live.get(row.identity))
-                entry.update(ocppVersion="1.6", protocol="JSON")
                 stations.append(entry)
         statuses: Counter[str] = Counter()
         for station in stations:

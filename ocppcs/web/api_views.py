@@ -9,6 +9,7 @@ names where it had them.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from ocppcs.backends.views import (
     ConnectorView,
@@ -20,6 +21,7 @@ from ocppcs.backends.views import (
     StationView,
     TransactionView,
 )
+from ocppcs.channel import SOAP
 from ocppcs.locator import Live
 from ocppcs.ocppj import jsontext
 from ocppcs.web.http import iso_time
@@ -91,16 +93,37 @@ def address(station: StationView | None, live: Live | None) -> str | None:
 
 def connection(live: Live | None) -> dict[str, Any] | None:
     """
-    The live connection of a station, or C{None}; in a cluster with the
-    C{node} it is connected to.
+    The live connection of a station (for SOAP: its endpoint's host and
+    port), or C{None}; in a cluster with the C{node} it is connected to.
     """
     if live is None:
         return None
-    host, port = peer_address(live.address)
-    out: dict[str, Any] = {"ip": host, "port": port, "account": live.account}
+    out: dict[str, Any]
+    if live.address.startswith(("http://", "https://")):
+        url = urlsplit(live.address)
+        out = {"ip": url.hostname or "", "port": url.port, "account": live.account}
+    else:
+        host, port = peer_address(live.address)
+        out = {"ip": host, "port": port, "account": live.account}
     if live.node is not None:
         out["node"] = live.node
     return out
+
+
+def protocol(station: StationView | None, live: Live | None) -> dict[str, str]:
+    """
+    C{protocol} (C{JSON} or C{SOAP}) and C{ocppVersion}: the live
+    connection's; for a station offline, SOAP when its last address is its
+    own URL (a SOAP station's endpoint), and 1.6.
+    """
+    if live is not None:
+        return {
+            "protocol": "SOAP" if live.transport == SOAP else "JSON",
+            "ocppVersion": live.version,
+        }
+    last = station.last_address if station is not None else None
+    soap = last is not None and last.startswith(("http://", "https://"))
+    return {"protocol": "SOAP" if soap else "JSON", "ocppVersion": "1.6"}
 
 
 def boot_notification(station: StationView) -> dict[str, Any] | None:
@@ -125,8 +148,7 @@ def station_list_entry(station: StationView, live: Live | None) -> dict[str, Any
     entry: dict[str, Any] = {
         "identity": station.identity,
         "address": address(station, live),
-        "protocol": "JSON",
-        "ocppVersion": "1.6",
+        **protocol(station, live),
         "node": station.node,
     }
     connected = connection(live)
@@ -151,6 +173,7 @@ def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
         "identity": station.identity,
         "online": live is not None,
         "address": address(station, live),
+        **protocol(station, live),
         "connection": connection(live),
         "account": station.account,
         "registered": station.registered,

@@ -8,7 +8,8 @@ L{ocppcs.web.logfeed}, with its C{identity} filter and slow-reader limit).
 
 One JSON text message per event, each with C{type}, C{identity} and C{ts}:
 
-    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000"}
+    {"type": "connection", "online": true|false, "address": "127.0.0.1:5000",
+     "protocol": "JSON"|"SOAP", "ocppVersion": "1.6"|"1.5"}
     {"type": "status", "connectorId", "status", "errorCode", "info"?}     StatusNotification
     {"type": "meter", "connectorId", "transactionId"?, "energy", "power"} MeterValues (Wh, W;
                                                                             null if not sampled)
@@ -27,12 +28,13 @@ from typing import Any
 import orjson
 
 from ocppcs.backends.interface import FrameRecord
+from ocppcs.channel import StationChannel
 from ocppcs.framelog import FrameFanout
 from ocppcs.isotime import iso_time
 from ocppcs.locator import Live
-from ocppcs.ocppj.session import OcppSession
+from ocppcs.soap.frames import json_payload
 from ocppcs.stations import StationRegistry
-from ocppcs.web.api_views import address
+from ocppcs.web.api_views import address, protocol
 from ocppcs.web.logfeed import MAX_BUFFER, LogFeed, LogFeedFactory, LogFeedResource
 
 _PATHS = ("/ws/events", "/ws/events/")
@@ -73,11 +75,14 @@ def encode_event(record: FrameRecord) -> bytes | None:
         index = 2
     else:
         return None
-    try:
-        frame = orjson.loads(record.raw)
-        payload = frame[index]
-    except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
-        return None
+    raw = record.raw
+    if raw[:1] == b"<":  # an OCPP-S message
+        payload = json_payload(raw)
+    else:
+        try:
+            payload = orjson.loads(raw)[index]
+        except (orjson.JSONDecodeError, IndexError, KeyError, TypeError):
+            return None
     if not isinstance(payload, dict):
         return None
     event: dict[str, Any] = {"identity": record.identity, "ts": iso_time(record.ts)}
@@ -102,15 +107,16 @@ def encode_event(record: FrameRecord) -> bytes | None:
     return orjson.dumps(event)
 
 
-def connection_event(session: OcppSession, online: bool, now: float) -> bytes:
-    """The event of a station connecting or disconnecting."""
+def connection_event(session: StationChannel, online: bool, now: float) -> bytes:
+    """The event of a station connecting or disconnecting (with its protocol and version)."""
     return orjson.dumps(
         {
             "type": "connection",
             "identity": session.identity,
             "ts": iso_time(now),
             "online": online,
-            "address": address(None, Live(session.address, session.account)),
+            "address": address(None, Live.of(session)),
+            **protocol(None, Live.of(session)),
         }
     )
 
@@ -128,7 +134,7 @@ def build_event_feed(
     """
     feed = LogFeed(max_buffer, frames, encode=encode_event)
 
-    def connected(session: OcppSession, online: bool) -> None:
+    def connected(session: StationChannel, online: bool) -> None:
         if feed.subscriber_count:
             feed.publish(session.identity, connection_event(session, online, reactor.seconds()))
 

@@ -3,6 +3,8 @@
 The one resource tree served on every listener.
 
     /ocpp/{identity}[/{account}]   OCPP-J station endpoint (WebSocket)
+    /Ocpp[?wsdl], /Ocpp/15?wsdl    OCPP-S Central System service, 1.5 and 1.6
+                                   (SOAP 1.2; L{ocppcs.soap.service})
     /api/v1/...                    REST API (Klein; see openapi.yaml)
     /                              the operator web UI (L{ocppcs.web.ui}), its assets under /ui/
     /docs/                         Swagger UI
@@ -12,7 +14,7 @@ The one resource tree served on every listener.
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
 
-Operator resources (everything but /ocpp) are wrapped by the C{guard} of
+Operator resources (everything but /ocpp and /Ocpp) are wrapped by the C{guard} of
 C{[api] auth} (L{ocppcs.web.auth}); /api/v1/ping and /api/v1/time stay open.
 /docs is guarded too: its files are harmless, but the document it shows and
 the calls it makes are under /api, and with basic auth the browser asks once
@@ -73,6 +75,7 @@ def build_root(
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
     event_feed: IResource | None = None,
+    soap: IResource | None = None,
 ) -> Resource:
     """
     Build the resource tree: every path the server answers.
@@ -80,10 +83,13 @@ def build_root(
     @param log_feed: the C{/ws/log} resource, if any (L{ocppcs.web.logfeed.build_log_feed}).
     @param metrics: the C{/metrics} resource, if any (L{ocppcs.metrics.build_metrics}).
     @param event_feed: the C{/ws/events} resource, if any (L{ocppcs.web.eventfeed}).
+    @param soap: the C{/Ocpp} resource, if any (L{ocppcs.soap.service}).
     """
     stations = WebSocketResource(station_factory)
     root = _Root(stations)
     root.putChild(b"ocpp", stations)
+    if soap is not None:
+        root.putChild(b"Ocpp", soap)
     root.putChild(b"api", guard(api.resource(), API_OPEN_PATHS))
     root.putChild(b"docs", guard(build_docs()))
     # The UI's files are public (they hold no data; every call they make is guarded),
@@ -142,9 +148,10 @@ def build_site(
     log_feed: IResource | None = None,
     metrics: IResource | None = None,
     event_feed: IResource | None = None,
+    soap: IResource | None = None,
 ) -> Site:
     """The HTTP site serving L{build_root}'s tree."""
-    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics, event_feed))
+    site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics, event_feed, soap))
     site.displayTracebacks = False
     limit = api.config.api.max_body
 

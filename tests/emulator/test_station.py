@@ -192,6 +192,7 @@ def test_snapshot() -> None:
     assert set(snap) == {
         "identity",
         "url",
+        "protocol",
         "connected",
         "bootStatus",
         "status",
@@ -203,6 +204,7 @@ def test_snapshot() -> None:
     }
     assert snap["identity"] == "EM-A0000001"
     assert snap["url"] == "ws://localhost:9220/ocpp/EM-A0000001"
+    assert snap["protocol"] == "ocpp1.6j"
     assert (snap["connected"], snap["bootStatus"]) == (True, "Accepted")
     assert snap["status"] == "Available"
     assert snap["queued"] == 0

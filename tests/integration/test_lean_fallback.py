@@ -35,7 +35,7 @@ async def _boot_beat_command(central: Central, identity: str) -> Any:
     try:
         assert (await station.boot())["status"] == "Accepted"
         assert "currentTime" in await station.heartbeat()
-        _, close = central.service.registry._sessions[identity]
+        close = central.service.registry._sessions[identity]._close_connection  # type: ignore[attr-defined]
         reply = as_future(
             central.service.registry.call(identity, "DataTransfer", {"vendorId": "v"})
         )

@@ -66,7 +66,7 @@ async def test_an_independent_client_reads_every_length_encoding(central: Centra
         received = []
         try:
             await station.boot()
-            _, close = central.service.registry._sessions["LEAN-1"]
+            close = central.service.registry._sessions["LEAN-1"]._close_connection  # type: ignore[attr-defined]
             # A real station connection is the plain TCP transport write_now sends on.
             assert type(close.__self__.transport) is TCPServer  # type: ignore[attr-defined]
             for size in sizes:

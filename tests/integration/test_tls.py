@@ -41,7 +41,7 @@ async def test_boot_and_heartbeat_over_wss(tmp_path: Path) -> None:
             boot = await station.boot()
             beat = await station.heartbeat()
             # A command from the central system: the lean send path's own frame.
-            _, close = central.service.registry._sessions["TLS-1"]
+            close = central.service.registry._sessions["TLS-1"]._close_connection  # type: ignore[attr-defined]
             transport = close.__self__.transport  # type: ignore[attr-defined]
             assert ISSLTransport.providedBy(transport), transport
             reply = as_future(

@@ -85,6 +85,7 @@ async def test_a_station_session_as_events(central: Central) -> None:
         "online": True,
     }
     assert connected["address"].startswith("127.0.0.1:")
+    assert (connected["protocol"], connected["ocppVersion"]) == ("JSON", "1.6")
     assert boot["type"] == "boot"
     assert (status["type"], status["connectorId"], status["status"], status["errorCode"]) == (
         "status",

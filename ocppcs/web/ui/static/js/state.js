@@ -83,6 +83,7 @@ function onEvent(event) {
   if (event.type === "connection") {
     station.online = event.online;
     if (event.address) station.address = event.address;
+    if (event.protocol) Object.assign(station, { protocol: event.protocol, ocppVersion: event.ocppVersion });
     if (event.online) station.lastSeen = event.ts;
     emit("station", id);
   } else if (event.type === "status") {

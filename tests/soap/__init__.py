@@ -1,0 +1,1 @@
+"""OCPP-S tests: real SOAP on the wire."""
