@@ -41,12 +41,12 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.postgres.pool import PostgresPool, is_unavailable
 from ocppcs.callerrors import StationOffline
+from ocppcs.channel import StationChannel
 from ocppcs.cluster.channel import NotifyChannel
 from ocppcs.cluster.config import ClusterConfig, default_node
 from ocppcs.cluster.queries import ClusterQueries
 from ocppcs.cluster.routing import Router
 from ocppcs.locator import Live
-from ocppcs.ocppj.session import OcppSession
 from ocppcs.stations import StationRegistry
 
 #: Connections of the node's own pool (the channel has one more).
@@ -237,7 +237,7 @@ class ClusterNode(Service):
 
     # --- connections ---------------------------------------------------------------------------
 
-    def _connection_changed(self, session: OcppSession, online: bool) -> None:
+    def _connection_changed(self, session: StationChannel, online: bool) -> None:
         router = self._router
         if router is None or not self._joined:
             return  # recorded when the node joins (or left with it)
