@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ocppcs import configvalues as values
+from ocppcs.configsecurity import SECURITY_KEYS, SecurityConfig, check_security
 
 
 class ConfigError(Exception):
@@ -128,14 +129,22 @@ class EmbeddedConfig:
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """C{[api]}: the operators' REST API, log feed and metrics."""
+    """
+    C{[api]}: the operators' REST API, log feed and metrics.
 
-    auth: str = "none"
+    @ivar auth: C{auto} (loopback needs no credentials, others Basic with
+        C{users} or the generated operator password), C{none}, C{basic} or C{bearer}.
+    @ivar password_file: where C{auto} keeps the generated operator
+        password's hash; C{""}: C{operator.passwd} beside C{[embedded] path}.
+    """
+
+    auth: str = "auto"
     users: tuple[str, ...] = ()
     tokens: tuple[str, ...] = ()
     max_body: int = 1_048_576
     page_size: int = 100
     max_page_size: int = 1000
+    password_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,6 +183,7 @@ class Config:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     source: str = "<defaults>"
 
 
@@ -228,12 +238,13 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     "api": (
         ApiConfig,
         {
-            "auth": values.choice("none", "basic", "bearer"),
+            "auth": values.choice("auto", "none", "basic", "bearer"),
             "users": values.users,
             "tokens": values.tokens,
             "max_body": values.positive_int,
             "page_size": values.positive_int,
             "max_page_size": values.positive_int,
+            "password_file": str,
         },
     ),
     "emulator": (
@@ -247,6 +258,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "transfers": values.choice("simulated", "network"),
         },
     ),
+    "security": (SecurityConfig, SECURITY_KEYS),
 }
 
 
@@ -346,6 +358,9 @@ def parse_config(
             "central = false needs enable = true (else nothing runs)", ("emulator", "central")
         )
     _check_webhook(config)
+    clash = check_security(config.security)
+    if clash is not None:
+        raise ConfigError(clash[1], ("security", clash[0]))
     return config
 
 

@@ -33,12 +33,15 @@ from ocppcs.listeners import ListenerService, parse_endpoint
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
+from ocppcs.stationauth import StationAuth, check_listeners
 from ocppcs.stations import StationRegistry
+from ocppcs.tlslisten import is_tls
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import OperatorAuth, warn_if_open
 from ocppcs.web.eventfeed import build_event_feed
+from ocppcs.web.firstrun import operator_api_config
 from ocppcs.web.logfeed import LogFeed, build_log_feed
 
 #: At shutdown, wait at most this many seconds for the calls being answered.
@@ -223,6 +226,8 @@ def build_central_system(
     frames.add(metrics.frame)
     central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
+    check_listeners(config.security, server.listen)
+    station_auth = StationAuth(config.security, backend.station_key_hash, reactor)
     factory = OcppServerFactory(
         reactor,
         central,
@@ -234,6 +239,7 @@ def build_central_system(
         reactor=reactor,
         refusals=refusals,
         on_refused=metrics.refused,
+        station_auth=station_auth,
     )
     # Imported here: Klein imports the global reactor, which must not happen
     # before twistd or the test runner has installed the one it wants.
@@ -242,7 +248,7 @@ def build_central_system(
 
     listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    auth = OperatorAuth(config.api, reactor)
+    auth = OperatorAuth(operator_api_config(config), reactor)
     api = RestApi(
         registry, backend, config, reactor, refusals, emulator=emulator, auth=auth, decider=decider
     )
@@ -296,8 +302,10 @@ def build_emulator(
 
 
 def own_url(listeners: list[ListenerService]) -> str:
-    """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
+    """C{ws://127.0.0.1:PORT/ocpp} of the first plain TCP listener, or C{""} if none."""
     for listener in listeners:
+        if is_tls(listener.description):
+            continue  # the emulated stations speak ws:// only
         port = listener.port
         host = port.getHost() if port is not None else None
         if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":

@@ -29,6 +29,7 @@ from ocppcs.config import (
     ServerConfig,
     WebhookConfig,
 )
+from ocppcs.configsecurity import SecurityConfig
 from ocppcs.service import CentralSystemService, build_central_system
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation
@@ -139,11 +140,12 @@ async def start_web_central(
     api: dict[str, Any] | None = None,
     emulator: dict[str, Any] | None = None,
     webhook: dict[str, Any] | None = None,
+    security: dict[str, Any] | None = None,
     **central: Any,
 ) -> WebCentral:
     """
     Start a central system storing in C{data}; C{server}, C{api},
-    C{emulator} and C{webhook} set keys of those sections (C{webhook}: with
+    C{emulator}, C{webhook} and C{security} set keys of those sections (C{webhook}: with
     C{[backend] type = webhook}), keyword arguments set C{[central]} keys.
     """
     from twisted.internet import reactor
@@ -158,6 +160,7 @@ async def start_web_central(
         emulator=dataclasses.replace(EmulatorConfig(), **(emulator or {})),
         backend=BackendConfig("webhook" if webhook is not None else "embedded"),
         webhook=WebhookConfig(**(webhook or {})),
+        security=SecurityConfig(**(security or {})),
     )
     service = build_central_system(config, reactor)
     service.startService()
