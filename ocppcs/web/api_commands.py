@@ -55,7 +55,7 @@ class CommandRoutes(ApiBase):
         body = read_object(request, self.config.api.max_body, required=False)
         payload = body if body is not None else {}
         try:
-            reply = await self.registry.call(identity, operation, payload, timeout)
+            reply = await self.call_station(identity, operation, payload, timeout)
         except StationCallError as e:
             return json_body(
                 request,
@@ -66,6 +66,21 @@ class CommandRoutes(ApiBase):
                     "errorDetails": e.error_details,
                 },
             )
+        await self._bookkeeping(identity, operation, payload, reply)
+        return json_body(request, reply)
+
+    async def call_station(
+        self, identity: str, operation: str, payload: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """
+        The station's reply to C{operation}.
+
+        @raise StationCallError: for the station's CALLERROR.
+        @raise ApiError: 404 unknown, 503 offline or disconnected, 400 invalid
+            command, 504 no reply in time, 502 invalid reply.
+        """
+        try:
+            reply: dict[str, Any] = await self.registry.call(identity, operation, payload, timeout)
         except UnknownStation as e:
             raise ApiError(404, e.message) from None
         except StationOffline as e:
@@ -84,8 +99,7 @@ class CommandRoutes(ApiBase):
             raise ApiError(504, e.message) from None
         except InvalidReply as e:
             raise ApiError(502, f"{e.message} (at {e.path})", extra={"path": e.path}) from None
-        await self._bookkeeping(identity, operation, payload, reply)
-        return json_body(request, reply)
+        return reply
 
     async def _bookkeeping(
         self, identity: str, operation: str, payload: dict[str, Any], reply: dict[str, Any]
