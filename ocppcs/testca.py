@@ -5,7 +5,7 @@ client certificates whose subject CN is a station identity (security
 profile 3), written as PEM files into a folder.
 
     ca = TestCA(tmp_path)
-    cert, key = ca.server()                     # tls:0:certKey=...:privateKey=...:caCerts=ca.ca
+    cert, key = ca.server()                     # ca.listen(): tls:0:...:privateKey=...:certKey=...
     client_cert, client_key = ca.client("CP1")
 """
 
@@ -111,8 +111,12 @@ class TestCA:
         """A client certificate with subject CN C{cn}: its PEM certificate and key files."""
         return self._issue(cn, ExtendedKeyUsageOID.CLIENT_AUTH, [], f"client-{cn}")
 
-    def listen(self, port: int = 0, client_certificates: bool = True) -> str:
-        """A C{tls:} listen description on 127.0.0.1 with a server certificate of this CA."""
+    def listen(self, port: int = 0, client_certificates: bool = False) -> str:
+        """
+        A C{tls:} listen description on 127.0.0.1 with a server certificate of
+        this CA; with C{client_certificates}, clients may present one of its
+        certificates (C{caCerts}).
+        """
         cert, key = self.server()
         description = f"tls:{port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
         return description + (f":caCerts={self.ca}" if client_certificates else "")

@@ -96,7 +96,7 @@ async def secured(tmp_path: Path) -> AsyncIterator[Secured]:
     ca = TestCA(tmp_path / "ca")
     web = await start_web_central(
         tmp_path,
-        server={"listen": ("tcp:0:interface=127.0.0.1", ca.listen())},
+        server={"listen": ("tcp:0:interface=127.0.0.1", ca.listen(client_certificates=True))},
         security={
             "profile": 0,
             "profile_1": ("P1", "P1-NOKEY"),
