@@ -28,7 +28,7 @@ from ocpp.v16.enums import Action
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
 from ocppcs.testca import TestCA
-from tests.integration.conftest import aio
+from tests.integration.conftest import aio, as_future
 from tests.integration.rawstation import RawStation
 from tests.web.conftest import WebCentral, start_web_central, stop_web_central
 
@@ -249,3 +249,37 @@ async def test_bad_keys_are_refused(secured: Secured) -> None:
     for body in ({"key": "short"}, {"key": "x" * 41}, {"key": "é" * 16}, {}, {"key": 5}):
         (await api.put("/ChargePoint/P1/AuthorizationKey", body)).error(400)
     assert (await api.put("/ChargePoint/P1/AuthorizationKey", {"key": "k" * 16})).status == 200
+
+
+@pytest_twisted.ensureDeferred
+async def test_key_change_failing_on_the_station_keeps_the_old_key(secured: Secured) -> None:
+    """A CALLERROR or no answer to ChangeConfiguration stores nothing."""
+    api, old = secured.web.api, "D" * 16
+    assert (await api.put("/ChargePoint/P1/AuthorizationKey", {"key": old})).status == 200
+
+    async def scenario() -> list[Any]:
+        station = await RawStation.connect(secured.ws, "P1", additional_headers=basic("P1", old))
+        try:
+            await station.boot()
+            put = as_future(api.put("/ChargePoint/P1/AuthorizationKey", {"key": "E" * 16}))
+            command = await station.recv()
+            await station.send([4, command[1], "NotSupported", "no", {}])
+            first = await put
+            put = as_future(
+                api.request(
+                    "PUT",
+                    "/ChargePoint/P1/AuthorizationKey",
+                    params={"timeout": "0.5"},
+                    json={"key": "F" * 16},
+                )
+            )
+            await station.recv()  # and never answered
+            return [command, first, await put]
+        finally:
+            await station.close()
+
+    command, callerror, timeout = await aio(scenario())
+    assert command[2:] == ["ChangeConfiguration", {"key": "AuthorizationKey", "value": "E" * 16}]
+    assert "NotSupported; the old key stays" in callerror.error(502)
+    timeout.error(504)
+    await secured.connects(secured.ws, "P1", additional_headers=basic("P1", old))
