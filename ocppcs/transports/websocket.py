@@ -36,6 +36,7 @@ from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IRecord
 from ocppcs.config import ServerConfig
@@ -121,6 +122,7 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             header = request.headers.get("authorization")
             verdict = auth.check_transport(self._identity, header, self.transport)
             if isinstance(verdict, Deferred):
+                verdict.addErrback(self._auth_failed)
                 return verdict.addCallback(self._authorized, request)
             return self._authorized(verdict, request)
         return self._subprotocol(request)
@@ -131,6 +133,12 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             self._refusal_kind = "auth"
             raise ConnectionDeny(verdict.status, verdict.reason)
         return self._subprotocol(request)
+
+    def _auth_failed(self, failure: Failure) -> StationVerdict:
+        """The check itself failed (e.g. the store): 503, the station retries."""
+        identity = self._identity
+        self._log.failure("Checking the credentials of {identity}", failure, identity=identity)
+        return StationVerdict(False, 503, "cannot check the station's credentials now; retry")
 
     def _subprotocol(self, request: ConnectionRequest) -> str | None:
         for protocol in request.protocols:

@@ -154,6 +154,8 @@ async def test_host_name_checks_and_https_api(tmp_path: Path) -> None:
             await aio(connect("localhost", ssl.create_default_context()))
         response = await http.get(f"https://localhost:{central.port}/api/v1/ping")
         assert response.code == 200 and await response.text() == "OK"
+        response = await http.get(f"https://localhost:{central.port}/")  # the web UI
+        assert response.code == 200 and "<html" in (await response.text()).lower()
         response = await http.get(f"https://127.0.0.1:{central.port}/api/v1/ChargePointList")
         assert response.code == 200
         assert [s["identity"] for s in await response.json()] == ["TLS-NAME"]
