@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_api_keys -*-
+# -*- test-case-name: tests.integration.test_station_profiles -*-
 """
 A station's AuthorizationKey, the password of security profiles 1 and 2
 (L{ocppcs.stationauth}):
