@@ -9,6 +9,9 @@ CALLERROR NotSupported. Replies are timed send-to-reply with
 C{time.perf_counter_ns}; only replies arriving inside the measured window (after
 the connection ramp and C{--warmup}) count towards the figures.
 
+With a C{wss://} URL the stations connect over TLS, verifying the server's
+certificate against C{--ca} (e.g. the throwaway CA of C{run.py --tls}).
+
 C{--idle} connects and boots the stations, then holds them open without calls
 for C{--duration} seconds (answering pings only) and reports how many stayed
 connected and the server's memory.
@@ -31,6 +34,7 @@ import ipaddress
 import json
 import logging
 import resource
+import ssl
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -60,8 +64,8 @@ __all__ = [
 def check_loopback(url: str) -> None:
     """Refuse anything but a C{ws://} URL on a loopback host."""
     parts = urlsplit(url)
-    if parts.scheme != "ws":
-        raise ValueError(f"only ws:// URLs are supported, got {url!r}")
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"only ws:// and wss:// URLs are supported, got {url!r}")
     host = parts.hostname or ""
     if host == "localhost":
         return
@@ -99,6 +103,7 @@ async def connect_one(gen: Generator, index: int, url: str, sem: asyncio.Semapho
             websocket_handshake_timeout=gen.args.handshake_timeout,
             enable_auto_pong=False,  # answered in on_ws_frame, so pings can be counted
             extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+            ssl_context=gen.args.ssl_context,
             logger_name="loadgen",
         )
     except Exception as e:  # any failure counts as one failed connection
@@ -254,7 +259,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--listen-at", type=float, help="--storm: wall-clock time the listener was seen open"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument(
+        "--ca", help="wss://: the PEM file of the CA that signed the server's certificate"
+    )
     args = p.parse_args(argv)
+    args.ssl_context = None
+    if args.url.startswith("wss:"):
+        args.ssl_context = ssl.create_default_context(cafile=args.ca)
     try:
         check_loopback(args.url)
         parse_mix(args.mix)

@@ -92,6 +92,7 @@ class Storm:
                     websocket_handshake_timeout=self.args.handshake_timeout,
                     enable_auto_pong=False,
                     extra_headers={"Sec-WebSocket-Protocol": "ocpp1.6"},
+                    ssl_context=self.args.ssl_context,
                     logger_name="loadgen",
                 )
             except Exception as e:  # any failure: count it, wait, try again

@@ -35,6 +35,7 @@ Usage (from the repository root)::
     .venv/bin/python bench/run.py --compare --scenario d --repeat 2
     .venv/bin/python bench/run.py --json -- --mix heartbeat=1
     .venv/bin/python bench/run.py --scenario b --backend both   # embedded, then webhook
+    .venv/bin/python bench/run.py --scenario b --tls both       # plain, then TLS (wss://)
 
 Arguments after C{--} go to every C{loadgen.py} run.
 """
@@ -60,6 +61,7 @@ from loadgen_report import format_report  # noqa: E402
 from postgres_backend import add_arguments, postgres_sections, start_postgres, stop_postgres  # noqa: E402
 
 from ocppcs.listeners import DEFAULT_BACKLOG  # noqa: E402
+from ocppcs.testca import TestCA  # noqa: E402
 
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
@@ -96,10 +98,12 @@ def write_config(
     ping_interval: float | None,
     backlog: int | None = None,
     webhook: str = "",
+    tls: bool = False,
 ) -> Path:
-    """A temporary ocppcs configuration for the benchmark (C{webhook}: its extra sections)."""
+    """A temporary ocppcs configuration (C{webhook}: sections; C{tls}: a test CA's listener)."""
     config = workdir / "bench.conf"
-    listen = f"tcp:{port}:interface=127.0.0.1" + (f":backlog={backlog}" if backlog else "")
+    listen = TestCA(workdir / "ca").listen(port) if tls else f"tcp:{port}:interface=127.0.0.1"
+    listen += f":backlog={backlog}" if backlog else ""
     server = f"[server]\nlisten = {listen}\n"
     if ping_interval is not None:
         server += f"ping_interval = {ping_interval}\nping_timeout = {min(10.0, ping_interval)}\n"
@@ -128,7 +132,7 @@ def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> lis
         cmd += ["--backlog", str(args.backlog or DEFAULT_BACKLOG)]
         return cmd
     sections = webhook_sections(args) + postgres_sections(args)
-    config = write_config(workdir, args.port, args.ping_interval, args.backlog, sections)
+    config = write_config(workdir, args.port, args.ping_interval, args.backlog, sections, args.tls)
     return [
         str(BIN / "twistd"),
         "-n",
@@ -227,7 +231,8 @@ def run_scenario(
                 sys.executable,
                 str(HERE / "loadgen.py"),
                 "--url",
-                f"ws://127.0.0.1:{args.port}/ocpp",
+                f"ws{'s' if args.tls else ''}://127.0.0.1:{args.port}/ocpp",
+                *(["--ca", str(workdir / "ca" / "ca.pem")] if args.tls else []),
                 "--server-pid",
                 str(proc.pid),
                 "--duration",
@@ -239,7 +244,8 @@ def run_scenario(
                 "--json",
                 *extra,
             ]
-            server = "canned_server.py" if canned else f"ocppcs ({args.backend})"
+            mine = f"ocppcs ({args.backend}{', TLS' * args.tls})"
+            server = "canned_server.py" if canned else mine
             print(f"## scenario {key}: {title} against {server}", file=sys.stderr, flush=True)
             result = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
             report = None
@@ -372,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--webhook-pipeline", type=int, default=1, help="[webhook] pipeline (1)")
     add_arguments(p)
+    p.add_argument("--tls", choices=["off", "on", "both"], default="off", help="ocppcs on tls:")
     args = p.parse_args(argv)
+    if args.tls != "off" and (args.canned or args.compare):
+        p.error("--tls is for ocppcs alone (both: plain, then TLS, back to back)")
+    tls = [False, True] if args.tls == "both" else [args.tls == "on"]
+    args.tls = tls[0]
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:  # inherited by the server and the generator
@@ -384,10 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         return compare(args, keys, extra)
     status = 0
     backends = ["embedded", "webhook"] if args.backend == "both" else [args.backend]
-    for key in keys:
-        for backend in backends:
-            one = argparse.Namespace(**{**vars(args), "backend": backend})
-            status = max(status, run_scenario(one, key, extra, args.canned)[0])
+    for key, backend, on in ((k, b, t) for k in keys for b in backends for t in tls):
+        one = argparse.Namespace(**{**vars(args), "backend": backend, "tls": on})
+        status = max(status, run_scenario(one, key, extra, args.canned)[0])
     return status
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from ocppcs import configvalues as values
 from ocppcs.cluster.config import KEYS as CLUSTER_KEYS
 from ocppcs.cluster.config import ClusterConfig
+from ocppcs.configsecurity import SECURITY_KEYS, SecurityConfig, check_security
 
 
 class ConfigError(Exception):
@@ -167,14 +168,22 @@ class PostgresConfig:
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """C{[api]}: the operators' REST API, log feed and metrics."""
+    """
+    C{[api]}: the operators' REST API, log feed and metrics.
 
-    auth: str = "none"
+    @ivar auth: C{auto} (loopback needs no credentials, others Basic with
+        C{users} or the generated operator password), C{none}, C{basic} or C{bearer}.
+    @ivar password_file: where C{auto} keeps the generated operator
+        password's hash; C{""}: C{operator.passwd} beside C{[embedded] path}.
+    """
+
+    auth: str = "auto"
     users: tuple[str, ...] = ()
     tokens: tuple[str, ...] = ()
     max_body: int = 1_048_576
     page_size: int = 100
     max_page_size: int = 1000
+    password_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -215,6 +224,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     source: str = "<defaults>"
 
 
@@ -290,12 +300,13 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     "api": (
         ApiConfig,
         {
-            "auth": values.choice("none", "basic", "bearer"),
+            "auth": values.choice("auto", "none", "basic", "bearer"),
             "users": values.users,
             "tokens": values.tokens,
             "max_body": values.positive_int,
             "page_size": values.positive_int,
             "max_page_size": values.positive_int,
+            "password_file": str,
         },
     ),
     "emulator": (
@@ -310,6 +321,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
         },
     ),
     "cluster": (ClusterConfig, CLUSTER_KEYS),
+    "security": (SecurityConfig, SECURITY_KEYS),
 }
 
 
@@ -409,6 +421,9 @@ def parse_config(
             "central = false needs enable = true (else nothing runs)", ("emulator", "central")
         )
     _check_webhook(config)
+    clash = check_security(config.security)
+    if clash is not None:
+        raise ConfigError(clash[1], ("security", clash[0]))
     return config
 
 

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.config import ConfigError
+from ocppcs.tlslisten import is_tls, tls_endpoint
 
 #: Where a listen description comes from (C{--listen} replaces it).
 LISTEN_KEY = ("server", "listen")
@@ -46,8 +47,11 @@ def parse_endpoint(reactor: Any, description: str) -> IStreamServerEndpoint:
 
     @raise ConfigError: naming C{server.listen} when it is no valid description
         (an unknown type, a port that is no number, a key file that can't be read).
+        C{ssl:} and C{tls:} descriptions are L{ocppcs.tlslisten}'s (with C{caCerts}).
     """
     try:
+        if is_tls(description):
+            return tls_endpoint(reactor, _split(description), DEFAULT_BACKLOG)
         return serverFromString(reactor, with_backlog(description))
     except Exception as e:  # ValueError, KeyError, OSError, SSL errors: all a bad description
         raise ConfigError(f"{description!r} is not a listen description: {e}", LISTEN_KEY) from None

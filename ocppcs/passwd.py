@@ -52,9 +52,10 @@ class PasswordHash:
     salt: bytes
     key: bytes
 
-    def matches(self, secret: str) -> bool:
-        """Whether C{secret} gives this key (constant-time comparison)."""
-        derived = _scrypt(secret.encode("utf-8"), self.salt, self.n, self.r, self.p, len(self.key))
+    def matches(self, secret: str | bytes) -> bool:
+        """Whether C{secret} (text is UTF-8 encoded) gives this key (constant-time comparison)."""
+        data = secret.encode("utf-8") if isinstance(secret, str) else secret
+        derived = _scrypt(data, self.salt, self.n, self.r, self.p, len(self.key))
         return hmac.compare_digest(derived, self.key)
 
     def __str__(self) -> str:
@@ -79,11 +80,12 @@ def _scrypt(secret: bytes, salt: bytes, n: int, r: int, p: int, length: int) -> 
 
 
 def hash_secret(
-    secret: str, n: int = DEFAULT_N, r: int = DEFAULT_R, p: int = DEFAULT_P
+    secret: str | bytes, n: int = DEFAULT_N, r: int = DEFAULT_R, p: int = DEFAULT_P
 ) -> PasswordHash:
-    """Hash C{secret} with a new random salt."""
+    """Hash C{secret} (text is UTF-8 encoded) with a new random salt."""
     salt = os.urandom(SALT_BYTES)
-    return PasswordHash(n, r, p, salt, _scrypt(secret.encode("utf-8"), salt, n, r, p, KEY_BYTES))
+    data = secret.encode("utf-8") if isinstance(secret, str) else secret
+    return PasswordHash(n, r, p, salt, _scrypt(data, salt, n, r, p, KEY_BYTES))
 
 
 def parse_hash(text: str) -> PasswordHash:

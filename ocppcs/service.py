@@ -40,12 +40,15 @@ from ocppcs.onboarding import RefusalLog
 from ocppcs.soap.client import SoapClient, StationCaller
 from ocppcs.soap.service import CentralSystemSoap
 from ocppcs.soap.station import SoapStations
+from ocppcs.stationauth import StationAuth, check_listeners
 from ocppcs.stations import StationRegistry
+from ocppcs.tlslisten import is_tls
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import OperatorAuth, warn_if_open
 from ocppcs.web.eventfeed import build_event_feed
+from ocppcs.web.firstrun import operator_api_config
 from ocppcs.web.logfeed import LogFeed, build_log_feed
 
 #: At shutdown, wait at most this many seconds for the calls being answered.
@@ -250,6 +253,8 @@ def build_central_system(
     frames.add(metrics.frame)
     central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
+    check_listeners(config.security, server.listen)
+    station_auth = StationAuth(config.security, backend.station_key_hash, reactor)
     factory = OcppServerFactory(
         reactor,
         central,
@@ -261,6 +266,7 @@ def build_central_system(
         reactor=reactor,
         refusals=refusals,
         on_refused=metrics.refused,
+        station_auth=station_auth,
     )
     # Imported here: Klein imports the global reactor, which must not happen
     # before twistd or the test runner has installed the one it wants.
@@ -268,7 +274,7 @@ def build_central_system(
     from ocppcs.web.site import build_site
 
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    auth = OperatorAuth(config.api, reactor)
+    auth = OperatorAuth(operator_api_config(config), reactor)
     api = RestApi(
         registry,
         backend,
@@ -380,9 +386,14 @@ def build_cluster(
     return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, port)
 
 
-def first_tcp_address(listeners: list[ListenerService]) -> Any:
-    """The address of the first TCP listener (C{host}, C{port}), or C{None} if none."""
+def first_tcp_address(listeners: list[ListenerService], plain: bool = False) -> Any:
+    """
+    The address of the first TCP listener (C{host}, C{port}), or C{None} if
+    none; with C{plain}, of the first one without TLS.
+    """
     for listener in listeners:
+        if plain and is_tls(listener.description):
+            continue
         port = listener.port
         host = port.getHost() if port is not None else None
         if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
@@ -391,8 +402,8 @@ def first_tcp_address(listeners: list[ListenerService]) -> Any:
 
 
 def own_url(listeners: list[ListenerService]) -> str:
-    """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
-    host = first_tcp_address(listeners)
+    """C{ws://127.0.0.1:PORT/ocpp} of the first plain TCP listener, or C{""} if none."""
+    host = first_tcp_address(listeners, plain=True)  # the emulated stations speak ws:// only
     if host is None:
         return ""
     loopback = "[::1]" if ":" in host.host else "127.0.0.1"

@@ -43,6 +43,8 @@ class MemoryBackend(Service):
     def __init__(self) -> None:
         self.calls: list[tuple[CallContext, dict[str, Any]]] = []
         self.frames: list[FrameRecord] = []
+        #: Station AuthorizationKey hashes (L{station_key_hash}).
+        self.key_hashes: dict[str, str] = {}
         self.connected: set[str] = set()
         self.known: set[str] = set()
         self.accepted: set[str] = set()
@@ -102,6 +104,9 @@ class MemoryBackend(Service):
         if identity not in self.known:
             return succeed(None)
         return succeed({"identity": identity, "connected": identity in self.connected})
+
+    def station_key_hash(self, identity: str) -> Deferred[str | None]:
+        return succeed(self.key_hashes.get(identity))
 
     def record_frame(self, record: FrameRecord) -> None:
         self.frames.append(record)

@@ -161,6 +161,16 @@ class IRecord(IService):
             ...) or C{None} when the station is unknown.
         """
 
+    def station_key_hash(identity: str) -> Any:
+        """
+        The hash of C{identity}'s AuthorizationKey (security profiles 1 and
+        2, L{ocppcs.stationauth}): the text line L{set_station_key_hash
+        <IOperatorStore.set_station_key_hash>} stored, as it was stored.
+
+        @return: a L{Deferred} firing with a C{str}, or C{None} when the
+            station has no key.
+        """
+
     def record_frame(record: FrameRecord) -> None:
         """
         Append one frame to the bounded frame log. Fire and forget: it must
@@ -212,6 +222,16 @@ class IOperatorStore(Interface):
 
         @return: a L{Deferred} firing with C{"removed"}, C{"unregistered"} or
             C{None} when the station is unknown.
+        """
+
+    def set_station_key_hash(identity: str, key_hash: str | None) -> Any:
+        """
+        Store the hash line of C{identity}'s AuthorizationKey (made by
+        L{ocppcs.stationauth.hash_station_key}; kept as opaque text, at most
+        200 characters), replacing any; C{None} removes it. The station need
+        not be known yet.
+
+        @return: a L{Deferred} firing with C{None}.
         """
 
     def rejected_station_page(limit: int, offset: int) -> Any:

@@ -19,9 +19,10 @@ Every refused attempt (a failed handshake of any kind, no common
 subprotocol) is recorded in the factory's L{RefusalLog} with the identity
 (when the path names one), path, peer address and reason, and counted by
 kind (C{path}, C{subprotocol}, C{auth}, C{handshake}) for the metrics.
-Station authentication, when added, refuses with C{ConnectionDeny(401 or
-403, reason)} from C{onConnect} (recorded as C{auth}) or calls
-L{OcppServerFactory.record_refusal} itself.
+Station authentication (L{ocppcs.stationauth}, the security profiles) runs
+in C{onConnect}, before the upgrade: a refused station gets the HTTP 401
+(with C{WWW-Authenticate}), 403 or 503 of its L{StationVerdict}, recorded as
+C{auth}.
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IRecord
 from ocppcs.config import ServerConfig
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
+from ocppcs.stationauth import CHALLENGE, StationAuth, StationVerdict
 from ocppcs.stations import StationRegistry
 from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
@@ -101,7 +105,10 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
     _refuse: str = ""
     _refusal_kind: str = ""
 
-    def onConnect(self, request: ConnectionRequest) -> str | None:
+    # ignore: Autobahn types no Deferred, but its processHandshake waits for one (txaio).
+    def onConnect(  # type: ignore[override]
+        self, request: ConnectionRequest
+    ) -> str | None | Deferred[str | None]:
         if self.factory.registry.closed:
             self._refusal_kind = "shutdown"
             raise ConnectionDeny(503, SHUTTING_DOWN)
@@ -110,6 +117,30 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
         except BadStationPath as e:
             self._refusal_kind = "path"
             raise ConnectionDeny(e.status, str(e)) from None
+        auth = self.factory.station_auth
+        if auth is not None:
+            header = request.headers.get("authorization")
+            verdict = auth.check_transport(self._identity, header, self.transport)
+            if isinstance(verdict, Deferred):
+                verdict.addErrback(self._auth_failed)
+                return verdict.addCallback(self._authorized, request)
+            return self._authorized(verdict, request)
+        return self._subprotocol(request)
+
+    def _authorized(self, verdict: StationVerdict, request: ConnectionRequest) -> str | None:
+        """Refuse (before the upgrade) unless the station passed L{StationAuth}."""
+        if not verdict.ok:
+            self._refusal_kind = "auth"
+            raise ConnectionDeny(verdict.status, verdict.reason)
+        return self._subprotocol(request)
+
+    def _auth_failed(self, failure: Failure) -> StationVerdict:
+        """The check itself failed (e.g. the store): 503, the station retries."""
+        identity = self._identity
+        self._log.failure("Checking the credentials of {identity}", failure, identity=identity)
+        return StationVerdict(False, 503, "cannot check the station's credentials now; retry")
+
+    def _subprotocol(self, request: ConnectionRequest) -> str | None:
         for protocol in request.protocols:
             if protocol in SUBPROTOCOLS:
                 return protocol
@@ -132,6 +163,8 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             except BadStationPath:
                 pass
         kind = self._refusal_kind or ("auth" if code in (401, 403) else "handshake")
+        if code == 401 and kind == "auth" and responseHeaders is None:
+            responseHeaders = [("WWW-Authenticate", CHALLENGE)]  # noqa: N806 - Autobahn's name
         try:
             self.factory.record_refusal(identity, path, self.peer, reason, kind)
         except Exception:
@@ -231,6 +264,8 @@ class OcppServerFactory(WebSocketServerFactory):
     @param endpoint: connection limits and timeouts (C{[server]}).
     @param refusals: where refused connection attempts are recorded.
     @param on_refused: called with the kind of each refusal (metrics).
+    @param station_auth: checks each station's credentials before the upgrade
+        (security profiles, L{ocppcs.stationauth}); none when C{None}.
     """
 
     protocol = OcppServerProtocol  # type: ignore[assignment]  # Autobahn's factory: Twisted's generic unbound
@@ -248,8 +283,10 @@ class OcppServerFactory(WebSocketServerFactory):
         reactor: object = None,
         refusals: RefusalLog | None = None,
         on_refused: Callable[[str], None] | None = None,
+        station_auth: StationAuth | None = None,
     ) -> None:
         super().__init__(protocols=list(SUBPROTOCOLS), reactor=reactor)
+        self.station_auth = station_auth
         self.refusals = refusals
         self.on_refused = on_refused
         self.clock = clock

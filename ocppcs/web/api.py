@@ -10,7 +10,8 @@ checks that the routes and the document agree.
     GET  /api/v1 and /api/v1/    an index: links to the document, /docs/ and the lists
 
 and the routes of L{StationRoutes} (stations, onboarding),
-L{CommandRoutes} (commands to stations), L{RecordRoutes} (transactions,
+L{CommandRoutes} (commands to stations), L{StationKeyRoutes} (a station's
+AuthorizationKey), L{RecordRoutes} (transactions,
 reservations, id tags, the frame log) and L{EmulatorRoutes} (local actions
 on emulated stations) and L{SummaryRoutes} (the web UI's dashboard
 summary and command schemas) and L{SessionRoutes} (its login), which share one Klein app
@@ -33,6 +34,7 @@ from ocppcs.web import openapi
 from ocppcs.web.api_base import app
 from ocppcs.web.api_commands import CommandRoutes
 from ocppcs.web.api_emulator import EmulatorRoutes
+from ocppcs.web.api_keys import StationKeyRoutes
 from ocppcs.web.api_records import RecordRoutes
 from ocppcs.web.api_session import SessionRoutes
 from ocppcs.web.api_stations import StationRoutes
@@ -82,7 +84,13 @@ class _Utf8Paths(Resource):
 
 
 class RestApi(
-    StationRoutes, CommandRoutes, RecordRoutes, EmulatorRoutes, SummaryRoutes, SessionRoutes
+    StationRoutes,
+    StationKeyRoutes,
+    CommandRoutes,
+    RecordRoutes,
+    EmulatorRoutes,
+    SummaryRoutes,
+    SessionRoutes,
 ):
     """
     The operators' REST API.

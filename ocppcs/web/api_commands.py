@@ -22,6 +22,8 @@ Cancelled (for the ReservationList): L{ocppcs.followup}.
 
 from __future__ import annotations
 
+from typing import Any
+
 from twisted.web.iweb import IRequest
 
 from ocppcs.callerrors import (
@@ -54,7 +56,7 @@ class CommandRoutes(ApiBase):
         body = read_object(request, self.config.api.max_body, required=False)
         payload = body if body is not None else {}
         try:
-            reply = await self.commands.call(identity, operation, payload, timeout)
+            reply = await self.call_station(identity, operation, payload, timeout)
         except StationCallError as e:
             return json_body(
                 request,
@@ -65,6 +67,20 @@ class CommandRoutes(ApiBase):
                     "errorDetails": e.error_details,
                 },
             )
+        return json_body(request, reply)
+
+    async def call_station(
+        self, identity: str, operation: str, payload: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """
+        The station's reply to C{operation}.
+
+        @raise StationCallError: for the station's CALLERROR.
+        @raise ApiError: 404 unknown, 503 offline or disconnected, 400 invalid
+            command, 504 no reply in time, 502 invalid reply.
+        """
+        try:
+            reply: dict[str, Any] = await self.commands.call(identity, operation, payload, timeout)
         except UnknownStation as e:
             raise ApiError(404, e.message) from None
         except StationOffline as e:
@@ -83,4 +99,4 @@ class CommandRoutes(ApiBase):
             raise ApiError(504, e.message) from None
         except InvalidReply as e:
             raise ApiError(502, f"{e.message} (at {e.path})", extra={"path": e.path}) from None
-        return json_body(request, reply)
+        return reply

@@ -44,6 +44,8 @@ class SessionRoutes(ApiBase):
         user, cookie, ok = None, False, False
         if session is not None:
             user, cookie, ok = session.user, True, True
+        elif auth.needs_nothing(request):
+            ok = True
         elif request.getHeader(b"authorization") is not None:
             verdict = auth.check(request)
             if isinstance(verdict, Deferred):

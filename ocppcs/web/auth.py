@@ -1,6 +1,11 @@
 # -*- test-case-name: tests.web.test_auth_checks,tests.web.test_auth_service -*-
 """
-Operator authentication: C{[api] auth = none | basic | bearer}.
+Operator authentication: C{[api] auth = auto | none | basic | bearer}.
+
+C{auto} (the default) lets requests from this host (loopback, UNIX socket)
+through without credentials and asks everyone else for Basic credentials:
+C{[api] users}, or else the operator password generated on first start
+(L{ocppcs.web.firstrun}).
 
 L{OperatorAuth.guard} wraps an operator resource (the REST API, Swagger UI,
 the log feed, metrics) in a L{Guarded} resource that answers 401 with
@@ -34,6 +39,7 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from twisted.internet.address import UNIXAddress
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -67,6 +73,7 @@ __all__ = [
     "Verdict",
     "build_guard",
     "is_local_listener",
+    "is_loopback_client",
     "unguarded",
     "warn_if_open",
 ]
@@ -115,6 +122,8 @@ class OperatorAuth:
     ) -> None:
         self._checker = CredentialChecker(config, reactor, run, cache_size, cache_ttl)
         self.scheme = self._checker.scheme
+        #: C{auth = auto}: requests from this host need no credentials.
+        self.loopback_free = config.auth == "auto"
         #: The web UI's browser sessions.
         self.sessions = SessionStore(reactor)
 
@@ -138,7 +147,7 @@ class OperatorAuth:
 
     def check(self, request: IRequest) -> Verdict | Deferred[Verdict]:
         """The verdict on C{request}'s credentials, at once when known."""
-        if not self.enabled:
+        if not self.enabled or self.needs_nothing(request):
             return Verdict.ALLOWED
         header = request.getHeader(b"authorization")
         if header is None and session_cookie(request):
@@ -150,6 +159,10 @@ class OperatorAuth:
                 return Verdict.FORBIDDEN
             return Verdict.ALLOWED
         return self._checker.check(header)
+
+    def needs_nothing(self, request: IRequest) -> bool:
+        """Whether C{request} needs no credentials: C{auth = auto}, from this host."""
+        return self.loopback_free and is_loopback_client(request)
 
     def login(self, credential: bytes) -> Verdict | Deferred[Verdict]:
         """The verdict on an C{Authorization} header value (for a login)."""
@@ -303,6 +316,20 @@ def is_local_listener(description: str) -> bool:
         return True
     try:
         address = ipaddress.ip_address(interface)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def is_loopback_client(request: IRequest) -> bool:
+    """Whether C{request} comes from this host: a loopback address or a UNIX socket."""
+    peer = request.getClientAddress()
+    if isinstance(peer, UNIXAddress):
+        return True
+    try:
+        address = ipaddress.ip_address(getattr(peer, "host", ""))
     except ValueError:
         return False
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:

@@ -42,6 +42,7 @@ __all__ = [
     "CONCURRENCY",
     "MAX_WAITING",
     "CredentialChecker",
+    "DigestCache",
     "Verdict",
 ]
 
@@ -62,7 +63,7 @@ class Verdict(Enum):
     FORBIDDEN = "forbidden"
 
 
-class _Cache:
+class DigestCache:
     """A bounded LRU of credential digests, each for C{ttl} seconds."""
 
     def __init__(self, clock: IReactorTime, size: int, ttl: float) -> None:
@@ -112,7 +113,10 @@ class CredentialChecker:
         cache_size: int = CACHE_SIZE,
         cache_ttl: float = CACHE_TTL,
     ) -> None:
-        self.scheme = {"none": "", "basic": "Basic", "bearer": "Bearer"}[config.auth]
+        # auto: Basic for requests from other hosts (L{ocppcs.web.firstrun} fills the users).
+        self.scheme = {"none": "", "auto": "Basic", "basic": "Basic", "bearer": "Bearer"}[
+            config.auth
+        ]
         try:
             self._users = parse_users(config.users)
         except ValueError as e:
@@ -121,7 +125,7 @@ class CredentialChecker:
             self._tokens = parse_tokens(config.tokens)
         except ValueError as e:
             raise ConfigError(str(e), ("api", "tokens")) from None
-        if self.scheme == "Basic" and not self._users:
+        if config.auth == "basic" and not self._users:
             raise ConfigError("auth = basic needs at least one name:hash line", ("api", "users"))
         if self.scheme == "Bearer" and not self._tokens:
             raise ConfigError("auth = bearer needs at least one token hash", ("api", "tokens"))
@@ -132,8 +136,8 @@ class CredentialChecker:
         )
         self._reactor = reactor
         self._run = run or self._in_thread
-        self._good = _Cache(reactor, cache_size, cache_ttl)
-        self._bad = _Cache(reactor, cache_size, cache_ttl)
+        self._good = DigestCache(reactor, cache_size, cache_ttl)
+        self._bad = DigestCache(reactor, cache_size, cache_ttl)
         self._semaphore = DeferredSemaphore(CONCURRENCY)
 
     def check(self, header: bytes | None) -> Verdict | Deferred[Verdict]:

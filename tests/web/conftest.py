@@ -30,6 +30,7 @@ from ocppcs.config import (
     ServerConfig,
     WebhookConfig,
 )
+from ocppcs.configsecurity import SecurityConfig
 from ocppcs.service import CentralSystemService, build_central_system
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation
@@ -141,12 +142,13 @@ async def start_web_central(
     emulator: dict[str, Any] | None = None,
     webhook: dict[str, Any] | None = None,
     postgres: dict[str, Any] | None = None,
+    security: dict[str, Any] | None = None,
     **central: Any,
 ) -> WebCentral:
     """
     Start a central system storing in C{data}; C{server}, C{api},
-    C{emulator}, C{webhook} and C{postgres} set keys of those sections
-    (C{webhook}: with C{[backend] type = webhook}; C{postgres}: with
+    C{emulator}, C{webhook}, C{postgres} and C{security} set keys of those
+    sections (C{webhook}: with C{[backend] type = webhook}; C{postgres}: with
     C{[backend] type = postgres}), keyword arguments set C{[central]} keys.
     """
     from twisted.internet import reactor
@@ -168,6 +170,7 @@ async def start_web_central(
         backend=BackendConfig(kind),
         webhook=WebhookConfig(**(webhook or {})),
         postgres=PostgresConfig(**(postgres or {})),
+        security=SecurityConfig(**(security or {})),
     )
     service = build_central_system(config, reactor)
     service.startService()

@@ -165,12 +165,23 @@ async def test_bearer_login(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_no_login_without_auth(tmp_path_factory: pytest.TempPathFactory) -> None:
-    web = await start_web_central(tmp_path_factory.mktemp("cs"))
+    web = await start_web_central(tmp_path_factory.mktemp("cs"), api={"auth": "none"})
     try:
         state = await web.api.get("/Session")
         assert state.json == {"auth": "none", "authenticated": True, "user": None, "cookie": False}
         msg = (await web.api.post("/Session", {"user": "a", "password": "b"})).error(400)
         assert "auth = none" in msg
         assert (await web.api.request("DELETE", "/Session")).status == 204
+    finally:
+        await stop_web_central(web)
+
+
+@pytest_twisted.ensureDeferred
+async def test_no_login_from_this_host_with_auto(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """C{auth = auto} (the default): the UI on this host needs no login."""
+    web = await start_web_central(tmp_path_factory.mktemp("cs"))
+    try:
+        state = await web.api.get("/Session")
+        assert state.json == {"auth": "auto", "authenticated": True, "user": None, "cookie": False}
     finally:
         await stop_web_central(web)

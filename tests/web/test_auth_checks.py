@@ -159,7 +159,7 @@ def test_busy() -> None:
 def test_none_is_no_guard() -> None:
     """With auth = none the guard returns the resource itself."""
     resource = Resource()
-    assert OperatorAuth(ApiConfig(), Clock()).guard(resource) is resource
+    assert OperatorAuth(ApiConfig(auth="none"), Clock()).guard(resource) is resource
 
 
 @pytest.mark.parametrize(

@@ -202,8 +202,9 @@ def test_local_listeners(description: str, local: bool) -> None:
 @pytest.mark.parametrize(
     "listen, api, warned",
     [
-        ("tcp:0:interface=0.0.0.0", ApiConfig(), True),
-        ("tcp:0:interface=127.0.0.1", ApiConfig(), False),
+        ("tcp:0:interface=0.0.0.0", ApiConfig(auth="none"), True),
+        ("tcp:0:interface=127.0.0.1", ApiConfig(auth="none"), False),
+        ("tcp:0:interface=0.0.0.0", ApiConfig(), False),
         ("tcp:0:interface=0.0.0.0", BASIC, False),
     ],
 )

@@ -88,6 +88,28 @@ def station_disconnected(conn: sqlite3.Connection, identity: str, now: str) -> N
     )
 
 
+def station_key_hash(conn: sqlite3.Connection, identity: str) -> str | None:
+    """The hash of the station's AuthorizationKey, or C{None}."""
+    query = "SELECT key_hash FROM station_key WHERE identity = ?"
+    row = conn.execute(query, (identity,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_station_key_hash(
+    conn: sqlite3.Connection, identity: str, key_hash: str | None, now: str
+) -> None:
+    """Store (or with C{None}, remove) the hash of the station's AuthorizationKey."""
+    if key_hash is None:
+        conn.execute("DELETE FROM station_key WHERE identity = ?", (identity,))
+        return
+    conn.execute(
+        "INSERT INTO station_key (identity, key_hash, updated) VALUES (?, ?, ?)"
+        " ON CONFLICT (identity) DO UPDATE SET key_hash = excluded.key_hash,"
+        " updated = excluded.updated",
+        (identity, key_hash, now),
+    )
+
+
 def put_id_tag(
     conn: sqlite3.Connection,
     id_tag: str,

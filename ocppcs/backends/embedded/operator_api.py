@@ -58,6 +58,14 @@ class OperatorApi:
         """
         return self._set_registered(identity, 0)
 
+    def set_station_key_hash(self, identity: str, key_hash: str | None) -> Deferred:
+        """
+        See L{IOperatorStore.set_station_key_hash}.
+
+        @return: a L{Deferred} firing with C{None}.
+        """
+        return self.store.run(admin.set_station_key_hash, identity, key_hash, self._now())
+
     def put_id_tag(
         self,
         id_tag: str,

@@ -201,6 +201,14 @@ class EmbeddedRecord(OperatorApi, Service):
         """
         return self.store.run(admin.station_disconnected, identity, self._now())
 
+    def station_key_hash(self, identity: str) -> Deferred:
+        """
+        See L{IRecord.station_key_hash}.
+
+        @return: a L{Deferred} firing with the hash line or C{None}.
+        """
+        return self.store.run(admin.station_key_hash, identity)
+
     def record_frame(self, record: FrameRecord) -> None:
         """
         Append one frame to the bounded frame log; never raises.
