@@ -140,10 +140,10 @@ $$;
 CREATE FUNCTION ocpp.LogFrames(frames jsonb) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-        INSERT INTO ocpp.frame_log (ts, identity, direction, message_type, unique_id, action, raw)
-        SELECT f.ts, f.identity, f.direction, f.message_type, f.unique_id, f.action, f.raw
-        FROM jsonb_to_recordset(frames) AS f(ts double precision, identity text, direction text,
-            message_type smallint, unique_id text, action text, raw text);
+    INSERT INTO ocpp.frame_log (ts, identity, direction, message_type, unique_id, action, raw)
+    SELECT f.ts, f.identity, f.direction, f.message_type, f.unique_id, f.action, f.raw
+    FROM jsonb_to_recordset(frames) AS f(ts double precision, identity text, direction text,
+        message_type smallint, unique_id text, action text, raw text);
 END
 $$;
 

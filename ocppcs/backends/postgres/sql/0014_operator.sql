@@ -40,8 +40,8 @@ $$;
 CREATE FUNCTION ocpp.RegisterStation(identity text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-        INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, true)
-        ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = true;
+    INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, true)
+    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = true;
 END
 $$;
 
@@ -49,8 +49,8 @@ $$;
 CREATE FUNCTION ocpp.UnregisterStation(identity text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-        INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, false)
-        ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = false;
+    INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, false)
+    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = false;
 END
 $$;
 
