@@ -40,7 +40,9 @@ class Db:
         )
         with self.conn.cursor() as cur:
             cur.execute(query, values)
-            return cur.fetchone()[0]
+            row = cur.fetchone()
+        assert row is not None
+        return row[0]
 
     def parse(
         self,

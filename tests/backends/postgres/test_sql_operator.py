@@ -115,11 +115,11 @@ def test_bad_statuses(db: Db, status: str | None) -> None:
     """A bad id tag or reservation status raises SQLSTATE 22023 and changes nothing."""
     with pytest.raises(psycopg2.Error) as e:
         db.fn("PutIdTag", "X", status, None, None)
-    assert e.value.pgcode == "22023" and "unknown id tag status" in e.value.pgerror
+    assert e.value.pgcode == "22023" and "unknown id tag status" in str(e.value)
     rid = db.fn("AddReservation", "CS1", 1, "T", "2099-01-01T00:00:00Z", None, None, False)
     with pytest.raises(psycopg2.Error) as e:
         db.fn("SetReservationStatus", rid, status)
-    assert e.value.pgcode == "22023" and "unknown reservation status" in e.value.pgerror
+    assert e.value.pgcode == "22023" and "unknown reservation status" in str(e.value)
     assert db.fn("IdTag", "X") is None and db.fn("GetReservation", rid)["status"] == "Reserved"
 
 
@@ -234,3 +234,38 @@ def test_frame_log(db: Db) -> None:
     assert db.fn("PruneFrames", 0, 60) == 1
     assert db.fn("PruneFrames", 1, 0) == 1
     assert ids(None, None, None, None, 10, 0) == ["u3"]
+
+
+def _profile(pid: int, stack: int, purpose: str = "TxDefaultProfile") -> dict[str, object]:
+    return {
+        "chargingProfileId": pid,
+        "stackLevel": stack,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {"chargingRateUnit": "A", "chargingSchedulePeriod": []},
+    }
+
+
+def test_charging_profiles(db: Db) -> None:
+    """
+    A profile replaces the one with its id and the one with its stack level
+    and purpose on its connector; clearing matches every criterion given.
+    """
+    db.fn("SetChargingProfile", "CS1", 1, _profile(1, 0))
+    db.fn("SetChargingProfile", "CS1", 1, _profile(2, 1))
+    db.fn("SetChargingProfile", "CS1", 1, _profile(3, 0))  # replaces 1 (same level, purpose)
+    db.fn("SetChargingProfile", "CS1", 2, _profile(2, 5, "TxProfile"))  # moves 2
+    db.fn("SetChargingProfile", "CS2", 0, _profile(9, 0, "ChargePointMaxProfile"))
+    listed = db.fn("ChargingProfileList", "CS1")
+    assert [(p["connector_id"], p["profile"]["chargingProfileId"]) for p in listed] == [
+        (1, 3),
+        (2, 2),
+    ]
+    assert listed[1]["profile"] == _profile(2, 5, "TxProfile")
+    assert db.fn("ClearChargingProfile", "CS1", None, 2, "TxDefaultProfile", None) == 0
+    assert db.fn("ClearChargingProfile", "CS1", None, None, None, None) == 2
+    assert db.fn("ChargingProfileList", "CS1") == []
+    assert len(db.fn("ChargingProfileList", "CS2")) == 1
+    with pytest.raises(psycopg2.Error) as e:
+        db.fn("SetChargingProfile", "CS1", 1, {"stackLevel": 0})
+    assert e.value.pgcode == "22023"

@@ -100,6 +100,43 @@ def test_charging_session(db: Db) -> None:
     assert db.fn("RefusedIdTagList", 10, 0)["total"] == 0
 
 
+def test_parse_batch(db: Db) -> None:
+    """
+    ocpp.ParseBatch answers each call as Parse would, in order; a call that
+    raises gets a CallError InternalError and leaves nothing behind, the
+    others are kept.
+    """
+    sample = {"timestamp": "2026-11-24T14:00:00Z", "sampledValue": [{"value": "5"}]}
+    calls = [
+        ["B1", "u1", "BootNotification", boot(), "", "1.6"],
+        ["B1", "u2", "MeterValues", {"connectorId": 1, "meterValue": [sample]}, "", "1.6"],
+        [
+            "B1",
+            "u3",
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "meterValue": [{"timestamp": "x", "sampledValue": [{"value": "6"}]}],
+            },
+            "",
+            "1.6",
+        ],
+        ["B1", "u4", "Reset", {}, "", "1.6"],
+        ["B2", "u5", "Heartbeat", {}, "", "1.6"],
+    ]
+    results = db.fn("ParseBatch", calls)
+    assert len(results) == 5
+    assert results[0]["status"] == "Accepted" and results[1] == {}
+    assert (results[2]["errorCode"], results[2]["errorDetails"]) == (
+        "InternalError",
+        {"sqlstate": "22007"},
+    )
+    assert results[3]["errorCode"] == "NotSupported" and "currentTime" in results[4]
+    assert db.rows("SELECT value FROM ocpp.meter_value") == [("5",)]
+    assert db.fn("GetStation", "B1")["vendor"] == "acme"
+    assert db.fn("ParseBatch", []) == []
+
+
 def _envelope(body: str, identity: str | None = "SOAP-1") -> str:
     header = (
         f'<s:Header><chargeBoxIdentity xmlns="{CS}">{identity}</chargeBoxIdentity>'

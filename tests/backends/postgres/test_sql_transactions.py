@@ -261,7 +261,7 @@ def test_meter_values(db: Db) -> None:
         "location": "Outlet",
         "unit": "V",
     }
-    payload = {
+    payload: dict[str, Any] = {
         "connectorId": 3,
         "transactionId": tid,
         "meterValue": [

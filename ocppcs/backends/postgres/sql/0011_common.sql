@@ -10,8 +10,11 @@ $$;
 
 -- A setting's value (jsonb), or NULL when unset.
 CREATE FUNCTION ocpp.setting(k text) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT value FROM ocpp.setting WHERE key = k
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT value FROM ocpp.setting WHERE key = k);
+END
 $$;
 
 -- Upsert ocpp.setting from a node's [central] section (a jsonb object, keys
@@ -35,17 +38,20 @@ $$;
 -- past its expiry is Expired; a tag not on the list is Invalid.
 CREATE FUNCTION ocpp.id_tag_info(tag text, authorization_policy text, t_now timestamptz)
 RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN authorization_policy = 'open' THEN '{"status": "Accepted"}'::jsonb
-    ELSE coalesce(
-        (SELECT jsonb_strip_nulls(jsonb_build_object(
-            'status', CASE WHEN t.status = 'Accepted' AND t.expiry_date < t_now
-                           THEN 'Expired' ELSE t.status END,
-            'expiryDate', ocpp.iso(t.expiry_date),
-            'parentIdTag', t.parent_id_tag))
-         FROM ocpp.id_tag AS t WHERE t.id_tag = tag),
-        '{"status": "Invalid"}'::jsonb)
-    END
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT CASE WHEN authorization_policy = 'open' THEN '{"status": "Accepted"}'::jsonb
+        ELSE coalesce(
+            (SELECT jsonb_strip_nulls(jsonb_build_object(
+                'status', CASE WHEN t.status = 'Accepted' AND t.expiry_date < t_now
+                               THEN 'Expired' ELSE t.status END,
+                'expiryDate', ocpp.iso(t.expiry_date),
+                'parentIdTag', t.parent_id_tag))
+             FROM ocpp.id_tag AS t WHERE t.id_tag = tag),
+            '{"status": "Invalid"}'::jsonb)
+        END);
+END
 $$;
 
 -- Remember a refused tag (status Invalid, Blocked or Expired); others are ignored.
@@ -97,9 +103,12 @@ $$;
 
 -- Every connector's last status of a station, by connector id (a jsonb array).
 CREATE FUNCTION ocpp.connectors_json(station text) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(jsonb_agg(ocpp.connector_json(c) ORDER BY c.connector_id), '[]')
-    FROM ocpp.connector_status AS c WHERE c.identity = station
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce(jsonb_agg(ocpp.connector_json(c) ORDER BY c.connector_id), '[]')
+        FROM ocpp.connector_status AS c WHERE c.identity = station);
+END
 $$;
 
 -- A transaction (TransactionView without meter_values); serial the station's

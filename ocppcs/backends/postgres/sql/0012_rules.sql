@@ -365,3 +365,28 @@ BEGIN
     END CASE;
 END
 $$;
+
+-- Several calls in one statement and one transaction (an extension beside
+-- Parse, for a node that groups the calls arriving together): calls is an
+-- array of [identity, unique_id, action, payload, account, version]; the
+-- result the array of their Parse results, in order. The statement and
+-- commit cost is shared, which about halves the server's CPU per call. A
+-- call that raises (a deadlock with another batch, bad input) gets a
+-- CallError InternalError and leaves nothing behind; the others go on.
+CREATE FUNCTION ocpp.ParseBatch(calls jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    c jsonb;
+    results jsonb[] := '{}';
+BEGIN
+    FOR c IN SELECT value FROM jsonb_array_elements(calls) LOOP
+        BEGIN
+            results := results || ocpp.Parse(c->>0, c->>1, c->>2, c->3, c->>4, c->>5);
+        EXCEPTION WHEN OTHERS THEN
+            results := results || ocpp.call_error('InternalError', SQLERRM,
+                jsonb_build_object('sqlstate', SQLSTATE));
+        END;
+    END LOOP;
+    RETURN to_jsonb(results);
+END
+$$;

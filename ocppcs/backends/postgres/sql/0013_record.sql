@@ -81,11 +81,14 @@ $$;
 -- Whether the station's last boot was Accepted and it is registered (or
 -- registration is open).
 CREATE FUNCTION ocpp.IsAccepted(identity text) RETURNS boolean
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce((
-        SELECT s.boot_status = 'Accepted'
-               AND (s.registered OR coalesce(ocpp.setting('registration') #>> '{}', 'open') = 'open')
-        FROM ocpp.station AS s WHERE s.identity = $1), false)
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT coalesce((
+            SELECT s.boot_status = 'Accepted'
+                   AND (s.registered OR coalesce(ocpp.setting('registration') #>> '{}', 'open') = 'open')
+            FROM ocpp.station AS s WHERE s.identity = $1), false));
+END
 $$;
 
 -- A station connected to node (creating its row): its connection, account, last_seen.
@@ -121,22 +124,27 @@ $$;
 
 -- A station (a StationView item with connectors and node), or NULL.
 CREATE FUNCTION ocpp.GetStation(identity text) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT ocpp.station_json(s, c) || jsonb_build_object('connectors',
-        ocpp.connectors_json(s.identity))
-    FROM ocpp.station AS s LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
-    WHERE s.identity = $1
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT ocpp.station_json(s, c) || jsonb_build_object('connectors',
+            ocpp.connectors_json(s.identity))
+        FROM ocpp.station AS s LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
+        WHERE s.identity = $1);
+END
 $$;
 
 -- Append a batch of frame-log rows in one statement: a jsonb array of
 -- objects with the keys of FrameRecord (ts, identity, direction,
 -- message_type, unique_id, action, raw as text).
 CREATE FUNCTION ocpp.LogFrames(frames jsonb) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO ocpp.frame_log (ts, identity, direction, message_type, unique_id, action, raw)
     SELECT f.ts, f.identity, f.direction, f.message_type, f.unique_id, f.action, f.raw
     FROM jsonb_to_recordset(frames) AS f(ts double precision, identity text, direction text,
-        message_type smallint, unique_id text, action text, raw text)
+        message_type smallint, unique_id text, action text, raw text);
+END
 $$;
 
 -- Bound the frame log: delete the rows beyond the newest max_rows and those

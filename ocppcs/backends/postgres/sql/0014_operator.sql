@@ -5,43 +5,53 @@
 -- a NULL lim is no limit. Bad statuses raise SQLSTATE 22023.
 
 CREATE FUNCTION ocpp.ChargePointList(lim integer, off integer) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.station), 'items',
-        coalesce((SELECT jsonb_agg(ocpp.station_json(q.s, q.c) || jsonb_build_object(
-            'connectors', ocpp.connectors_json((q.s).identity),
-            'latest', (SELECT ocpp.connector_json(x) FROM ocpp.connector_status AS x
-                       WHERE x.identity = (q.s).identity ORDER BY x.seq DESC LIMIT 1))
-            ORDER BY (q.s).identity)
-        FROM (SELECT s, c FROM ocpp.station AS s
-              LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
-              ORDER BY s.identity LIMIT lim OFFSET off) AS q), '[]'))
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.station), 'items',
+            coalesce((SELECT jsonb_agg(ocpp.station_json(q.s, q.c) || jsonb_build_object(
+                'connectors', ocpp.connectors_json((q.s).identity),
+                'latest', (SELECT ocpp.connector_json(x) FROM ocpp.connector_status AS x
+                           WHERE x.identity = (q.s).identity ORDER BY x.seq DESC LIMIT 1))
+                ORDER BY (q.s).identity)
+            FROM (SELECT s, c FROM ocpp.station AS s
+                  LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
+                  ORDER BY s.identity LIMIT lim OFFSET off) AS q), '[]')));
+END
 $$;
 
 -- A station with its connectors and open transactions, or NULL.
 CREATE FUNCTION ocpp.ChargePoint(identity text) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT ocpp.station_json(s, c) || jsonb_build_object(
-        'connectors', ocpp.connectors_json(s.identity),
-        'open_transactions', coalesce((
-            SELECT jsonb_agg(ocpp.transaction_json(t, s.charge_point_serial) ORDER BY t.id)
-            FROM ocpp.transaction AS t
-            WHERE t.identity = s.identity AND t.stop_timestamp IS NULL), '[]'))
-    FROM ocpp.station AS s LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
-    WHERE s.identity = $1
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT ocpp.station_json(s, c) || jsonb_build_object(
+            'connectors', ocpp.connectors_json(s.identity),
+            'open_transactions', coalesce((
+                SELECT jsonb_agg(ocpp.transaction_json(t, s.charge_point_serial) ORDER BY t.id)
+                FROM ocpp.transaction AS t
+                WHERE t.identity = s.identity AND t.stop_timestamp IS NULL), '[]'))
+        FROM ocpp.station AS s LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
+        WHERE s.identity = $1);
+END
 $$;
 
 -- Register a station (for registration = known), creating its row if needed.
 CREATE FUNCTION ocpp.RegisterStation(identity text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, true)
-    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = true
+    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = true;
+END
 $$;
 
 -- Unregister a station: with registration = known its next boot gets unknown_station.
 CREATE FUNCTION ocpp.UnregisterStation(identity text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO ocpp.station AS s (identity, registered) VALUES ($1, false)
-    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = false
+    ON CONFLICT ON CONSTRAINT station_pkey DO UPDATE SET registered = false;
+END
 $$;
 
 -- Undo a registration: a station that never connected, booted or charged is
@@ -72,15 +82,18 @@ $$;
 
 -- Stations whose last boot was Rejected or Pending and that are not registered.
 CREATE FUNCTION ocpp.RejectedStationList(lim integer, off integer) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.station AS s
-            WHERE NOT s.registered AND s.boot_status IN ('Rejected', 'Pending')),
-        'items', coalesce((SELECT jsonb_agg(ocpp.station_json(q.s, q.c)
-                ORDER BY (q.s).last_boot DESC, (q.s).identity)
-            FROM (SELECT s, c FROM ocpp.station AS s
-                  LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
-                  WHERE NOT s.registered AND s.boot_status IN ('Rejected', 'Pending')
-                  ORDER BY s.last_boot DESC, s.identity LIMIT lim OFFSET off) AS q), '[]'))
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.station AS s
+                WHERE NOT s.registered AND s.boot_status IN ('Rejected', 'Pending')),
+            'items', coalesce((SELECT jsonb_agg(ocpp.station_json(q.s, q.c)
+                    ORDER BY (q.s).last_boot DESC, (q.s).identity)
+                FROM (SELECT s, c FROM ocpp.station AS s
+                      LEFT JOIN ocpp.connection AS c ON c.identity = s.identity
+                      WHERE NOT s.registered AND s.boot_status IN ('Rejected', 'Pending')
+                      ORDER BY s.last_boot DESC, s.identity LIMIT lim OFFSET off) AS q), '[]')));
+END
 $$;
 
 -- Transactions, newest first, of one station or all, started in
@@ -114,12 +127,15 @@ $$;
 
 -- A transaction with its meter_values (in arrival order), or NULL.
 CREATE FUNCTION ocpp.Transaction(id bigint) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT ocpp.transaction_json(t, s.charge_point_serial) || jsonb_build_object(
-        'meter_values', coalesce((SELECT jsonb_agg(ocpp.meter_value_json(m) ORDER BY m.id)
-            FROM ocpp.meter_value AS m WHERE m.transaction_id = t.id), '[]'))
-    FROM ocpp.transaction AS t LEFT JOIN ocpp.station AS s ON s.identity = t.identity
-    WHERE t.id = $1
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT ocpp.transaction_json(t, s.charge_point_serial) || jsonb_build_object(
+            'meter_values', coalesce((SELECT jsonb_agg(ocpp.meter_value_json(m) ORDER BY m.id)
+                FROM ocpp.meter_value AS m WHERE m.transaction_id = t.id), '[]'))
+        FROM ocpp.transaction AS t LEFT JOIN ocpp.station AS s ON s.identity = t.identity
+        WHERE t.id = $1);
+END
 $$;
 
 -- Reservations, newest first, of one station or all, made in [date_from,
@@ -155,12 +171,15 @@ $$;
 
 -- One reservation (a ReservationView item), or NULL.
 CREATE FUNCTION ocpp.GetReservation(reservation_id integer) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT ocpp.reservation_json(r, s.charge_point_serial, coalesce(r.ended, t.start_timestamp))
-    FROM ocpp.reservation AS r
-    LEFT JOIN ocpp.station AS s ON s.identity = r.identity
-    LEFT JOIN ocpp.transaction AS t ON t.id = r.transaction_id
-    WHERE r.id = $1
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT ocpp.reservation_json(r, s.charge_point_serial, coalesce(r.ended, t.start_timestamp))
+        FROM ocpp.reservation AS r
+        LEFT JOIN ocpp.station AS s ON s.identity = r.identity
+        LEFT JOIN ocpp.transaction AS t ON t.id = r.transaction_id
+        WHERE r.id = $1);
+END
 $$;
 
 -- Add a reservation (Reserved), e.g. once a station accepted a ReserveNow.
@@ -221,17 +240,23 @@ $$;
 
 -- Id tags by tag, of one status or all.
 CREATE FUNCTION ocpp.IdTagList(status text, lim integer, off integer) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object(
-        'total', (SELECT count(*) FROM ocpp.id_tag AS t WHERE $1 IS NULL OR t.status = $1),
-        'items', coalesce((SELECT jsonb_agg(ocpp.id_tag_json(q.t) ORDER BY (q.t).id_tag)
-            FROM (SELECT t FROM ocpp.id_tag AS t WHERE $1 IS NULL OR t.status = $1
-                  ORDER BY t.id_tag LIMIT lim OFFSET off) AS q), '[]'))
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object(
+            'total', (SELECT count(*) FROM ocpp.id_tag AS t WHERE $1 IS NULL OR t.status = $1),
+            'items', coalesce((SELECT jsonb_agg(ocpp.id_tag_json(q.t) ORDER BY (q.t).id_tag)
+                FROM (SELECT t FROM ocpp.id_tag AS t WHERE $1 IS NULL OR t.status = $1
+                      ORDER BY t.id_tag LIMIT lim OFFSET off) AS q), '[]')));
+END
 $$;
 
 CREATE FUNCTION ocpp.IdTag(id_tag text) RETURNS jsonb
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT ocpp.id_tag_json(t) FROM ocpp.id_tag AS t WHERE t.id_tag = $1
+LANGUAGE plpgsql STABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT ocpp.id_tag_json(t) FROM ocpp.id_tag AS t WHERE t.id_tag = $1);
+END
 $$;
 
 -- Create or replace an id tag; an Accepted tag leaves the refused list.
@@ -266,12 +291,15 @@ $$;
 
 -- Refused id tags, most recently refused first.
 CREATE FUNCTION ocpp.RefusedIdTagList(lim integer, off integer) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.refused_id_tag),
-        'items', coalesce((SELECT jsonb_agg(ocpp.refused_id_tag_json(q.r)
-                ORDER BY (q.r).last_seen DESC, (q.r).id_tag)
-            FROM (SELECT r FROM ocpp.refused_id_tag AS r ORDER BY r.last_seen DESC, r.id_tag
-                  LIMIT lim OFFSET off) AS q), '[]'))
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT jsonb_build_object('total', (SELECT count(*) FROM ocpp.refused_id_tag),
+            'items', coalesce((SELECT jsonb_agg(ocpp.refused_id_tag_json(q.r)
+                    ORDER BY (q.r).last_seen DESC, (q.r).id_tag)
+                FROM (SELECT r FROM ocpp.refused_id_tag AS r ORDER BY r.last_seen DESC, r.id_tag
+                      LIMIT lim OFFSET off) AS q), '[]')));
+END
 $$;
 
 -- Make a refused tag Accepted (keeping its parent, dropping its expiry) and
@@ -314,6 +342,9 @@ $$;
 
 -- How many transactions have started and not stopped.
 CREATE FUNCTION ocpp.CountOpenTransactions() RETURNS integer
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT count(*)::integer FROM ocpp.transaction WHERE stop_timestamp IS NULL
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (
+        SELECT count(*)::integer FROM ocpp.transaction WHERE stop_timestamp IS NULL);
+END
 $$;
