@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import BackendStartError, IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
+from ocppcs.cluster.config import node_of
 from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
@@ -234,8 +235,7 @@ def build_central_system(
     schemas = SchemaSet()
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
-    listeners: list[ListenerService] = []  # filled below, once the site exists
-    cluster = build_cluster(config, reactor, registry, listeners)
+    cluster = build_cluster(config, reactor, registry)
     commands = Commands(StationLocator(registry, cluster), backend)
     central = CentralSystem(decider, backend, reactor)
     frames = FrameFanout(backend.record_frame)
@@ -262,6 +262,7 @@ def build_central_system(
     from ocppcs.web.api import RestApi
     from ocppcs.web.site import build_site
 
+    listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
     auth = OperatorAuth(config.api, reactor)
     api = RestApi(
@@ -328,37 +329,23 @@ def build_emulator(
     )
 
 
-def build_cluster(
-    config: Config, reactor: Any, registry: StationRegistry, listeners: list[ListenerService]
-) -> ClusterNode | None:
+def build_cluster(config: Config, reactor: Any, registry: StationRegistry) -> ClusterNode | None:
     """This node of the cluster on C{[postgres]}, with C{[cluster] enable} (not started)."""
     if not config.cluster.enable:
         return None
     from ocppcs.backends.postgres.conninfo import conninfo
 
-    dsn = conninfo(config.postgres, application_name="ocppcs-cluster")
-
-    def port() -> int | None:  # read once the listeners are up
-        address = first_tcp_address(listeners)
-        return None if address is None else int(address.port)
-
-    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, port)
-
-
-def first_tcp_address(listeners: list[ListenerService]) -> Any:
-    """The address of the first TCP listener (C{host}, C{port}), or C{None} if none."""
-    for listener in listeners:
-        port = listener.port
-        host = port.getHost() if port is not None else None
-        if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
-            return host
-    return None
+    node = node_of(config.cluster, config.server.listen)
+    dsn = conninfo(config.postgres, application_name=f"ocppcs-cluster {node}")
+    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, node)
 
 
 def own_url(listeners: list[ListenerService]) -> str:
     """C{ws://127.0.0.1:PORT/ocpp} of the first TCP listener, or C{""} if none."""
-    host = first_tcp_address(listeners)
-    if host is None:
-        return ""
-    loopback = "[::1]" if ":" in host.host else "127.0.0.1"
-    return f"ws://{loopback}:{host.port}/ocpp"
+    for listener in listeners:
+        port = listener.port
+        host = port.getHost() if port is not None else None
+        if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
+            loopback = "[::1]" if ":" in host.host else "127.0.0.1"
+            return f"ws://{loopback}:{host.port}/ocpp"
+    return ""

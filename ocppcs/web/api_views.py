@@ -90,17 +90,21 @@ def address(station: StationView | None, live: Live | None) -> str | None:
 
 
 def connection(live: Live | None) -> dict[str, Any] | None:
-    """
-    The live connection of a station, or C{None}; in a cluster with the
-    C{node} it is connected to.
-    """
+    """The live connection of a station, or C{None}."""
     if live is None:
         return None
     host, port = peer_address(live.address)
-    out: dict[str, Any] = {"ip": host, "port": port, "account": live.account}
-    if live.node is not None:
-        out["node"] = live.node
-    return out
+    return {"ip": host, "port": port, "account": live.account}
+
+
+def node(station: StationView, live: Live | None) -> str | None:
+    """
+    The node holding the station's connection: the cluster's (which knows
+    whether that node is alive), else the record's; C{None} when offline.
+    """
+    if live is None:
+        return None
+    return live.node if live.node is not None else station.node
 
 
 def boot_notification(station: StationView) -> dict[str, Any] | None:
@@ -127,7 +131,7 @@ def station_list_entry(station: StationView, live: Live | None) -> dict[str, Any
         "address": address(station, live),
         "protocol": "JSON",
         "ocppVersion": "1.6",
-        "node": station.node,
+        "node": node(station, live),
     }
     connected = connection(live)
     if connected is not None:
@@ -158,7 +162,7 @@ def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
         "lastBoot": station.last_boot,
         "lastSeen": station.last_seen,
         "created": station.created,
-        "node": station.node,
+        "node": node(station, live),
         "bootNotification": boot_notification(station),
         "connectors": [connector(c) for c in station.connectors],
         "openTransactions": [transaction(t) for t in station.open_transactions],

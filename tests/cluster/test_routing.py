@@ -133,11 +133,11 @@ async def test_lists_show_the_node_of_each_station(pair: tuple[Node, Node]) -> N
                 assert (await node.api.put(f"/ChargePoint/{identity}")).status == 200
         for node in (a, b):
             listed = (await node.api.get("/ChargePointList", limit=1000)).json
-            where = {e["identity"]: e.get("connection", {}).get("node") for e in listed}
+            where = {e["identity"]: e["node"] for e in listed}
             assert where["RT-LIST-A"] == "A" and where["RT-LIST-B"] == "B", (node.name, where)
             detail = (await node.api.get("/ChargePoint/RT-LIST-A")).json
             assert detail["online"] is True
-            assert detail["connection"]["node"] == "A"
+            assert detail["node"] == "A"
             assert detail["connection"]["ip"] == "127.0.0.1"
             summary = (await node.api.get("/Summary", stations="false")).json
             assert summary["stations"]["online"] >= 2
