@@ -17,7 +17,8 @@ one PostgreSQL, and the round trip of a REST command through a second node.
 
 PostgreSQL is a throwaway server (L{ThrowawayPostgres}, fsync off) unless
 C{--dsn} names one. Each node keeps its record in its own SQLite file (the
-embedded backend) and shares the cluster tables; loopback only.
+embedded backend, fsync per commit), or with C{--backend postgres} the
+record and the decisions are in the shared PostgreSQL; loopback only.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ from run import BIN, load_average, port_open, stop_server  # noqa: E402
 from ocppcs.backends.postgres.migrate import apply_migrations  # noqa: E402
 from ocppcs.backends.postgres.throwaway import ThrowawayPostgres, free_port  # noqa: E402
 
+#: C{--backend}: the record and decider of every node.
+BACKEND = "embedded"
+
 
 def node_config(workdir: Path, name: str, port: int, dsn: str) -> Path:
     """The configuration of node C{name}."""
     path = workdir / f"{name}.conf"
     path.write_text(
         f"[server]\nlisten = tcp:{port}:interface=127.0.0.1\n"
+        f"[backend]\ntype = {BACKEND}\n"
         f"[embedded]\npath = {workdir / (name + '.sqlite3')}\n"
         f"[postgres]\nconninfo = {dsn}\n"
         f"[cluster]\nenable = true\nnode = {name}\n"
@@ -243,8 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--commands", type=int, default=300)
     p.add_argument("--dsn", help="a PostgreSQL conninfo (default: a throwaway server)")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument(
+        "--backend",
+        choices=("embedded", "postgres"),
+        default="embedded",
+        help="each node's own SQLite record, or the record and decider in the shared PostgreSQL",
+    )
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    global BACKEND
+    BACKEND = args.backend
     server = None
     if args.dsn is None:
         server = ThrowawayPostgres().start()
@@ -252,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         dsn = args.dsn
     apply_migrations(dsn)
-    results: dict[str, Any] = {"cpus": os.cpu_count()}
+    results: dict[str, Any] = {"cpus": os.cpu_count(), "backend": args.backend}
     try:
         with tempfile.TemporaryDirectory(prefix="ocppcs-cluster-bench-") as tmp:
             workdir = Path(tmp)

@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import BackendStartError, IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
+from ocppcs.cluster.config import node_of
 from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config, ConfigError
 from ocppcs.emulator.service import EmulatorService
@@ -242,8 +243,7 @@ def build_central_system(
     schemas = SchemaSet()
     schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
     registry = StationRegistry(backend)
-    listeners: list[ListenerService] = []  # filled below, once the site exists
-    cluster = build_cluster(config, reactor, registry, listeners)
+    cluster = build_cluster(config, reactor, registry)
     commands = Commands(StationLocator(registry, cluster), backend)
     central = CentralSystem(decider, backend, reactor)
     frames = FrameFanout(backend.record_frame)
@@ -273,6 +273,7 @@ def build_central_system(
     from ocppcs.web.api import RestApi
     from ocppcs.web.site import build_site
 
+    listeners: list[ListenerService] = []  # filled below, once the site exists
     emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
     auth = OperatorAuth(operator_api_config(config), reactor)
     api = RestApi(
@@ -369,21 +370,16 @@ def build_emulator(
     )
 
 
-def build_cluster(
-    config: Config, reactor: Any, registry: StationRegistry, listeners: list[ListenerService]
-) -> ClusterNode | None:
+def build_cluster(config: Config, reactor: Any, registry: StationRegistry) -> ClusterNode | None:
     """This node of the cluster on C{[postgres]}, with C{[cluster] enable} (not started)."""
     if not config.cluster.enable:
         return None
     from ocppcs.backends.postgres.conninfo import conninfo
 
-    dsn = conninfo(config.postgres, application_name="ocppcs-cluster")
+    node = node_of(config.cluster, config.server.listen)
+    dsn = conninfo(config.postgres, application_name=f"ocppcs-cluster {node}")
+    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, node)
 
-    def port() -> int | None:  # read once the listeners are up
-        address = first_tcp_address(listeners)
-        return None if address is None else int(address.port)
-
-    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, port)
 
 
 def first_tcp_address(listeners: list[ListenerService], plain: bool = False) -> Any:

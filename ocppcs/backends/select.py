@@ -62,8 +62,10 @@ def _webhook(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
 
 def _postgres_record(config: Config, reactor: Any) -> IRecord:
     from ocppcs.backends.postgres.record import PostgresRecord
+    from ocppcs.cluster.config import node_of
 
-    return PostgresRecord(reactor, config.central, config.postgres)
+    node = node_of(config.cluster, config.server.listen) if config.cluster.enable else None
+    return PostgresRecord(reactor, config.central, config.postgres, node=node)
 
 
 def _postgres(config: Config, reactor: Any, record: Any) -> IDecider:

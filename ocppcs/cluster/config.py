@@ -5,13 +5,14 @@ PostgreSQL (C{[postgres]}).
 
     [cluster]
     enable = false       several nodes on one database form one central system
-    node =               this node's name; empty: HOSTNAME:PORT of the first listener
+    node =               this node's name; empty: HOSTNAME:PORT of the first listener (L{node_of})
     heartbeat = 2        seconds between two heartbeats of this node
     missed = 3           heartbeats missed before the other nodes count it dead
 """
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class ClusterConfig:
     C{[cluster]}: see the module.
 
     @ivar enable: join the cluster of the nodes on C{[postgres]}'s database.
-    @ivar node: this node's name, unique in the cluster (C{""}: L{default_node}).
+    @ivar node: this node's name, unique in the cluster (C{""}: see L{node_of}).
     @ivar heartbeat: seconds between heartbeats.
     @ivar missed: heartbeats missed before this node counts as dead.
     """
@@ -59,7 +60,18 @@ KEYS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def default_node(port: int | None) -> str:
-    """C{HOSTNAME:PORT} (the port of this node's first TCP listener), or C{HOSTNAME}."""
+def node_of(cluster: ClusterConfig, listen: tuple[str, ...]) -> str:
+    """
+    This node's name: C{[cluster] node}, else C{HOSTNAME:PORT} with the
+    port of the first C{tcp:PORT...} listen description, else (port 0, or
+    no TCP listener) C{HOSTNAME:pPID}. The record and the cluster use it.
+    """
+    if cluster.node:
+        return cluster.node
     host = socket.gethostname()
-    return f"{host}:{port}" if port else host
+    for description in listen:
+        kind, _, rest = description.partition(":")
+        port = rest.partition(":")[0]
+        if kind in ("tcp", "tcp6", "ssl") and port.isdigit() and int(port):
+            return f"{host}:{port}"
+    return f"{host}:p{os.getpid()}"

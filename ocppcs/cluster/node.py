@@ -30,7 +30,6 @@ the other nodes count this one dead, and commands routed through it fail
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from twisted.application.service import Service
@@ -43,7 +42,7 @@ from ocppcs.backends.postgres.pool import PostgresPool, is_unavailable
 from ocppcs.callerrors import StationOffline
 from ocppcs.channel import StationChannel
 from ocppcs.cluster.channel import NotifyChannel
-from ocppcs.cluster.config import ClusterConfig, default_node
+from ocppcs.cluster.config import ClusterConfig
 from ocppcs.cluster.queries import ClusterQueries
 from ocppcs.cluster.routing import Router
 from ocppcs.locator import Live
@@ -80,9 +79,8 @@ class ClusterNode(Service):
     @param config: C{[cluster]}.
     @param registry: this node's connected stations.
     @param call_timeout: the timeout of commands routed without one.
-    @param port: the port of this node's first TCP listener (for the
-        default node name), read when the node starts.
-    @ivar node: this node's name (final once started).
+    @param node: this node's name (L{ocppcs.cluster.config.node_of}).
+    @ivar node: this node's name.
     @ivar ready: fires once the node has joined the cluster.
     """
 
@@ -96,15 +94,14 @@ class ClusterNode(Service):
         dsn: str,
         registry: StationRegistry,
         call_timeout: float,
-        port: Callable[[], int | None] = lambda: None,
+        node: str,
     ) -> None:
         self._reactor = reactor
         self._config = config
         self._dsn = dsn
         self._registry = registry
         self._call_timeout = call_timeout
-        self._port = port
-        self.node = config.node
+        self.node = node
         self.ready: Deferred[None] = Deferred()
         self._joined = False
         self._seq = 0
@@ -132,8 +129,6 @@ class ClusterNode(Service):
         self.ready.addErrback(lambda _: None)
 
     async def _start(self) -> None:
-        if not self.node:
-            self.node = default_node(self._port())
         self._pool = PostgresPool(self._reactor, self._dsn, size=POOL_SIZE)
         await self._pool.start()
         queries = ClusterQueries(self._pool, self.node)
@@ -258,9 +253,18 @@ class ClusterNode(Service):
         )
 
     async def _close_moved(self) -> None:
-        """Close every connection here whose station is recorded on another node."""
+        """
+        Record this node's connections again where no node holds the station
+        (the database may have lost rows), then close every connection here
+        whose station is recorded on another node.
+        """
         assert self._router is not None
         identities = self._registry.identities()
+        sessions = [s for s in map(self._registry.get, identities) if s is not None]
+        if sessions:
+            self._seq += 1
+            rows = [(s.identity, s.address, s.account, self._seq) for s in sessions]
+            await self._router.queries.reassert(rows)
         if identities:
             for identity in await self._router.queries.stale(identities):
                 await self._close_stale(identity)
@@ -333,6 +337,7 @@ class ClusterNode(Service):
         if self._failing:
             self._failing = False
             self._log.info("Node {node} heartbeats again", node=self.node)
+            await self._close_moved()
         await self._poll()
         if self._channel is not None:
             await self._channel.check()

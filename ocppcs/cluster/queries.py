@@ -21,6 +21,13 @@ _BEAT = (
     " RETURNING node"
 )
 _ATTACH = "SELECT ocpp.cluster_attach(%s, %s, %s, %s, %s)"
+#: After the database lost rows (a crash with synchronous_commit off, a restore):
+#: this node's connections, unless another node holds the station now.
+_REASSERT = (
+    "INSERT INTO ocpp.cluster_connection (identity, node, address, account, seq)"
+    " SELECT i, %s, a, c, s FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])"
+    " AS t(i, a, c, s) ON CONFLICT (identity) DO NOTHING"
+)
 _DETACH = "DELETE FROM ocpp.cluster_connection WHERE identity = %s AND node = %s AND seq <= %s"
 _HOLDER = "SELECT node FROM ocpp.cluster_connection WHERE identity = %s"
 _STALE = "SELECT identity FROM ocpp.cluster_connection WHERE identity = ANY(%s) AND node <> %s"
@@ -95,6 +102,11 @@ class ClusterQueries:
     def attach(self, identity: str, address: str, account: str, seq: int) -> Deferred[Any]:
         """The station's connection is on this node now (a previous node is told to close)."""
         return self.pool.runQuery(_ATTACH, (identity, self.node, address, account, seq))
+
+    def reassert(self, connections: list[tuple[str, str, str, int]]) -> Deferred[Any]:
+        """Record C{(identity, address, account, seq)} here where no node holds the station."""
+        columns = [list(c) for c in zip(*connections, strict=True)] if connections else [[]] * 4
+        return self.pool.runOperation(_REASSERT, (self.node, *columns))
 
     def detach(self, identity: str, seq: int) -> Deferred[Any]:
         """The station's connection to this node (as of C{seq}) closed."""

@@ -92,22 +92,24 @@ def address(station: StationView | None, live: Live | None) -> str | None:
 
 
 def connection(live: Live | None) -> dict[str, Any] | None:
+    """The live connection of a station (for SOAP: its endpoint's host and port), or C{None}."""
+    if live is None:
+        return None
+    if live.address.startswith(("http://", "https://")):
+        url = urlsplit(live.address)
+        return {"ip": url.hostname or "", "port": url.port, "account": live.account}
+    host, port = peer_address(live.address)
+    return {"ip": host, "port": port, "account": live.account}
+
+
+def node(station: StationView, live: Live | None) -> str | None:
     """
-    The live connection of a station (for SOAP: its endpoint's host and
-    port), or C{None}; in a cluster with the C{node} it is connected to.
+    The node holding the station's connection: the cluster's (which knows
+    whether that node is alive), else the record's; C{None} when offline.
     """
     if live is None:
         return None
-    out: dict[str, Any]
-    if live.address.startswith(("http://", "https://")):
-        url = urlsplit(live.address)
-        out = {"ip": url.hostname or "", "port": url.port, "account": live.account}
-    else:
-        host, port = peer_address(live.address)
-        out = {"ip": host, "port": port, "account": live.account}
-    if live.node is not None:
-        out["node"] = live.node
-    return out
+    return live.node if live.node is not None else station.node
 
 
 def protocol(station: StationView | None, live: Live | None) -> dict[str, str]:
@@ -149,7 +151,7 @@ def station_list_entry(station: StationView, live: Live | None) -> dict[str, Any
         "identity": station.identity,
         "address": address(station, live),
         **protocol(station, live),
-        "node": station.node,
+        "node": node(station, live),
     }
     connected = connection(live)
     if connected is not None:
@@ -181,7 +183,7 @@ def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
         "lastBoot": station.last_boot,
         "lastSeen": station.last_seen,
         "created": station.created,
-        "node": station.node,
+        "node": node(station, live),
         "bootNotification": boot_notification(station),
         "connectors": [connector(c) for c in station.connectors],
         "openTransactions": [transaction(t) for t in station.open_transactions],

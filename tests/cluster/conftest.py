@@ -20,7 +20,7 @@ from ocppcs.backends.postgres.migrate import apply_migrations
 from ocppcs.backends.postgres.throwaway import ThrowawayPostgres
 from ocppcs.cluster.config import ClusterConfig
 from ocppcs.cluster.node import ClusterNode
-from ocppcs.config import Config, EmbeddedConfig, PostgresConfig, ServerConfig
+from ocppcs.config import BackendConfig, Config, EmbeddedConfig, PostgresConfig, ServerConfig
 from ocppcs.service import CentralSystemService, build_central_system
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation
@@ -59,12 +59,18 @@ class Node:
             await self.service.stopService()
 
 
-async def start_node(dsn: str, data: Path, name: str, **server: Any) -> Node:
-    """Start node C{name} of the cluster on C{dsn}, storing its record in C{data}."""
+async def start_node(
+    dsn: str, data: Path, name: str, backend: str = "postgres", **server: Any
+) -> Node:
+    """
+    Start node C{name} of the cluster on C{dsn}, with the PostgreSQL record
+    there (shared by the nodes), or (C{backend="embedded"}) its own in C{data}.
+    """
     from twisted.internet import reactor
 
     config = Config(
         server=ServerConfig(listen=("tcp:0:interface=127.0.0.1",), **{"call_timeout": 5, **server}),
+        backend=BackendConfig(backend),
         embedded=EmbeddedConfig(path=str(data / f"{name}.sqlite3")),
         postgres=PostgresConfig(conninfo=dsn),
         cluster=ClusterConfig(enable=True, node=name, heartbeat=HEARTBEAT, missed=3),

@@ -108,13 +108,23 @@ class PostgresPool(txpostgres.ConnectionPool):
         self._dsn = dsn
         self._delays = (first_delay, max_delay)
         super().__init__(None, dsn, min=size)
-        #: Every connection, also those checked out (txpostgres' set lacks them).
-        self._every = list(self.connections)
+        self._closing = False
 
     def close(self) -> None:
-        """Close every connection, also those running a query (it fails)."""
-        for connection in self._every:
+        """
+        Close the idle connections now, and each one running a query as soon
+        as its query ends (txpostgres' own close forgets those: they stayed
+        open, registered with the reactor).
+        """
+        self._closing = True
+        for connection in list(self.connections):
             connection.close()
+
+    def _putBackAndPassthrough(self, result: Any, connection: Any) -> Any:  # noqa: N802
+        if self._closing:
+            connection.close()
+            return result
+        return super()._putBackAndPassthrough(result, connection)
 
     def connectionFactory(self, reactor: Any, cooperator: Any) -> Connection:  # noqa: N802
         """A connection with its own L{_Detector} (named as txpostgres expects)."""
