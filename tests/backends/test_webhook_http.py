@@ -218,24 +218,40 @@ async def test_a_lost_pipelined_connection_fails_every_request_on_it(server: Any
 
 
 @pytest_twisted.ensureDeferred
-async def test_a_request_goes_to_the_socket_at_once(server: Any) -> None:
+async def test_the_requests_of_a_turn_leave_together_at_its_end(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """
-    Without pipelining, a request on a kept-alive plain TCP connection is
-    handed to the socket at once: the reactor is not asked to wait until
-    the socket is writable (one reactor event and two epoll_ctl calls fewer).
+    Requests posted during a reactor turn are written once its events are
+    handled, straight to the socket (the reactor is not asked to wait until
+    it is writable), each connection's in one write, in order.
     """
     from twisted.internet import reactor
 
-    server.answers = [b"echo", b"echo"]
-    pool = _pool(server)
+    from ocppcs.backends.webhook import http
+
+    written: list[bytes] = []
+    write_now = http.write_now
+
+    def spy(transport: Any, data: bytes) -> None:
+        written.append(data)
+        write_now(transport, data)
+
+    server.answers = [b"echo"] * 6
+    pool = _pool(server, pipeline=2)
     try:
-        assert (await _post(pool, b"1")).body == b"1"
-        [connection] = pool._all
-        second = _post(pool, b"2")
-        assert connection.transport not in reactor.getWriters()  # type: ignore[attr-defined]
-        assert (await second).body == b"2"
+        first = [_post(pool, b"%d" % n) for n in range(3)]  # two on one connection, one on another
+        assert [a.body for a in [await d for d in first]] == [b"0", b"1", b"2"]
+        monkeypatch.setattr(http, "write_now", spy)
+        later = [_post(pool, b"%d" % n) for n in range(3, 6)]
+        assert written == []  # nothing during the turn
+        assert not [c for c in pool._all if c.transport in reactor.getWriters()]  # type: ignore[attr-defined]
+        assert [a.body for a in [await d for d in later]] == [b"3", b"4", b"5"]
     finally:
         await pool.close()
+    assert server.connections == 2
+    assert len(written) == 2 and sorted(w.count(b"POST ") for w in written) == [1, 2]
+    assert b"".join(written).index(b"\r\n\r\n3") < b"".join(written).index(b"\r\n\r\n5")
 
 
 @pytest_twisted.ensureDeferred

@@ -104,38 +104,40 @@ class AnswerReader:
                 if len(buffer) > 65536:
                     raise HttpError("the answer's head is too large")
                 return False
-            head, self.buffer = buffer[:end], buffer[end + 4 :]
-            lines = head.split(b"\r\n")
-            parts = lines[0].split(b" ", 2)
+            status, _, fields = buffer[:end].partition(b"\r\n")
+            self.buffer = buffer[end + 4 :]
+            parts = status.split(b" ", 2)
             if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
-                raise HttpError(f"not an HTTP/1 status line: {lines[0][:80]!r}")
+                raise HttpError(f"not an HTTP/1 status line: {status[:80]!r}")
             code = int(parts[1])
             if 100 <= code < 200:
                 continue
             headers: dict[bytes, bytes] = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(b":")
-                if not sep:
-                    raise HttpError(f"a bad header line: {line[:80]!r}")
-                headers[name.strip().lower()] = value.strip()
-            connection = headers.get(b"connection", b"").lower()
-            keep = (
-                b"keep-alive" in connection
-                if parts[0] == b"HTTP/1.0"
-                else b"close" not in connection
-            )
+            if fields:
+                for line in fields.split(b"\r\n"):
+                    name, sep, value = line.partition(b":")
+                    if not sep:
+                        raise HttpError(f"a bad header line: {line[:80]!r}")
+                    headers[name.strip().lower()] = value.strip()
+            connection = headers.get(b"connection")
+            if connection is None:
+                keep = parts[0] != b"HTTP/1.0"
+            elif parts[0] == b"HTTP/1.0":
+                keep = b"keep-alive" in connection.lower()
+            else:
+                keep = b"close" not in connection.lower()
             self._head = (code, headers, keep)
-            if code in (204, 304):
+            length = headers.get(b"content-length")
+            if code == 204 or code == 304:
                 self._length = 0
-            elif b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+            elif b"transfer-encoding" in headers and (
+                b"chunked" in headers[b"transfer-encoding"].lower()
+            ):
                 self._chunked = True
-            elif b"content-length" in headers:
-                try:
-                    self._length = int(headers[b"content-length"])
-                except ValueError:
-                    raise HttpError("a bad Content-Length") from None
-                if self._length < 0:
+            elif length is not None:
+                if not length.isdigit():
                     raise HttpError("a bad Content-Length")
+                self._length = int(length)
                 self._check(self._length)
             else:
                 self._until_close = True
