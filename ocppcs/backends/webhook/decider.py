@@ -191,7 +191,8 @@ class WebhookDecider(Service):
             )
             client.post(body, pending)
         except Exception:
-            self._fetch_failed(pending, Failure())
+            self._active -= 1  # not _slot_free: the loop starting the queued calls goes on
+            self._no_answer(pending, Failure())
 
     def _slot_free(self) -> None:
         """A request finished (or was dropped): start the next calls waiting for a slot."""
@@ -223,6 +224,9 @@ class WebhookDecider(Service):
         if pending.deadline is None:  # timed out: its slot was freed then
             return
         self._slot_free()
+        self._no_answer(pending, failure)
+
+    def _no_answer(self, pending: _Pending, failure: Failure) -> None:
         if failure.check(HttpError):
             failure = Failure(
                 WebhookFailure("parse", "Webhook response parse error", failure.getErrorMessage())
