@@ -282,3 +282,16 @@ async def test_cancelled_requests_are_told_nothing(server: Any) -> None:
     assert (waiting.calls, sent.calls, after.body) == (0, 0, b"after")
     assert not any(r.endswith(b"never") for r in server.requests)
     assert server.connections == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_connection_made_after_close_is_dropped(server: Any) -> None:
+    """A request still waiting for its connection at close() fails; nothing is sent."""
+    server.answers = [b"echo"]
+    pool = _pool(server)
+    waiter = _Told()
+    pool.post(b"late", waiter)
+    await pool.close()
+    with pytest.raises(Exception):  # noqa: B017 - the aborted connection's loss
+        await waiter.told
+    assert server.requests == []

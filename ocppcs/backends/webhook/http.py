@@ -195,6 +195,7 @@ class HttpPool:
         self._reactor = reactor
         self._outgoing: dict[_Connection, list[bytes]] = {}  # the requests of this turn
         self._flush_call: Any = None
+        self._closed = False
         parts = urlsplit(url)
         host = parts.hostname or ""
         secure = parts.scheme == "https"
@@ -271,6 +272,14 @@ class HttpPool:
 
     def _connected(self, connection: _Connection, connecting: _Connecting) -> None:
         self._connecting.remove(connecting)
+        if self._closed:  # made after close(): its requests fail with it
+            for waiter in connecting.waiters:
+                connection._pending.append(waiter)
+                waiter._on = connection
+            connection.lost = True
+            if connection.transport is not None:
+                connection.transport.abortConnection()  # type: ignore[attr-defined]
+            return
         self._all.add(connection)
         for waiter, data in connecting.waiters.items():
             connection.request(data, waiter)
@@ -296,7 +305,11 @@ class HttpPool:
             self._free.remove(connection)
 
     def close(self) -> Deferred[Any]:
-        """Close every connection; a Deferred firing once they are closed."""
+        """
+        Close every connection (and those being made, once made); a Deferred
+        firing once the open ones are closed.
+        """
+        self._closed = True
         if self._flush_call is not None:
             self._flush_call.cancel()
             self._flush_call = None
