@@ -113,6 +113,9 @@ class WebhookDecider(Service):
         # The calls not answered yet, oldest first, and the timer of the oldest.
         self._timed: dict[_Pending, None] = {}
         self._timer: Any = None
+        # The answers of this reactor turn, relayed at its end.
+        self._replies: list[tuple[Deferred[Any], dict[str, Any] | Failure]] = []
+        self._relay_call: Any = None
         self.failures: dict[str, int] = {}
         self._client: HttpPool | None = None
 
@@ -217,7 +220,7 @@ class WebhookDecider(Service):
             self._fail(pending, Failure())
             return
         self._settle(pending)
-        pending.deferred.callback(reply)
+        self._relay_soon(pending.deferred, reply)
 
     def _fetch_failed(self, pending: _Pending, failure: Failure) -> None:
         """C{pending}'s request got no answer: C{failure}."""
@@ -278,7 +281,27 @@ class WebhookDecider(Service):
 
     def _fail(self, pending: _Pending, failure: Failure) -> None:
         self._settle(pending)
-        pending.deferred.errback(self._failed(failure, pending.ctx))
+        self._relay_soon(pending.deferred, self._failed(failure, pending.ctx))
+
+    def _relay_soon(self, d: Deferred[Any], result: dict[str, Any] | Failure) -> None:
+        """Fire C{d} with C{result} at the end of this reactor turn (L{_relay})."""
+        self._replies.append((d, result))
+        if self._relay_call is None:
+            self._relay_call = self._reactor.callLater(0, self._relay)
+
+    def _relay(self) -> None:
+        """
+        Relay the answers of the turn: their replies then leave together,
+        and the stations' side is woken once for them, not once per answer
+        read (as L{HttpPool} writes the turn's requests together).
+        """
+        self._relay_call = None
+        replies, self._replies = self._replies, []
+        for d, result in replies:
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
 
     def _failed(self, failure: Failure, ctx: CallContext) -> Failure:
         """Log (and count) C{failure} of the call C{ctx}."""
