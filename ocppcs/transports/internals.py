@@ -86,7 +86,7 @@ class Internal:
 
 _WS = "autobahn.websocket.protocol:WebSocketProtocol"
 _ADAPTER = "autobahn.twisted.websocket:WebSocketAdapterProtocol"
-_TCP = "twisted.internet.tcp:Server"
+_TCP = "twisted.internet.tcp:Connection"  # what tcp.Server and tcp.Client share
 
 #: Autobahn's: the frame parser, message delivery, send state and masker factory.
 #: (C{message_data} and C{message_is_binary}, which C{onMessageBegin} sets, are
@@ -113,7 +113,7 @@ AUTOBAHN: tuple[Internal, ...] = (
     Internal(_WS, "maxMessagePayloadSize", "instance"),
 )
 
-#: Twisted's: a TCP connection's write buffer, which C{write_now} looks at.
+#: Twisted's: a TCP connection's write buffer (server or client side), which C{write_now} looks at.
 TWISTED: tuple[Internal, ...] = (
     Internal(_TCP, "connected", "attribute"),
     Internal(_TCP, "disconnecting", "attribute"),

@@ -39,6 +39,7 @@ from typing import Any
 
 import autobahn.websocket.protocol as _autobahn_protocol
 from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.tcp import Client as TCPClient
 from twisted.internet.tcp import Server as TCPServer
 from twisted.logger import Logger
 
@@ -211,8 +212,9 @@ class LeanServerSend:
 
 def write_now(transport: Any, data: bytes) -> None:
     """
-    Write C{data} to C{transport}; on a plain TCP connection with nothing
-    waiting to be written, hand it to the socket at once.
+    Write C{data} to C{transport}; on a plain TCP connection (accepted, or
+    made: the webhook's requests) with nothing waiting to be written, hand
+    it to the socket at once.
 
     C{transport.write} always buffers and asks the reactor to tell it when
     the socket is writable, which costs two C{epoll_ctl} calls and one more
@@ -223,9 +225,10 @@ def write_now(transport: Any, data: bytes) -> None:
     wrapper, or TLS started on the TCP connection itself) and other
     transports always use C{transport.write}.
     """
+    kind = type(transport)
     if (
-        type(transport) is TCPServer
-        and (TCPServer in FAST.ready or FAST.first_use(transport))
+        (kind is TCPServer or kind is TCPClient)
+        and (kind in FAST.ready or FAST.first_use(transport))
         and not transport.TLS
         and transport.connected
         and not transport.disconnecting

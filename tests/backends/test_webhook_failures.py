@@ -191,3 +191,44 @@ async def test_the_timeout_counts_the_wait_for_a_free_slot(make_hooked: Any) -> 
     assert hooked.decider.failures == {"timeout": 2}
     await aio(first.close())
     await aio(second.close())
+
+
+@pytest_twisted.ensureDeferred
+async def test_stopping_fails_every_queued_call_at_once() -> None:
+    """
+    When the decider stops, the call in flight and every call waiting for a
+    slot get 'Webhook fetch error' at once, however many wait (each is
+    failed in turn, not by one nested call per waiting call).
+    """
+    from twisted.internet import reactor
+
+    from ocppcs.backends.interface import CallContext
+    from ocppcs.backends.webhook.decider import WebhookDecider
+    from ocppcs.config import WebhookConfig
+    from tests.receiver import stop_receiver
+
+    receiver = start_receiver(Receiver())
+    receiver.handler = lambda body: Deferred()  # never answers
+    config = WebhookConfig(url=receiver.url, timeout=30.0, max_concurrent=1, station_queue=1)
+    decider = WebhookDecider(reactor, config)
+    decider.startService()
+    failed: list[str] = []
+    for n in range(2000):
+        d = decider.decide(CallContext(f"Q-{n}", "", f"u{n}", "Heartbeat", 0.0), {})
+        d.addErrback(lambda f: failed.append(f.value.description))
+
+    async def sent() -> bool:
+        return len(receiver.seen) == 1
+
+    try:
+        await eventually(sent)
+        await decider.stopService()
+
+        async def all_failed() -> bool:
+            return len(failed) == 2000
+
+        await eventually(all_failed, timeout=2.0)
+    finally:
+        await stop_receiver(receiver)
+    assert set(failed) == {"Webhook fetch error"}
+    assert decider.failures == {"fetch": 2000}

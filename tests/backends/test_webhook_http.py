@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory, Protocol
+from twisted.python.failure import Failure
 
-from ocppcs.backends.webhook.http import HttpError, HttpPool
+from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool, Waiter
 
 
 class _Canned(Protocol):
@@ -70,6 +72,31 @@ def _pool(server: Any, **kwargs: Any) -> HttpPool:
     return HttpPool(reactor, server.url, {b"X-Test": b"1"}, **kwargs)
 
 
+class _Told(Waiter):
+    """What the pool tells a waiter, as a Deferred (C{told})."""
+
+    __slots__ = ("calls", "told")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told: Deferred[Answer] = Deferred()
+        self.calls = 0
+
+    def answered(self, answer: Answer) -> None:
+        self.calls += 1
+        self.told.callback(answer)
+
+    def failed(self, reason: Failure) -> None:
+        self.calls += 1
+        self.told.errback(reason)
+
+
+def _post(pool: HttpPool, body: bytes) -> Deferred[Answer]:
+    waiter = _Told()
+    pool.post(body, waiter)
+    return waiter.told
+
+
 @pytest_twisted.ensureDeferred
 async def test_content_length_and_keep_alive(server: Any) -> None:
     """Two requests on one kept-alive connection; the request's line and headers."""
@@ -79,8 +106,8 @@ async def test_content_length_and_keep_alive(server: Any) -> None:
     ]
     pool = _pool(server)
     try:
-        first = await pool.post(b'{"a":1}')
-        second = await pool.post(b"x")
+        first = await _post(pool, b'{"a":1}')
+        second = await _post(pool, b"x")
     finally:
         await pool.close()
     assert (first.code, first.body, second.code, second.body) == (200, b"hi", 201, b"yo!")
@@ -102,7 +129,7 @@ async def test_chunked_answers_keep_the_connection(server: Any) -> None:
     ]
     pool = _pool(server)
     try:
-        bodies = [(await pool.post(b"%d" % n)).body for n in range(3)]
+        bodies = [(await _post(pool, b"%d" % n)).body for n in range(3)]
     finally:
         await pool.close()
     assert bodies == [b"ab", b"c", b"d"]
@@ -123,8 +150,8 @@ async def test_chunked_informational_and_close(server: Any) -> None:
     server.close = True
     pool = _pool(server)
     try:
-        chunked = await pool.post(b"1")
-        until_close = await pool.post(b"2")
+        chunked = await _post(pool, b"1")
+        until_close = await _post(pool, b"2")
     finally:
         await pool.close()
     assert (chunked.code, chunked.body) == (200, b"abcdef")
@@ -149,8 +176,8 @@ async def test_what_is_not_http(server: Any, answer: bytes) -> None:
     pool = _pool(server, max_answer=100)
     try:
         with pytest.raises(HttpError):
-            await pool.post(b"1")
-        after = await pool.post(b"2")
+            await _post(pool, b"1")
+        after = await _post(pool, b"2")
     finally:
         await pool.close()
     assert (after.code, after.body) == (204, b"")
@@ -165,7 +192,7 @@ async def test_pipelined_requests_share_a_connection(server: Any) -> None:
     server.answers = [b"echo"] * 4
     pool = _pool(server, pipeline=3)
     try:
-        answers = await gatherResults([pool.post(b"%d" % n) for n in range(4)])
+        answers = await gatherResults([_post(pool, b"%d" % n) for n in range(4)])
     finally:
         await pool.close()
     assert [a.body for a in answers] == [b"0", b"1", b"2", b"3"]
@@ -181,10 +208,90 @@ async def test_a_lost_pipelined_connection_fails_every_request_on_it(server: Any
     server.close = True
     pool = _pool(server, pipeline=3)
     try:
-        posted = [pool.post(b"%d" % n) for n in range(3)]
+        posted = [_post(pool, b"%d" % n) for n in range(3)]
         assert (await posted[0]).body == b"A"
         for d in posted[1:]:
             with pytest.raises(Exception):  # noqa: B017 - the connection's loss, whatever its kind
                 await d
     finally:
         await pool.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_requests_of_a_turn_leave_together_at_its_end(
+    server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """
+    Requests posted during a reactor turn are written once its events are
+    handled, straight to the socket (the reactor is not asked to wait until
+    it is writable), each connection's in one write, in order.
+    """
+    from twisted.internet import reactor
+
+    from ocppcs.backends.webhook import http
+
+    written: list[bytes] = []
+    write_now = http.write_now
+
+    def spy(transport: Any, data: bytes) -> None:
+        written.append(data)
+        write_now(transport, data)
+
+    server.answers = [b"echo"] * 6
+    pool = _pool(server, pipeline=2)
+    try:
+        first = [_post(pool, b"%d" % n) for n in range(3)]  # two on one connection, one on another
+        assert [a.body for a in [await d for d in first]] == [b"0", b"1", b"2"]
+        monkeypatch.setattr(http, "write_now", spy)
+        later = [_post(pool, b"%d" % n) for n in range(3, 6)]
+        assert written == []  # nothing during the turn
+        assert not [c for c in pool._all if c.transport in reactor.getWriters()]  # type: ignore[attr-defined]
+        assert [a.body for a in [await d for d in later]] == [b"3", b"4", b"5"]
+    finally:
+        await pool.close()
+    assert server.connections == 2
+    assert len(written) == 2 and sorted(w.count(b"POST ") for w in written) == [1, 2]
+    assert b"".join(written).index(b"\r\n\r\n3") < b"".join(written).index(b"\r\n\r\n5")
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancelled_requests_are_told_nothing(server: Any) -> None:
+    """
+    A cancelled request waiting for its connection is never sent; one sent
+    has its connection aborted; neither waiter is told anything, and the
+    pool goes on with a new connection.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    server.answers = [b"echo"] * 4
+    pool = _pool(server)
+    try:
+        waiting, kept = _Told(), _Told()
+        pool.post(b"never", waiting)
+        pool.post(b"kept", kept)
+        pool.cancel(waiting)  # both wait for the first connection
+        assert (await kept.told).body == b"kept"
+        sent = _Told()
+        pool.post(b"sent", sent)
+        pool.cancel(sent)
+        await deferLater(reactor, 0.05, lambda: None)  # type: ignore[arg-type]
+        after = await _post(pool, b"after")
+    finally:
+        await pool.close()
+    assert (waiting.calls, sent.calls, after.body) == (0, 0, b"after")
+    assert not any(r.endswith(b"never") for r in server.requests)
+    assert server.connections == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_connection_made_after_close_is_dropped(server: Any) -> None:
+    """A request still waiting for its connection at close() fails; nothing is sent."""
+    server.answers = [b"echo"]
+    pool = _pool(server)
+    waiter = _Told()
+    pool.post(b"late", waiter)
+    await pool.close()
+    with pytest.raises(Exception):  # noqa: B017 - the aborted connection's loss
+        await waiter.told
+    assert server.requests == []

@@ -29,13 +29,13 @@ from urllib.parse import urlsplit
 
 import orjson
 from twisted.application.service import Service
-from twisted.internet.defer import CancelledError, Deferred, fail
+from twisted.internet.defer import Deferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ocppcs.backends.interface import CallContext, IDecider
-from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool
+from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool, Waiter
 from ocppcs.backends.webhook.replies import WebhookFailure, read_reply
 from ocppcs.config import WebhookConfig
 from ocppcs.ocppj.errors import OcppError
@@ -106,9 +106,16 @@ class WebhookDecider(Service):
             headers[b"Authorization"] = auth
         self._headers = headers
         self._max_active = config.max_concurrent
+        self._timeout = config.timeout
         self._active = 0
         self._queue: deque[_Pending] = deque()
         self._waiting: dict[str, int] = {}
+        # The calls not answered yet, oldest first, and the timer of the oldest.
+        self._timed: dict[_Pending, None] = {}
+        self._timer: Any = None
+        # The answers of this reactor turn, relayed at its end.
+        self._replies: list[tuple[Deferred[Any], dict[str, Any] | Failure]] = []
+        self._relay_call: Any = None
         self.failures: dict[str, int] = {}
         self._client: HttpPool | None = None
 
@@ -147,115 +154,157 @@ class WebhookDecider(Service):
         identity = ctx.identity
         waiting = self._waiting.get(identity, 0)
         if waiting >= self.config.station_queue:
-            return fail(
-                self._failed(
-                    Failure(
-                        WebhookFailure(
-                            "busy",
-                            "Webhook busy",
-                            f"{waiting} calls of the station already wait for the receiver",
-                        )
-                    ),
-                    ctx,
-                )
+            busy = WebhookFailure(
+                "busy",
+                "Webhook busy",
+                f"{waiting} calls of the station already wait for the receiver",
             )
+            return fail(self._failed(Failure(busy), ctx))
         if self._client is None:
             return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
         self._waiting[identity] = waiting + 1
-        # No reference cycles on this path (addTimeout would make one per
-        # call): the garbage collector's passes cost more than the call itself.
-        pending = _Pending(ctx, payload)
-        pending.timer = self._reactor.callLater(self.config.timeout, self._expire, pending)
+        reactor = self._reactor
+        pending = _Pending(self, ctx, payload, reactor.seconds() + self._timeout)
+        self._timed[pending] = None
+        if self._timer is None:
+            self._timer = reactor.callLater(self._timeout, self._expire)
         if self._active < self._max_active:
             self._start(pending)
         else:
             self._queue.append(pending)
-        d = pending.deferred
-        d.addBoth(self._done, identity)
-        d.addErrback(self._failed, ctx)
-        return d
+        return pending.deferred
 
     def _start(self, pending: _Pending) -> None:
         self._active += 1
+        pending.posted = True
+        ctx = pending.ctx
         try:
-            inner = self._post(pending.ctx, pending.payload)
+            client = self._client
+            if client is None:
+                raise WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped")
+            body = orjson.dumps(
+                {
+                    "identity": ctx.identity,
+                    "uniqueId": ctx.unique_id,
+                    "action": ctx.action,
+                    "payload": pending.payload,
+                    "account": ctx.account,
+                    "ocppVersion": OCPP_VERSION,
+                }
+            )
+            client.post(body, pending)
         except Exception:
-            inner = fail()
-        pending.inner = inner
-        inner.addBoth(self._finished, pending)
+            self._active -= 1  # not _slot_free: the loop starting the queued calls goes on
+            self._no_answer(pending, Failure())
 
-    def _finished(self, result: Any, pending: _Pending) -> None:
+    def _slot_free(self) -> None:
+        """A request finished (or was dropped): start the next calls waiting for a slot."""
         self._active -= 1
-        pending.inner = None
         queue = self._queue
         while queue and self._active < self._max_active:
-            self._start(queue.popleft())
-        timer, pending.timer = pending.timer, None
-        if timer is None:  # timed out already
+            pending = queue.popleft()
+            if pending.deadline is not None:  # else timed out while it waited
+                self._start(pending)
+
+    def _answered(self, pending: _Pending, answer: Answer) -> None:
+        """The receiver answered C{pending}'s request."""
+        if pending.deadline is None:  # timed out: its slot was freed then
             return
-        timer.cancel()
-        d = pending.deferred
-        if isinstance(result, Failure):
-            d.errback(result)
-        else:
-            d.callback(result)
+        self._slot_free()
+        code = answer.code
+        try:
+            if not 200 <= code < 300:
+                raise WebhookFailure("status", "Webhook error", f"HTTP status {code}")
+            reply = read_reply(pending.ctx.action, answer.body, self._schemas)
+        except Exception:
+            self._fail(pending, Failure())
+            return
+        self._settle(pending)
+        self._relay_soon(pending.deferred, reply)
 
-    def _expire(self, pending: _Pending) -> None:
-        """The call timed out: out of the queue, or its request aborted."""
-        pending.timer = None
-        inner = pending.inner
-        if inner is None:
-            try:
-                self._queue.remove(pending)
-            except ValueError:
-                pass
-        else:
-            inner.cancel()
-        timeout = self.config.timeout
-        pending.deferred.errback(
-            WebhookFailure("timeout", "Webhook timeout", f"no answer within {timeout:g} seconds")
-        )
+    def _fetch_failed(self, pending: _Pending, failure: Failure) -> None:
+        """C{pending}'s request got no answer: C{failure}."""
+        if pending.deadline is None:  # timed out: its slot was freed then
+            return
+        self._slot_free()
+        self._no_answer(pending, failure)
 
-    def _done(self, result: Any, identity: str) -> Any:
+    def _no_answer(self, pending: _Pending, failure: Failure) -> None:
+        if failure.check(HttpError):
+            failure = Failure(
+                WebhookFailure("parse", "Webhook response parse error", failure.getErrorMessage())
+            )
+        elif not failure.check(OcppError):
+            failure = Failure(WebhookFailure("fetch", "Webhook fetch error", _describe(failure)))
+        self._fail(pending, failure)
+
+    def _expire(self) -> None:
+        """
+        The oldest call's time is up: every call whose time is up gets
+        'Webhook timeout', its request dropped (or it is skipped in the
+        queue). One timer serves all the calls: they have the same timeout,
+        so they time out in the order they came (L{_timed}'s).
+        """
+        self._timer = None
+        now = self._reactor.seconds()
+        expired = []
+        for pending in self._timed:
+            deadline = pending.deadline
+            assert deadline is not None
+            if deadline > now:
+                self._timer = self._reactor.callLater(deadline - now, self._expire)
+                break
+            expired.append(pending)
+        timeout = self._timeout
+        for pending in expired:
+            if pending.deadline is None:  # answered meanwhile
+                continue
+            self._fail(pending, Failure(_timed_out(timeout)))
+            if pending.posted:
+                if self._client is not None:
+                    self._client.cancel(pending)
+                self._slot_free()
+
+    def _settle(self, pending: _Pending) -> None:
+        """C{pending} is answered (or failed): no longer timed or waiting."""
+        pending.deadline = None
+        del self._timed[pending]
+        if not self._timed and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        identity = pending.ctx.identity
         left = self._waiting[identity] - 1
         if left:
             self._waiting[identity] = left
         else:
             del self._waiting[identity]
-        return result
 
-    def _post(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
-        client = self._client
-        if client is None:
-            return fail(WebhookFailure("fetch", "Webhook fetch error", "the decider is stopped"))
-        body = orjson.dumps(
-            {
-                "identity": ctx.identity,
-                "uniqueId": ctx.unique_id,
-                "action": ctx.action,
-                "payload": payload,
-                "account": ctx.account,
-                "ocppVersion": OCPP_VERSION,
-            }
-        )
-        d: Deferred[Any] = client.post(body)
-        d.addCallbacks(self._answered, self._fetch_failed, (ctx,))
-        return d
+    def _fail(self, pending: _Pending, failure: Failure) -> None:
+        self._settle(pending)
+        self._relay_soon(pending.deferred, self._failed(failure, pending.ctx))
 
-    def _answered(self, answer: Answer, ctx: CallContext) -> dict[str, Any]:
-        code = answer.code
-        if not 200 <= code < 300:
-            raise WebhookFailure("status", "Webhook error", f"HTTP status {code}")
-        return read_reply(ctx.action, answer.body, self._schemas)
+    def _relay_soon(self, d: Deferred[Any], result: dict[str, Any] | Failure) -> None:
+        """Fire C{d} with C{result} at the end of this reactor turn (L{_relay})."""
+        self._replies.append((d, result))
+        if self._relay_call is None:
+            self._relay_call = self._reactor.callLater(0, self._relay)
 
-    def _fetch_failed(self, failure: Failure) -> Any:
-        if failure.check(OcppError, CancelledError):
-            return failure
-        if failure.check(HttpError):
-            raise WebhookFailure("parse", "Webhook response parse error", failure.getErrorMessage())
-        raise WebhookFailure("fetch", "Webhook fetch error", _describe(failure))
+    def _relay(self) -> None:
+        """
+        Relay the answers of the turn: their replies then leave together,
+        and the stations' side is woken once for them, not once per answer
+        read (as L{HttpPool} writes the turn's requests together).
+        """
+        self._relay_call = None
+        replies, self._replies = self._replies, []
+        for d, result in replies:
+            if isinstance(result, Failure):
+                d.errback(result)
+            else:
+                d.callback(result)
 
     def _failed(self, failure: Failure, ctx: CallContext) -> Failure:
+        """Log (and count) C{failure} of the call C{ctx}."""
         error = failure.value
         if isinstance(error, WebhookFailure):
             self.failures[error.reason] = self.failures.get(error.reason, 0) + 1
@@ -282,6 +331,10 @@ class WebhookDecider(Service):
         return failure
 
 
+def _timed_out(timeout: float) -> WebhookFailure:
+    return WebhookFailure("timeout", "Webhook timeout", f"no answer within {timeout:g} seconds")
+
+
 def _describe(failure: Failure) -> str:
     error = failure.value
     reasons = getattr(error, "reasons", None)  # ResponseNeverReceived and friends
@@ -290,17 +343,32 @@ def _describe(failure: Failure) -> str:
     return f"{type(error).__name__}: {failure.getErrorMessage()}"
 
 
-class _Pending:
-    """A call for the receiver: queued, then posted (C{inner}), with its C{timer}."""
+class _Pending(Waiter):
+    """
+    A call for the receiver: queued, then C{posted}; its C{deadline} (the
+    reactor's time), C{None} once it is answered or failed.
+    """
 
-    __slots__ = ("ctx", "deferred", "inner", "payload", "timer")
+    __slots__ = ("ctx", "deadline", "decider", "deferred", "payload", "posted")
 
-    def __init__(self, ctx: CallContext, payload: dict[str, Any]) -> None:
+    def __init__(
+        self, decider: WebhookDecider, ctx: CallContext, payload: dict[str, Any], deadline: float
+    ) -> None:
+        super().__init__()
+        self.decider = decider
         self.ctx = ctx
         self.payload = payload
-        self.inner: Deferred[Any] | None = None
-        self.timer: Any = None
+        self.deadline: float | None = deadline
+        self.posted = False
         self.deferred: Deferred[Any] = Deferred()
+
+    def answered(self, answer: Answer) -> None:
+        """The receiver's answer (L{Waiter.answered})."""
+        self.decider._answered(self, answer)
+
+    def failed(self, reason: Failure) -> None:
+        """No answer (L{Waiter.failed})."""
+        self.decider._fetch_failed(self, reason)
 
 
 async def _nothing() -> None:
