@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ocppcs import configvalues as values
+from ocppcs.configsyntax import syntax_problem
 
 
 class ConfigError(Exception):
@@ -55,6 +56,16 @@ class ServerConfig:
     #: Bytes: 1 MiB, what common WebSocket stacks accept by default.
     max_frame_size: int = 1_048_576
     call_timeout: float = 30.0
+    #: Seconds a connection may take to complete its WebSocket opening handshake.
+    handshake_timeout: float = 30.0
+    #: Open connections at most, in total and from one address (0: no limit).
+    max_connections: int = 0
+    max_connections_per_address: int = 0
+    #: Messages per second a station may send on average (0: no limit), in bursts of
+    #: up to C{message_burst}; after C{rate_close_after} refused in a row, it is closed.
+    message_rate: float = 0.0
+    message_burst: int = 100
+    rate_close_after: int = 100
 
 
 @dataclass(frozen=True)
@@ -136,6 +147,16 @@ class ApiConfig:
     max_body: int = 1_048_576
     page_size: int = 100
     max_page_size: int = 1000
+    #: Origins allowed on the UI's feeds (/ws/*) besides the server's own.
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """C{[log]}: the lowest level logged, and C{text} or C{json} (one object a line)."""
+
+    level: str = "info"
+    format: str = "text"
 
 
 @dataclass(frozen=True)
@@ -174,6 +195,7 @@ class Config:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
+    log: LogConfig = field(default_factory=LogConfig)
     source: str = "<defaults>"
 
 
@@ -187,6 +209,12 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "ping_timeout": values.positive_float,
             "max_frame_size": values.positive_int,
             "call_timeout": values.positive_float,
+            "handshake_timeout": values.positive_float,
+            "max_connections": values.non_negative_int,
+            "max_connections_per_address": values.non_negative_int,
+            "message_rate": values.non_negative_float,
+            "message_burst": values.positive_int,
+            "rate_close_after": values.positive_int,
         },
     ),
     "central": (
@@ -234,6 +262,7 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "max_body": values.positive_int,
             "page_size": values.positive_int,
             "max_page_size": values.positive_int,
+            "allowed_origins": values.origins,
         },
     ),
     "emulator": (
@@ -245,6 +274,13 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "central": values.boolean,
             "state": values.path,
             "transfers": values.choice("simulated", "network"),
+        },
+    ),
+    "log": (
+        LogConfig,
+        {
+            "level": values.choice("debug", "info", "warn", "error", "critical"),
+            "format": values.choice("text", "json"),
         },
     ),
 }
@@ -291,24 +327,6 @@ def _check_webhook(config: Config) -> None:
         raise ConfigError("authorization = Bearer needs a token", ("webhook", "token"))
 
 
-def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
-    """A one-line L{ConfigError} with the line number for what configparser refused."""
-    if isinstance(e, configparser.MissingSectionHeaderError):
-        what = f"{e.line.strip()!r} comes before any [section] header"
-        return ConfigError(f"{what} ({source})", line=e.lineno)
-    if isinstance(e, configparser.DuplicateSectionError) and e.lineno is not None:
-        return ConfigError(f"section [{e.section}] appears twice ({source})", line=e.lineno)
-    if isinstance(e, configparser.DuplicateOptionError) and e.lineno is not None:
-        what = f"key {e.option!r} appears twice in [{e.section}]"
-        return ConfigError(f"{what} ({source})", line=e.lineno)
-    if isinstance(e, configparser.ParsingError) and e.errors:
-        lineno = e.errors[0][0]
-        lines = text.splitlines()
-        line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
-        return ConfigError(f"{line!r} is not 'key = value' ({source})", line=lineno)
-    return ConfigError(f"{source}: {' '.join(str(e).split())}")
-
-
 def parse_config(
     text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -323,7 +341,8 @@ def parse_config(
     try:
         parser.read_string(text, source=source)
     except configparser.Error as e:
-        raise _syntax_error(e, source, text) from None
+        message, line = syntax_problem(e, source, text)
+        raise ConfigError(message, line=line) from None
     for section in parser.sections():
         if section not in _SECTIONS:
             raise ConfigError(

@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.config import Config, ConfigError
+from ocppcs.confighold import ConfigHolder
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.framelog import FrameFanout
 from ocppcs.listeners import ListenerService, parse_endpoint
@@ -49,7 +50,8 @@ class CentralSystemService(MultiService):
     """
     The running central system.
 
-    @ivar config: the configuration it was built from.
+    @ivar config: the configuration in force (L{holder}'s current one).
+    @ivar holder: the L{ConfigHolder} every part reads its section from.
     @ivar backend: the record: stations, connections, the frame log, the
         operator's lists, the copies of the calls answered.
     @ivar decider: answers the stations' business calls (the record's own
@@ -62,6 +64,7 @@ class CentralSystemService(MultiService):
     @ivar metrics: the Prometheus metrics (served at /metrics).
     @ivar log_feed: the live log feed's sink (served at /ws/log).
     @ivar emulator: the emulated stations, when C{[emulator] enable} is set.
+    @ivar station_factory: the station endpoint (its open connections).
     @ivar central: answers the stations' calls; at shutdown the backend stops
         once it has answered the calls received before.
     """
@@ -71,10 +74,11 @@ class CentralSystemService(MultiService):
     log_feed: LogFeed | None = None
     emulator: EmulatorService | None = None
     central: CentralSystem | None = None
+    station_factory: OcppServerFactory | None = None
 
     def __init__(
         self,
-        config: Config,
+        config: Config | ConfigHolder,
         backend: IRecord,
         registry: StationRegistry,
         listeners: list[ListenerService],
@@ -84,7 +88,7 @@ class CentralSystemService(MultiService):
         decider: IDecider | None = None,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
         self.backend = backend
         self.decider = decider
         self.registry = registry
@@ -96,6 +100,11 @@ class CentralSystemService(MultiService):
         backend.setServiceParent(self)
         for listener in listeners:
             listener.setServiceParent(self)
+
+    @property
+    def config(self) -> Config:
+        """The configuration in force."""
+        return self.holder.current
 
     def startService(self) -> None:
         """
@@ -188,13 +197,15 @@ class CentralSystemService(MultiService):
 
 
 def build_central_system(
-    config: Config,
+    config: Config | ConfigHolder,
     reactor: Any = None,
     backend: IRecord | None = None,
     decider: IDecider | None = None,
 ) -> CentralSystemService:
     """
-    Build the central system described by C{config} (not started).
+    Build the central system described by C{config} (not started). Its parts
+    read their sections at use time from C{config} when it is a
+    L{ConfigHolder} (so that a reload applies), else from a new holder of it.
 
     @param reactor: the reactor to listen and time on; the global one if C{None}.
     @param backend: a record to use instead of the configured one (tests).
@@ -204,11 +215,12 @@ def build_central_system(
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    server = config.server
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    config = holder.current
     # First: a bad listen description stops start-up before anything is created.
-    endpoints = [(d, parse_endpoint(reactor, d)) for d in server.listen]
+    endpoints = [(d, parse_endpoint(reactor, d)) for d in config.server.listen]
     if backend is None:
-        backend, decider = create_backend(config, reactor)
+        backend, decider = create_backend(holder, reactor)
     elif decider is None:
         decider = backend  # type: ignore[assignment]
     assert decider is not None
@@ -230,7 +242,7 @@ def build_central_system(
         backend,
         schemas,
         frames,
-        server,
+        holder.reader("server"),
         reactor=reactor,
         refusals=refusals,
         on_refused=metrics.refused,
@@ -241,10 +253,17 @@ def build_central_system(
     from ocppcs.web.site import build_site
 
     listeners: list[ListenerService] = []  # filled below, once the site exists
-    emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    auth = OperatorAuth(config.api, reactor)
+    emulator = build_emulator(holder, reactor, listeners) if config.emulator.enable else None
+    auth = OperatorAuth(holder.reader("api"), reactor)
     api = RestApi(
-        registry, backend, config, reactor, refusals, emulator=emulator, auth=auth, decider=decider
+        registry,
+        backend,
+        lambda: holder.current,
+        reactor,
+        refusals,
+        emulator=emulator,
+        auth=auth,
+        decider=decider,
     )
     event_feed = build_event_feed(reactor, frames, registry)
     site = build_site(
@@ -257,7 +276,7 @@ def build_central_system(
     )
     listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
-        config,
+        holder,
         backend,
         registry,
         listeners,
@@ -268,6 +287,7 @@ def build_central_system(
     )
     service.metrics, service.log_feed = metrics, log_feed.feed
     service.central = central
+    service.station_factory = factory
     metrics.setServiceParent(service)
     if emulator is not None:
         # Last: its stations connect once the listeners are up.
@@ -277,13 +297,15 @@ def build_central_system(
 
 
 def build_emulator(
-    config: Config, reactor: Any, listeners: list[ListenerService] | None = None
+    config: Config | ConfigHolder, reactor: Any, listeners: list[ListenerService] | None = None
 ) -> EmulatorService:
     """
     The emulated stations of C{config} (not started). With C{listeners} and
     no C{[emulator] url}, they connect to this central system's first TCP
     listener instead of their C{CentralSystemURL}.
     """
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    config = holder.current
     check_writable(config.emulator.state, ("emulator", "state"))
     if not Path(config.emulator.path).is_dir():
         raise ConfigError(f"{config.emulator.path} is not a folder", ("emulator", "path"))

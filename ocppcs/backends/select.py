@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.config import Config, ConfigError
+from ocppcs.confighold import ConfigHolder
 
 if TYPE_CHECKING:
     from ocppcs.backends.embedded.record import EmbeddedRecord
@@ -42,42 +43,47 @@ class Backend(NamedTuple):
     decider: IDecider
 
 
-def _embedded_record(config: Config, reactor: Any) -> EmbeddedRecord:
+def _embedded_record(holder: ConfigHolder, reactor: Any) -> EmbeddedRecord:
     from ocppcs.backends.embedded.record import EmbeddedRecord
 
+    config = holder.current
     check_writable(config.embedded.path)
-    return EmbeddedRecord(reactor, config.central, config.embedded)
+    return EmbeddedRecord(reactor, holder.reader("central"), config.embedded)
 
 
-def _embedded(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+def _embedded(holder: ConfigHolder, reactor: Any, record: EmbeddedRecord) -> IDecider:
     return record.rules
 
 
-def _webhook(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+def _webhook(holder: ConfigHolder, reactor: Any, record: EmbeddedRecord) -> IDecider:
     from ocppcs.backends.webhook.decider import WebhookDecider
 
-    return WebhookDecider(reactor, config.webhook)
+    return WebhookDecider(reactor, holder.reader("webhook"))
 
 
-#: C{[backend] type} -> a function building that decider, given the record.
-BACKENDS: dict[str, Callable[[Config, Any, Any], IDecider]] = {
+#: C{[backend] type} -> a function building that decider, given the configuration
+#: holder (parts read their section from it at use time), the reactor and the record.
+BACKENDS: dict[str, Callable[[ConfigHolder, Any, Any], IDecider]] = {
     "embedded": _embedded,
     "webhook": _webhook,
 }
 
 
-def create_backend(config: Config, reactor: Any) -> Backend:
+def create_backend(config: Config | ConfigHolder, reactor: Any) -> Backend:
     """
-    Build the record (the embedded store) and the configured decider (not started).
+    Build the record (the embedded store) and the configured decider (not
+    started), reading their sections from C{config} at use time when it is a
+    L{ConfigHolder}.
 
     @raise ConfigError: for an unknown backend type or a bad setting.
     """
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    kind = holder.current.backend.type
     try:
-        factory = BACKENDS[config.backend.type]
+        factory = BACKENDS[kind]
     except KeyError:
         raise ConfigError(
-            f"unknown backend {config.backend.type!r} (known: {', '.join(BACKENDS)})",
-            ("backend", "type"),
+            f"unknown backend {kind!r} (known: {', '.join(BACKENDS)})", ("backend", "type")
         ) from None
-    record = _embedded_record(config, reactor)
-    return Backend(record, factory(config, reactor, record))
+    record = _embedded_record(holder, reactor)
+    return Backend(record, factory(holder, reactor, record))

@@ -21,6 +21,7 @@ from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from ocppcs.config import EmulatorConfig
@@ -111,24 +112,9 @@ class EmulatorService(Service):
         saved = yield self.store.load_all()
         if not self.running:
             return
-        url = self._url() if callable(self._url) else self._url
+        self._url = self._url() if callable(self._url) else self._url
         for config in configs:
-            station = EmulatedStation(
-                config,
-                self._reactor,
-                self.store,
-                saved.get(config.identity),
-                url=url,
-                rng=random.Random(f"{config.identity}"),
-                transfers=self.transfers,
-            )
-            self.stations[config.identity] = station
-            link = StationLink(
-                station, self._reactor, self.schemas, call_timeout=self._call_timeout
-            )
-            self.links[config.identity] = link
-            if config.auto is not None and config.auto.enable:
-                self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
+            self._add(config, saved.get(config.identity))
         for link in self.links.values():
             link.start()
         for driver in self.drivers.values():
@@ -138,6 +124,65 @@ class EmulatorService(Service):
             count=len(self.stations),
             skipped=len(self.errors),
         )
+
+    def _add(self, config: StationConfig, saved: Any) -> None:
+        """Make the station of C{config}, its link and its driver (not started)."""
+        station = EmulatedStation(
+            config,
+            self._reactor,
+            self.store,
+            saved,
+            url=self._url,  # type: ignore[arg-type]  # resolved by _start
+            rng=random.Random(f"{config.identity}"),
+            transfers=self.transfers,
+        )
+        self.stations[config.identity] = station
+        link = StationLink(station, self._reactor, self.schemas, call_timeout=self._call_timeout)
+        self.links[config.identity] = link
+        if config.auto is not None and config.auto.enable:
+            self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
+
+    @inlineCallbacks
+    def reload(self) -> Any:
+        """
+        Read the station folders again (in a thread): start the stations
+        added since, stop and forget those removed (their saved state stays).
+        Stations still there keep running as they are.
+
+        @return: a Deferred firing with C{(added, removed)} identities.
+        """
+        if self._given is not None or not self.running or self._starting is None:
+            return [], []
+        yield self._starting
+        configs, errors = yield deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), load_stations, Path(self.config.path)
+        )
+        for error in errors:
+            self._log.error("Emulated station skipped: {error}", error=str(error))
+        wanted = {config.identity: config for config in configs}
+        removed = [identity for identity in self.stations if identity not in wanted]
+        added = [config for identity, config in wanted.items() if identity not in self.stations]
+        for identity in removed:
+            driver = self.drivers.pop(identity, None)
+            if driver is not None:
+                driver.stop()
+            yield self.links.pop(identity).stop()
+            station = self.stations.pop(identity)
+            station.shutdown()
+            station.save()
+        saved = (yield self.store.load_all()) if added else {}
+        for config in added:
+            self._add(config, saved.get(config.identity))
+            self.links[config.identity].start()
+            if config.identity in self.drivers:
+                self.drivers[config.identity].start()
+        names = [config.identity for config in added]
+        self._log.info(
+            "Emulator reloaded: {added} added, {removed} removed",
+            added=", ".join(names) or "none",
+            removed=", ".join(removed) or "none",
+        )
+        return names, removed
 
     def stopService(self) -> Deferred[None]:
         """

@@ -11,10 +11,10 @@ Inbound (station -> central system):
     sends raises out of L{OcppSession.text_received}.
 
 Outbound (central system -> station): L{OcppSession.call} queues the command;
-at most one CALL is in flight, the rest wait in order. Each in-flight CALL has
-a timeout on the injected clock. A CALLRESULT is checked against the
-response schema; a CALLERROR, a timeout and a disconnect each fail the
-Deferred with their own L{ocppcs.callerrors} exception.
+one CALL is in flight at a time, with a timeout on the injected clock. A
+CALLRESULT is checked against the response schema; a CALLERROR, a timeout and
+a disconnect fail the Deferred with their own L{ocppcs.callerrors} exception.
+A station over its message rate gets L{OcppSession.refuse}.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ class OcppSession:
             self._log.warn(
                 "Malformed frame from {identity}: {error}",
                 identity=self.identity,
+                unique_id=e.unique_id,
                 error=e.description,
             )
             if e.message_type in (frames.CALLRESULT, frames.CALLERROR):
@@ -156,6 +157,17 @@ class OcppSession:
                 self._error_received(frame, data)  # type: ignore[arg-type]
         except Exception:
             self._log.failure("Bug handling a frame from {identity}", identity=self.identity)
+
+    def refuse(self, data: bytes, description: str) -> None:
+        """A text frame over a limit: a CALL gets a GenericError CALLERROR unread; replies go on."""
+        try:
+            frame: Any = frames.parse(data)
+        except FrameError:
+            frame = None
+        if type(frame) is not Call:
+            return self.text_received(data)
+        self._record("in", frames.CALL, frame.unique_id, frame.action, data)
+        self._answer_error(OcppError(description, code=ErrorCode.GenericError), frame)
 
     def message_received(self, payload: bytes, is_binary: bool) -> None:
         """Handle one WebSocket message (what C{onMessage} gets). Never raises."""
@@ -203,6 +215,7 @@ class OcppSession:
                 "Reply to {action} for {identity} fails its schema: {error} ({path})",
                 action=call.action,
                 identity=self.identity,
+                unique_id=call.unique_id,
                 error=e.description,
                 path=e.path,
             )
@@ -218,6 +231,7 @@ class OcppSession:
                 failure,
                 action=call.action,
                 identity=self.identity,
+                unique_id=call.unique_id,
             )
             error = OcppError("Could not answer", code=ErrorCode.InternalError)
         self._answer_error(error, call)
@@ -255,10 +269,7 @@ class OcppSession:
         self._send_next()
         return pending.deferred
 
-    @property
-    def queued(self) -> int:
-        """How many commands wait behind the one in flight."""
-        return len(self._queue)
+    queued = property(lambda self: len(self._queue), doc="Commands behind the one in flight.")
 
     def _send_next(self) -> None:
         if self._in_flight is not None or not self._queue or self._closed_because is not None:
