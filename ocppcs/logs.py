@@ -75,7 +75,7 @@ class LogSetup:
 
     def _changed(self, changes: Changes) -> None:
         if changes.touches("log", "level"):
-            self.predicate.defaultLogLevel = LEVELS[changes.new.log.level]
+            self.predicate.setLogLevelForNamespace("", LEVELS[changes.new.log.level])
 
     def reopen(self) -> None:
         """Reopen the log file (a reload: logrotate may have moved it)."""
