@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_signals,tests.integration.test_reload -*-
+# -*- test-case-name: tests.integration.test_signals -*-
 """
 C{twistd ocppcs} as a daemon: its signals, as the original's (nginx's) are.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.transports.test_limits -*-
+# -*- test-case-name: tests.transports.test_limits,tests.integration.test_limits -*-
 """
 Limits that keep one client from hurting the others (C{[server]}):
 
@@ -77,21 +77,14 @@ class MessageRate:
 
     @param server: gives the C{[server]} section in force (rate, burst, close_after).
     @param now: the clock's time in seconds.
-    @param close: closes the connection (code, reason) after sustained abuse.
     @ivar refused: messages refused in a row (back to 0 once one is allowed).
     """
 
-    __slots__ = ("_close", "_last", "_now", "_server", "_tokens", "refused")
+    __slots__ = ("_last", "_now", "_server", "_tokens", "refused")
 
-    def __init__(
-        self,
-        server: Callable[[], ServerConfig],
-        now: Callable[[], float],
-        close: Callable[[int, str], None],
-    ) -> None:
+    def __init__(self, server: Callable[[], ServerConfig], now: Callable[[], float]) -> None:
         self._server = server
         self._now = now
-        self._close = close
         self._tokens = float(server().message_burst)
         self._last = now()
         self.refused = 0
@@ -111,9 +104,12 @@ class MessageRate:
             return True
         self._tokens = tokens
         self.refused += 1
-        if self.refused >= server.rate_close_after:
-            self._close(RATE_CLOSE_CODE, "message rate exceeded")
         return False
+
+    @property
+    def abusive(self) -> bool:
+        """Whether C{rate_close_after} messages were refused in a row: time to close."""
+        return self.refused >= self._server().rate_close_after
 
     def description(self) -> str:
         """The CALLERROR's description for a refused message."""

@@ -49,7 +49,7 @@ from ocppcs.onboarding import RefusalLog
 from ocppcs.stations import StationRegistry
 from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
-from ocppcs.transports.limits import ConnectionCounts, MessageRate, host_of
+from ocppcs.transports.limits import RATE_CLOSE_CODE, ConnectionCounts, MessageRate, host_of
 
 quiet_debug.install()  # Autobahn's debug lines formatted only when debug logging is on
 
@@ -192,7 +192,7 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             factory.endpoint.call_timeout,
         )
         self._session = session
-        self._limiter = MessageRate(factory.server, factory.clock.seconds, self._close_abuser)
+        self._limiter = MessageRate(factory.server, factory.clock.seconds)
         factory.registry.attach(session, self._close_replaced)
         self._log.info("{identity} connected from {peer}", identity=self._identity, peer=self.peer)
         factory.backend.station_connected(self._identity, self._account, self.peer).addErrback(
@@ -216,15 +216,20 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
         elif self.state == self.STATE_OPEN:  # 1001: going away (sendClose: 1000, 3000-4999 only)
             self.sendCloseFrame(code=1001, reasonUtf8=reason.encode(), isReply=False)
 
-    def _close_abuser(self, code: int, reason: str) -> None:
-        if self.state == self.STATE_OPEN:
+    def _over_rate(self, limiter: MessageRate, payload: bytes) -> None:
+        """A message over the rate: CALLERROR, and closed (1008) once it goes on too long."""
+        assert self._session is not None
+        self._session.refuse(payload, limiter.description())
+        if limiter.abusive:
+            reason = "message rate exceeded"
             self._log.warn(
                 "Closing {identity} from {peer}: {reason}",
                 identity=self._identity,
                 peer=self.peer,
                 reason=reason,
+                refused=limiter.refused,
             )
-            self.sendCloseFrame(code=code, reasonUtf8=reason.encode(), isReply=False)
+            self.sendCloseFrame(code=RATE_CLOSE_CODE, reasonUtf8=reason.encode(), isReply=False)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         session = self._session
@@ -234,7 +239,7 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
         if isBinary or limiter is None or limiter.allow():
             session.message_received(payload, isBinary)
         elif self.state == self.STATE_OPEN:
-            session.refuse(payload, limiter.description())
+            self._over_rate(limiter, payload)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
         if self._counted is not None:

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.web.test_limits -*-
+# -*- test-case-name: tests.integration.test_limits -*-
 """
 The Origin check of the web UI's WebSocket feeds (C{/ws/log}, C{/ws/events}).
 
