@@ -5,6 +5,7 @@ C{twistd ocppcs}: command-line options and the service it runs.
     twistd -n ocppcs                       built-in defaults, port 9220
     twistd -n ocppcs --config FILE         an INI file (see conf/ocppcs.conf)
     twistd -n ocppcs --listen tcp:0        override [server] listen (repeatable)
+    twistd ocppcs --config FILE --check-config   check the file and exit (systemd ExecStartPre)
 
 With C{[emulator] enable = true} the emulated stations of C{[emulator] path}
 run in the same process; with C{central = false} they run alone.
@@ -44,6 +45,9 @@ class Options(usage.Options):
     optParameters = [
         ["config", "c", None, "Configuration file (INI); built-in defaults when omitted."],
     ]
+    optFlags = [
+        ["check-config", None, "Check the configuration file, print OK and exit (0, else 1)."],
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,6 +72,9 @@ class Options(usage.Options):
             config = self.load()
         except ConfigError as e:
             raise SystemExit(str(e)) from None
+        if self["check-config"]:
+            print(f"Configuration {config.source} OK")
+            sys.exit(0)
         self["parsed_config"] = config
 
     def load(self) -> Config:

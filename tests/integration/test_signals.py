@@ -31,6 +31,7 @@ from tests.integration.test_restart import (
     Twistd,
     meter_values,
     read_store,
+    run_to_exit,
     spawn,
     write_config,
 )
@@ -308,3 +309,14 @@ async def test_daemon_with_pid_file_and_log_file(tmp_path: Path) -> None:
     log = await aio(scenario())
     assert b"Graceful shutdown" in log and b"Server Shut Down." in log
     assert b"Traceback" not in log
+
+
+@pytest_twisted.ensureDeferred
+async def test_check_config(tmp_path: Path) -> None:
+    """--check-config: OK and 0 for a good file; the message naming the key and 1 for a bad one."""
+    good = write_config(tmp_path, config_text(tmp_path))
+    bad = write_config(tmp_path, "[server]\nmessage_rate = fast\n", "bad.conf")
+    code, output = await aio(run_to_exit(tmp_path, "--config", str(good), "--check-config"))
+    assert (code, output.strip()) == (0, f"Configuration {good} OK".encode())
+    code, output = await aio(run_to_exit(tmp_path, "--config", str(bad), "--check-config"))
+    assert code == 1 and b"Error in configuration at 'server.message_rate'" in output
