@@ -21,7 +21,7 @@ import pytest
 import pytest_twisted
 from websockets.exceptions import ConnectionClosed
 
-from ocppcs.backends.embedded import reads
+from ocppcs.backends.embedded import admin, reads
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation, call_error, now
 from tests.integration.test_restart import (
@@ -320,3 +320,45 @@ async def test_check_config(tmp_path: Path) -> None:
     assert (code, output.strip()) == (0, f"Configuration {good} OK".encode())
     code, output = await aio(run_to_exit(tmp_path, "--config", str(bad), "--check-config"))
     assert code == 1 and b"Error in configuration at 'server.message_rate'" in output
+
+
+@pytest_twisted.ensureDeferred
+async def test_quit_to_the_whole_process_group(tmp_path: Path) -> None:
+    """
+    SIGQUIT to twistd's process group (Ctrl-\\ in a terminal, systemd's
+    control group) reaches the store worker too: it ignores it, and the
+    central system's graceful shutdown still writes everything at the end.
+    """
+    config = write_config(tmp_path, config_text(tmp_path))
+    store = tmp_path / "store" / "ocppcs.sqlite3"
+
+    async def scenario() -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            str(TWISTD),
+            *("-n", "--pidfile", str(tmp_path / "twistd.pid"), "--logfile", "-"),
+            *("ocppcs", "--config", str(config)),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=tmp_path,
+            start_new_session=True,  # its own process group, as under a terminal or systemd
+        )
+        twistd = Twistd(process)
+        try:
+            port = int((await twistd.wait_for_output(LISTENING)).group(1))
+            await twistd.wait_for_output(re.compile(re.escape(READY)))
+            station = await RawStation.connect(f"ws://127.0.0.1:{port}/ocpp", "RS-G")
+            await station.boot()
+            await station.heartbeat()
+            os.killpg(process.pid, signal.SIGQUIT)
+            with pytest.raises(ConnectionClosed):
+                await station.recv()
+            return await twistd.wait(), twistd.output.decode(errors="replace")
+        finally:
+            await twistd.kill()
+
+    code, log = await aio(scenario())
+    assert code == 0 and "Traceback" not in log, log
+    assert "worker" not in log.lower(), log
+    station = read_store(store, admin.get_station, "RS-G")
+    assert station["connected"] == 0, "the shutdown records the station's disconnection"
