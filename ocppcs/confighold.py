@@ -30,6 +30,7 @@ from twisted.logger import Logger
 from ocppcs.config import Config
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 
 def reading(value: T | Callable[[], T]) -> Callable[[], T]:
@@ -41,6 +42,23 @@ def reading(value: T | Callable[[], T]) -> Callable[[], T]:
     if callable(value):
         return value
     return lambda: value
+
+
+def derived(read: Callable[[], T], make: Callable[[T], U]) -> Callable[[], U]:
+    """
+    A reader of C{make(section)}, made again only when the section read
+    changes (by identity, as L{ConfigHolder.replace} keeps unchanged ones):
+    for parts that need a value computed from their section.
+    """
+    cache: list[Any] = []
+
+    def current() -> U:
+        section = read()
+        if not cache or cache[0] is not section:
+            cache[:] = [section, make(section)]
+        return cache[1]
+
+    return current
 
 
 #: C{(section, key)} pairs applied while running; C{(section, "*")} is every key of it.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ocppcs.config import Config, ConfigError, parse_config
-from ocppcs.confighold import Changes, ConfigHolder, is_live
+from ocppcs.confighold import Changes, ConfigHolder, derived, is_live
 
 
 def test_live_keys_apply_and_restart_keys_keep_their_running_values() -> None:
@@ -101,3 +101,19 @@ def test_load_reads_again_and_a_bad_file_raises(tmp_path: Path) -> None:
     assert error.value.path == ("central", "registration")
     assert holder.current.central.registration == "known"
     assert ConfigHolder(Config()).load() == Config()  # no file: the current one
+
+
+def test_derived_is_made_again_only_when_its_section_changes() -> None:
+    holder = ConfigHolder(Config())
+    made: list[int] = []
+
+    def make(api: object) -> int:
+        made.append(1)
+        return len(made)
+
+    value = derived(holder.reader("api"), make)
+    assert (value(), value()) == (1, 1)
+    holder.replace(parse_config("[central]\nheartbeat_interval = 5\n"))
+    assert value() == 1
+    holder.replace(parse_config("[api]\npage_size = 5\n"))
+    assert (value(), value()) == (2, 2)
