@@ -174,7 +174,7 @@ async def test_hup_changes_the_webhook_url_while_the_station_stays(tmp_path: Pat
 @pytest_twisted.ensureDeferred
 async def test_hup_registration_log_level_and_a_broken_file(tmp_path: Path) -> None:
     """
-    SIGHUP applies [central] registration and [log] level to the running
+    SIGHUP applies [central] registration and authorization and [log] level to the running
     process without dropping the connected station; a broken file is
     refused naming section and key, and the running configuration stays;
     a listener change is reported as needing a restart.
@@ -192,9 +192,17 @@ async def test_hup_registration_log_level_and_a_broken_file(tmp_path: Path) -> N
                 other = await RawStation.connect(url, "RS-2")
                 assert (await other.boot())["status"] == "Accepted"  # still open
                 await other.close()
+                assert (await station.result("Authorize", {"idTag": "NOBODY"}))["idTagInfo"] == {
+                    "status": "Accepted"
+                }
                 known = "[central]\nregistration = known\nunknown_station = Rejected\n"
+                known += "authorization = list\n"
                 write_config(tmp_path, config_text(tmp_path, known))
                 await hup(twistd)
+                reply = await station.result("Authorize", {"idTag": "NOBODY"})
+                assert reply["idTagInfo"] == {
+                    "status": "Invalid"
+                }  # the new policy, same connection
                 other = await RawStation.connect(url, "RS-3")
                 assert (await other.boot())["status"] == "Rejected"
                 await other.close()
