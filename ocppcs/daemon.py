@@ -14,8 +14,8 @@ still starting waits until the reactor runs (L{ocppcs.earlystop} holds the
 stop signals likewise).
 
 L{DaemonService} is what L{ocppcs.tap.makeService} gives twistd: it holds the
-central system (or the emulator alone), installs the handlers when it
-starts, and makes C{[log]}'s observer the application's.
+central system (or the emulator alone), installs the handlers when it is
+made, and makes C{[log]}'s observer the application's.
 """
 
 from __future__ import annotations
@@ -63,20 +63,23 @@ class DaemonService(MultiService):
         self.logs = logs
         self.stopping = False
         child.setServiceParent(self)
+        self._install()
+
+    def _install(self) -> None:
+        """
+        The SIGHUP and SIGQUIT handlers (main thread only), from now on: a
+        signal before the reactor runs waits in its queue until it does.
+        """
+        if threading.current_thread() is threading.main_thread():
+            call = self._reactor.callFromThread
+            signal.signal(signal.SIGHUP, lambda *_: call(self.reload))
+            signal.signal(signal.SIGQUIT, lambda *_: call(self.graceful_stop))
 
     def setServiceParent(self, parent: Any) -> None:
         """Join twistd's application, making C{[log]}'s observer its log observer."""
         if self.logs is not None and hasattr(parent, "setComponent"):
             self.logs.install(parent, self._reactor)
         super().setServiceParent(parent)
-
-    def startService(self) -> None:
-        """Install the SIGHUP and SIGQUIT handlers (main thread only), then start."""
-        if threading.current_thread() is threading.main_thread():
-            call = self._reactor.callFromThread
-            signal.signal(signal.SIGHUP, lambda *_: call(self.reload))
-            signal.signal(signal.SIGQUIT, lambda *_: call(self.graceful_stop))
-        super().startService()
 
     # --- SIGHUP ------------------------------------------------------------------------------
 
