@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from twisted.internet.task import Clock
 
-from ocppcs.config import ServerConfig
+from ocppcs.config import ConfigError, ServerConfig, parse_config
 from ocppcs.transports.limits import ConnectionCounts, MessageRate, host_of
 
 
@@ -48,3 +49,28 @@ def test_host_of() -> None:
     assert host_of("tcp4:127.0.0.1:5000") == "127.0.0.1"
     assert host_of("tcp6:::1:5000") == "::1"
     assert host_of("unix") == "unix"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("[server]\nmax_connections = -1\n", "server.max_connections"),
+        ("[server]\nmax_connections_per_address = many\n", "server.max_connections_per_address"),
+        ("[server]\nmessage_rate = -2\n", "server.message_rate"),
+        ("[server]\nmessage_burst = 0\n", "server.message_burst"),
+        ("[server]\nrate_close_after = 0\n", "server.rate_close_after"),
+        ("[server]\nhandshake_timeout = 0\n", "server.handshake_timeout"),
+        ("[api]\nallowed_origins = ftp://x.example\n", "api.allowed_origins"),
+        ("[api]\nallowed_origins = https://x.example/path\n", "api.allowed_origins"),
+        ("[log]\nlevel = loud\n", "log.level"),
+    ],
+)
+def test_bad_limits_name_their_key(text: str, where: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(text)
+    assert f"at '{where}'" in str(error.value)
+
+
+def test_origins_are_normalized() -> None:
+    api = parse_config("[api]\nallowed_origins = HTTPS://UI.example.com/, http://x:8080\n").api
+    assert api.allowed_origins == ("https://ui.example.com", "http://x:8080")
