@@ -22,6 +22,8 @@ from ocppcs.cluster.config import KEYS as CLUSTER_KEYS
 from ocppcs.cluster.config import ClusterConfig
 from ocppcs.configsecurity import SECURITY_KEYS, SecurityConfig, check_security
 
+from ocppcs.configsyntax import syntax_problem
+
 
 class ConfigError(Exception):
     """
@@ -60,6 +62,17 @@ class ServerConfig:
     call_timeout: float = 30.0
     #: Bytes: the largest OCPP-S (SOAP) request accepted at /Ocpp.
     soap_max_body: int = 65_536
+
+    #: Seconds a connection may take to complete its WebSocket opening handshake.
+    handshake_timeout: float = 30.0
+    #: Open connections at most, in total and from one address (0: no limit).
+    max_connections: int = 0
+    max_connections_per_address: int = 0
+    #: Messages per second a station may send on average (0: no limit), in bursts of
+    #: up to C{message_burst}; after C{rate_close_after} refused in a row, it is closed.
+    message_rate: float = 0.0
+    message_burst: int = 100
+    rate_close_after: int = 100
 
 
 @dataclass(frozen=True)
@@ -185,6 +198,17 @@ class ApiConfig:
     max_page_size: int = 1000
     password_file: str = ""
 
+    #: Origins allowed on the UI's feeds (/ws/*) besides the server's own.
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """C{[log]}: the lowest level logged, and C{text} or C{json} (one object a line)."""
+
+    level: str = "info"
+    format: str = "text"
+
 
 @dataclass(frozen=True)
 class EmulatorConfig:
@@ -225,6 +249,8 @@ class Config:
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    log: LogConfig = field(default_factory=LogConfig)
     source: str = "<defaults>"
 
 
@@ -239,6 +265,13 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "max_frame_size": values.positive_int,
             "call_timeout": values.positive_float,
             "soap_max_body": values.positive_int,
+
+            "handshake_timeout": values.positive_float,
+            "max_connections": values.non_negative_int,
+            "max_connections_per_address": values.non_negative_int,
+            "message_rate": values.non_negative_float,
+            "message_burst": values.positive_int,
+            "rate_close_after": values.positive_int,
         },
     ),
     "central": (
@@ -307,6 +340,8 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "page_size": values.positive_int,
             "max_page_size": values.positive_int,
             "password_file": str,
+
+            "allowed_origins": values.origins,
         },
     ),
     "emulator": (
@@ -322,6 +357,14 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     ),
     "cluster": (ClusterConfig, CLUSTER_KEYS),
     "security": (SecurityConfig, SECURITY_KEYS),
+
+    "log": (
+        LogConfig,
+        {
+            "level": values.choice("debug", "info", "warn", "error", "critical"),
+            "format": values.choice("text", "json"),
+        },
+    ),
 }
 
 
@@ -366,24 +409,6 @@ def _check_webhook(config: Config) -> None:
         raise ConfigError("authorization = Bearer needs a token", ("webhook", "token"))
 
 
-def _syntax_error(e: configparser.Error, source: str, text: str) -> ConfigError:
-    """A one-line L{ConfigError} with the line number for what configparser refused."""
-    if isinstance(e, configparser.MissingSectionHeaderError):
-        what = f"{e.line.strip()!r} comes before any [section] header"
-        return ConfigError(f"{what} ({source})", line=e.lineno)
-    if isinstance(e, configparser.DuplicateSectionError) and e.lineno is not None:
-        return ConfigError(f"section [{e.section}] appears twice ({source})", line=e.lineno)
-    if isinstance(e, configparser.DuplicateOptionError) and e.lineno is not None:
-        what = f"key {e.option!r} appears twice in [{e.section}]"
-        return ConfigError(f"{what} ({source})", line=e.lineno)
-    if isinstance(e, configparser.ParsingError) and e.errors:
-        lineno = e.errors[0][0]
-        lines = text.splitlines()
-        line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
-        return ConfigError(f"{line!r} is not 'key = value' ({source})", line=lineno)
-    return ConfigError(f"{source}: {' '.join(str(e).split())}")
-
-
 def parse_config(
     text: str, source: str = "<string>", environ: Mapping[str, str] | None = None
 ) -> Config:
@@ -398,7 +423,8 @@ def parse_config(
     try:
         parser.read_string(text, source=source)
     except configparser.Error as e:
-        raise _syntax_error(e, source, text) from None
+        message, line = syntax_problem(e, source, text)
+        raise ConfigError(message, line=line) from None
     for section in parser.sections():
         if section not in _SECTIONS:
             raise ConfigError(

@@ -132,3 +132,15 @@ def ws_url(text: str) -> str:
 def http_url(text: str) -> str:
     """Empty, or an C{http://} or C{https://} URL with a host."""
     return _url(text, ("http", "https"), "an http:// or https://")
+
+
+def origins(text: str) -> tuple[str, ...]:
+    """Web origins (C{scheme://host[:port]}, space or comma separated), lower-cased."""
+    found = []
+    for word in words(text):
+        origin = word.rstrip("/").lower()
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ValueError(f"{word!r} is not an origin like https://ui.example.com[:port]")
+        found.append(origin)
+    return tuple(found)

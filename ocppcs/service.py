@@ -30,6 +30,7 @@ from ocppcs.backends.select import check_writable, create_backend
 from ocppcs.cluster.config import node_of
 from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config, ConfigError
+from ocppcs.confighold import ConfigHolder, derived
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.followup import Commands
 from ocppcs.framelog import FrameFanout
@@ -60,7 +61,8 @@ class CentralSystemService(MultiService):
     """
     The running central system.
 
-    @ivar config: the configuration it was built from.
+    @ivar config: the configuration in force (L{holder}'s current one).
+    @ivar holder: the L{ConfigHolder} every part reads its section from.
     @ivar backend: the record: stations, connections, the frame log, the
         operator's lists, the copies of the calls answered.
     @ivar decider: answers the stations' business calls (the record's own
@@ -77,6 +79,7 @@ class CentralSystemService(MultiService):
     @ivar log_feed: the live log feed's sink (served at /ws/log).
     @ivar emulator: the emulated stations, when C{[emulator] enable} is set.
     @ivar cluster: this node of the cluster, when C{[cluster] enable} is set.
+    @ivar station_factory: the station endpoint (its open connections).
     @ivar central: answers the stations' calls; at shutdown the backend stops
         once it has answered the calls received before.
     """
@@ -90,10 +93,11 @@ class CentralSystemService(MultiService):
     cluster: ClusterNode | None = None
     #: The OCPP-S Central System service (C{/Ocpp}).
     soap: CentralSystemSoap | None = None
+    station_factory: OcppServerFactory | None = None
 
     def __init__(
         self,
-        config: Config,
+        config: Config | ConfigHolder,
         backend: IRecord,
         registry: StationRegistry,
         listeners: list[ListenerService],
@@ -103,7 +107,7 @@ class CentralSystemService(MultiService):
         decider: IDecider | None = None,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
         self.backend = backend
         self.decider = decider
         self.registry = registry
@@ -115,6 +119,11 @@ class CentralSystemService(MultiService):
         backend.setServiceParent(self)
         for listener in listeners:
             listener.setServiceParent(self)
+
+    @property
+    def config(self) -> Config:
+        """The configuration in force."""
+        return self.holder.current
 
     def startService(self) -> None:
         """
@@ -216,13 +225,15 @@ class CentralSystemService(MultiService):
 
 
 def build_central_system(
-    config: Config,
+    config: Config | ConfigHolder,
     reactor: Any = None,
     backend: IRecord | None = None,
     decider: IDecider | None = None,
 ) -> CentralSystemService:
     """
-    Build the central system described by C{config} (not started).
+    Build the central system described by C{config} (not started). Its parts
+    read their sections at use time from C{config} when it is a
+    L{ConfigHolder} (so that a reload applies), else from a new holder of it.
 
     @param reactor: the reactor to listen and time on; the global one if C{None}.
     @param backend: a record to use instead of the configured one (tests).
@@ -232,11 +243,12 @@ def build_central_system(
         from twisted.internet import reactor as global_reactor
 
         reactor = global_reactor
-    server = config.server
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    config = holder.current
     # First: a bad listen description stops start-up before anything is created.
-    endpoints = [(d, parse_endpoint(reactor, d)) for d in server.listen]
+    endpoints = [(d, parse_endpoint(reactor, d)) for d in config.server.listen]
     if backend is None:
-        backend, decider = create_backend(config, reactor)
+        backend, decider = create_backend(holder, reactor)
     elif decider is None:
         decider = backend  # type: ignore[assignment]
     assert decider is not None
@@ -262,7 +274,7 @@ def build_central_system(
         backend,
         schemas,
         frames,
-        server,
+        holder.reader("server"),
         reactor=reactor,
         refusals=refusals,
         on_refused=metrics.refused,
@@ -274,12 +286,16 @@ def build_central_system(
     from ocppcs.web.site import build_site
 
     listeners: list[ListenerService] = []  # filled below, once the site exists
-    emulator = build_emulator(config, reactor, listeners) if config.emulator.enable else None
-    auth = OperatorAuth(operator_api_config(config), reactor)
+    emulator = build_emulator(holder, reactor, listeners) if config.emulator.enable else None
+    # [api] as the operator check uses it (with the generated operator password under
+    # auth = auto), made again only when [api] changes.
+    auth = OperatorAuth(
+        derived(holder.reader("api"), lambda api: operator_api_config(holder.current)), reactor
+    )
     api = RestApi(
         registry,
         backend,
-        config,
+        lambda: holder.current,
         reactor,
         refusals,
         emulator=emulator,
@@ -303,7 +319,7 @@ def build_central_system(
     )
     listeners.extend(ListenerService(reactor, d, site, e) for d, e in endpoints)
     service = CentralSystemService(
-        config,
+        holder,
         backend,
         registry,
         listeners,
@@ -316,6 +332,7 @@ def build_central_system(
     service.central = central
     service.commands = commands
     service.soap = soap
+    service.station_factory = factory
     metrics.setServiceParent(service)
     soap_client.setServiceParent(service)  # closes its connections at stop
     if cluster is not None:
@@ -352,13 +369,15 @@ def build_soap(
 
 
 def build_emulator(
-    config: Config, reactor: Any, listeners: list[ListenerService] | None = None
+    config: Config | ConfigHolder, reactor: Any, listeners: list[ListenerService] | None = None
 ) -> EmulatorService:
     """
     The emulated stations of C{config} (not started). With C{listeners} and
     no C{[emulator] url}, they connect to this central system's first TCP
     listener instead of their C{CentralSystemURL}.
     """
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    config = holder.current
     check_writable(config.emulator.state, ("emulator", "state"))
     if not Path(config.emulator.path).is_dir():
         raise ConfigError(f"{config.emulator.path} is not a folder", ("emulator", "path"))

@@ -5,9 +5,14 @@ C{twistd ocppcs}: command-line options and the service it runs.
     twistd -n ocppcs                       built-in defaults, port 9220
     twistd -n ocppcs --config FILE         an INI file (see conf/ocppcs.conf)
     twistd -n ocppcs --listen tcp:0        override [server] listen (repeatable)
+    twistd ocppcs --config FILE --check-config   check the file and exit (systemd ExecStartPre)
 
 With C{[emulator] enable = true} the emulated stations of C{[emulator] path}
 run in the same process; with C{central = false} they run alone.
+
+Run by twistd, the service installs the daemon's signal handlers
+(L{ocppcs.daemon}: SIGQUIT graceful shutdown, SIGHUP reload) and logs as
+C{[log]} says (L{ocppcs.logs}) to twistd's C{--logfile}.
 
 A configuration or start-up error stops twistd with one line naming the
 section and key (C{SystemExit}, so twistd prints neither its usage text nor
@@ -24,9 +29,12 @@ from twisted.application.service import Service
 from twisted.python import usage
 
 import ocppcs
-from ocppcs.config import ConfigError, load_config
+from ocppcs.config import Config, ConfigError, load_config
+from ocppcs.confighold import ConfigHolder
+from ocppcs.daemon import DaemonService
 from ocppcs.earlystop import defer_early_stop
 from ocppcs.gctune import tune_gc
+from ocppcs.logs import LogSetup, open_log
 from ocppcs.service import build_central_system, build_emulator
 from twisted import copyright
 
@@ -36,6 +44,9 @@ class Options(usage.Options):
 
     optParameters = [
         ["config", "c", None, "Configuration file (INI); built-in defaults when omitted."],
+    ]
+    optFlags = [
+        ["check-config", None, "Check the configuration file, print OK and exit (0, else 1)."],
     ]
 
     def __init__(self) -> None:
@@ -58,13 +69,26 @@ class Options(usage.Options):
         @raise SystemExit: with the one-line L{ConfigError} message.
         """
         try:
-            config = load_config(self["config"])
+            config = self.load()
         except ConfigError as e:
             raise SystemExit(str(e)) from None
+        if self["check-config"]:
+            print(f"Configuration {config.source} OK")
+            sys.exit(0)
+        self["parsed_config"] = config
+
+    def load(self) -> Config:
+        """
+        Read the configuration file (again, for a reload), with the command
+        line's C{--listen} overrides.
+
+        @raise ConfigError: for a bad file.
+        """
+        config = load_config(self["config"])
         if self["listen"]:
             server = dataclasses.replace(config.server, listen=tuple(self["listen"]))
             config = dataclasses.replace(config, server=server)
-        self["parsed_config"] = config
+        return config
 
 
 def makeService(options: Options, reactor: Any = None) -> Service:
@@ -79,14 +103,25 @@ def makeService(options: Options, reactor: Any = None) -> Service:
     @raise SystemExit: with the one-line L{ConfigError} message.
     """
     config = options["parsed_config"]
+    holder = ConfigHolder(config, options.load)
+    daemon = reactor is None
     if reactor is None:  # as twistd calls it: services start before the reactor runs
         from twisted.internet import reactor
 
         tune_gc()
         defer_early_stop(reactor)
     try:
+        service: Service
         if config.emulator.enable and not config.emulator.central:
-            return build_emulator(config, reactor)
-        return build_central_system(config, reactor)
+            service = build_emulator(holder, reactor)
+        else:
+            service = build_central_system(holder, reactor)
     except ConfigError as e:
         raise SystemExit(str(e)) from None
+    if not daemon:
+        return service
+    parent = getattr(options, "parent", None)  # twistd's own options (--logfile, --nodaemon, ...)
+    logs = None
+    if parent is not None and not parent.get("logger") and not parent.get("syslog"):
+        logs = LogSetup(holder, open_log(parent.get("logfile"), bool(parent.get("nodaemon"))))
+    return DaemonService(reactor, service, holder, logs)

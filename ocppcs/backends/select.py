@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ocppcs.backends.interface import IDecider, IRecord
 from ocppcs.config import Config, ConfigError
+from ocppcs.confighold import ConfigHolder
 
 if TYPE_CHECKING:
     from ocppcs.backends.embedded.record import EmbeddedRecord
@@ -43,62 +44,67 @@ class Backend(NamedTuple):
     decider: IDecider
 
 
-def _embedded_record(config: Config, reactor: Any) -> EmbeddedRecord:
+def _embedded_record(holder: ConfigHolder, reactor: Any) -> EmbeddedRecord:
     from ocppcs.backends.embedded.record import EmbeddedRecord
 
+    config = holder.current
     check_writable(config.embedded.path)
-    return EmbeddedRecord(reactor, config.central, config.embedded)
+    return EmbeddedRecord(reactor, holder.reader("central"), config.embedded)
 
 
-def _embedded(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+def _embedded(holder: ConfigHolder, reactor: Any, record: EmbeddedRecord) -> IDecider:
     return record.rules
 
 
-def _webhook(config: Config, reactor: Any, record: EmbeddedRecord) -> IDecider:
+def _webhook(holder: ConfigHolder, reactor: Any, record: EmbeddedRecord) -> IDecider:
     from ocppcs.backends.webhook.decider import WebhookDecider
 
-    return WebhookDecider(reactor, config.webhook)
+    return WebhookDecider(reactor, holder.reader("webhook"))
 
 
-def _postgres_record(config: Config, reactor: Any) -> IRecord:
+def _postgres_record(holder: ConfigHolder, reactor: Any) -> IRecord:
     from ocppcs.backends.postgres.record import PostgresRecord
     from ocppcs.cluster.config import node_of
 
+    config = holder.current
     node = node_of(config.cluster, config.server.listen) if config.cluster.enable else None
     return PostgresRecord(reactor, config.central, config.postgres, node=node)
 
 
-def _postgres(config: Config, reactor: Any, record: Any) -> IDecider:
+def _postgres(holder: ConfigHolder, reactor: Any, record: Any) -> IDecider:
     decider: IDecider = record.rules
     return decider
 
 
-#: C{[backend] type} -> a function building that decider, given the record.
-BACKENDS: dict[str, Callable[[Config, Any, Any], IDecider]] = {
+#: C{[backend] type} -> a function building that decider, given the configuration
+#: holder (parts read their section from it at use time), the reactor and the record.
+BACKENDS: dict[str, Callable[[ConfigHolder, Any, Any], IDecider]] = {
     "embedded": _embedded,
     "webhook": _webhook,
     "postgres": _postgres,
 }
 
 #: C{[backend] type} -> a function building its record, when not the embedded store.
-RECORDS: dict[str, Callable[[Config, Any], IRecord]] = {
+RECORDS: dict[str, Callable[[ConfigHolder, Any], IRecord]] = {
     "postgres": _postgres_record,
 }
 
 
-def create_backend(config: Config, reactor: Any) -> Backend:
+def create_backend(config: Config | ConfigHolder, reactor: Any) -> Backend:
     """
-    Build the configured record and decider (not started).
+    Build the configured record and decider (not started), reading their
+    sections from C{config} at use time when it is a L{ConfigHolder}.
 
     @raise ConfigError: for an unknown backend type or a bad setting.
     """
+    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
+    kind = holder.current.backend.type
     try:
-        factory = BACKENDS[config.backend.type]
+        factory = BACKENDS[kind]
     except KeyError:
         raise ConfigError(
-            f"unknown backend {config.backend.type!r} (known: {', '.join(BACKENDS)})",
-            ("backend", "type"),
+            f"unknown backend {kind!r} (known: {', '.join(BACKENDS)})", ("backend", "type")
         ) from None
-    make_record = RECORDS.get(config.backend.type, _embedded_record)
-    record = make_record(config, reactor)
-    return Backend(record, factory(config, reactor, record))
+    make_record = RECORDS.get(kind, _embedded_record)
+    record = make_record(holder, reactor)
+    return Backend(record, factory(holder, reactor, record))

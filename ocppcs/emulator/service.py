@@ -23,6 +23,7 @@ from typing import Any
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
 from ocppcs.config import EmulatorConfig
@@ -116,25 +117,13 @@ class EmulatorService(Service):
         saved = yield self.store.load_all()
         if not self.running:
             return
-        url = self._url() if callable(self._url) else self._url
+        self._url = self._url() if callable(self._url) else self._url
         soap = sum(1 for c in configs if c.protocol in SOAP_VERSIONS)
         if soap:
             # Every OCPP-S station posts to the central system: keep a connection for each.
             self._soap = SoapClient(self._reactor, per_host=soap)
         for config in configs:
-            station = EmulatedStation(
-                config,
-                self._reactor,
-                self.store,
-                saved.get(config.identity),
-                url=url,
-                rng=random.Random(f"{config.identity}"),
-                transfers=self.transfers,
-            )
-            self.stations[config.identity] = station
-            self.links[config.identity] = self._link(station)
-            if config.auto is not None and config.auto.enable:
-                self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
+            self._add(config, saved.get(config.identity))
         for link in self.links.values():
             link.start()
         for driver in self.drivers.values():
@@ -153,7 +142,8 @@ class EmulatorService(Service):
             return StationLink(
                 station, self._reactor, self.schemas, call_timeout=self._call_timeout
             )
-        assert self._soap is not None
+        if self._soap is None:  # the first OCPP-S station, added by a reload
+            self._soap = SoapClient(self._reactor, per_host=4)
         return SoapLink(
             station,
             self._reactor,
@@ -163,6 +153,64 @@ class EmulatorService(Service):
             port=config.soap_port,
             call_timeout=self._call_timeout,
         )
+
+    def _add(self, config: StationConfig, saved: Any) -> None:
+        """Make the station of C{config}, its link and its driver (not started)."""
+        station = EmulatedStation(
+            config,
+            self._reactor,
+            self.store,
+            saved,
+            url=self._url,  # type: ignore[arg-type]  # resolved by _start
+            rng=random.Random(f"{config.identity}"),
+            transfers=self.transfers,
+        )
+        self.stations[config.identity] = station
+        self.links[config.identity] = self._link(station)
+        if config.auto is not None and config.auto.enable:
+            self.drivers[config.identity] = AutoDriver(station, config.auto, self._reactor)
+
+    @inlineCallbacks
+    def reload(self) -> Any:
+        """
+        Read the station folders again (in a thread): start the stations
+        added since, stop and forget those removed (their saved state stays).
+        Stations still there keep running as they are.
+
+        @return: a Deferred firing with C{(added, removed)} identities.
+        """
+        if self._given is not None or not self.running or self._starting is None:
+            return [], []
+        yield self._starting
+        configs, errors = yield deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), load_stations, Path(self.config.path)
+        )
+        for error in errors:
+            self._log.error("Emulated station skipped: {error}", error=str(error))
+        wanted = {config.identity: config for config in configs}
+        removed = [identity for identity in self.stations if identity not in wanted]
+        added = [config for identity, config in wanted.items() if identity not in self.stations]
+        for identity in removed:
+            driver = self.drivers.pop(identity, None)
+            if driver is not None:
+                driver.stop()
+            yield self.links.pop(identity).stop()
+            station = self.stations.pop(identity)
+            station.shutdown()
+            station.save()
+        saved = (yield self.store.load_all()) if added else {}
+        for config in added:
+            self._add(config, saved.get(config.identity))
+            self.links[config.identity].start()
+            if config.identity in self.drivers:
+                self.drivers[config.identity].start()
+        names = [config.identity for config in added]
+        self._log.info(
+            "Emulator reloaded: {added} added, {removed} removed",
+            added=", ".join(names) or "none",
+            removed=", ".join(removed) or "none",
+        )
+        return names, removed
 
     def stopService(self) -> Deferred[None]:
         """

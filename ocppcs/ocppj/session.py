@@ -19,6 +19,7 @@ exception.
 
 The session is the L{ocppcs.channel.StationChannel} of a JSON station
 (transport C{"json"}, version C{"1.6"}).
+A station over its message rate gets L{OcppSession.refuse}.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class OcppSession:
             self._log.warn(
                 "Malformed frame from {identity}: {error}",
                 identity=self.identity,
+                unique_id=e.unique_id,
                 error=e.description,
             )
             if e.message_type in (frames.CALLRESULT, frames.CALLERROR):
@@ -148,6 +150,17 @@ class OcppSession:
                 self._error_received(frame, data)  # type: ignore[arg-type]
         except Exception:
             self._log.failure("Bug handling a frame from {identity}", identity=self.identity)
+
+    def refuse(self, data: bytes, description: str) -> None:
+        """A text frame over a limit: a CALL gets a GenericError CALLERROR unread; replies go on."""
+        try:
+            frame: Any = frames.parse(data)
+        except FrameError:
+            frame = None
+        if type(frame) is not Call:
+            return self.text_received(data)
+        self._record("in", frames.CALL, frame.unique_id, frame.action, data)
+        self._answer_error(OcppError(description, code=ErrorCode.GenericError), frame)
 
     def message_received(self, payload: bytes, is_binary: bool) -> None:
         """Handle one WebSocket message (what C{onMessage} gets). Never raises."""
@@ -195,6 +208,7 @@ class OcppSession:
                 "Reply to {action} for {identity} fails its schema: {error} ({path})",
                 action=call.action,
                 identity=self.identity,
+                unique_id=call.unique_id,
                 error=e.description,
                 path=e.path,
             )
@@ -210,6 +224,7 @@ class OcppSession:
                 failure,
                 action=call.action,
                 identity=self.identity,
+                unique_id=call.unique_id,
             )
             error = OcppError("Could not answer", code=ErrorCode.InternalError)
         self._answer_error(error, call)

@@ -15,10 +15,15 @@ Server pings every C{ping_interval} seconds drop dead peers; a frame, or a
 fragmented message in total, larger than C{max_frame_size} (1 MiB by
 default) closes the connection (1009) as soon as its length is known.
 
+Beyond C{[server] max_connections} (in total) or
+C{max_connections_per_address}, the upgrade is refused with 503 or 429; a
+station over C{message_rate} gets a CALLERROR per message, and a close
+(1008) when it keeps on (L{ocppcs.transports.limits}).
+
 Every refused attempt (a failed handshake of any kind, no common
 subprotocol) is recorded in the factory's L{RefusalLog} with the identity
 (when the path names one), path, peer address and reason, and counted by
-kind (C{path}, C{subprotocol}, C{auth}, C{handshake}) for the metrics.
+kind (C{path}, C{subprotocol}, C{auth}, C{limit}, C{handshake}) for the metrics.
 Station authentication (L{ocppcs.stationauth}, the security profiles) runs
 in C{onConnect}, before the upgrade: a refused station gets the HTTP 401
 (with C{WWW-Authenticate}), 403 or 503 of its L{StationVerdict}, recorded as
@@ -40,6 +45,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import IRecord
 from ocppcs.config import ServerConfig
+from ocppcs.confighold import reading
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import CallReceiver, FrameSink, OcppSession
 from ocppcs.onboarding import RefusalLog
@@ -47,6 +53,7 @@ from ocppcs.stationauth import CHALLENGE, StationAuth, StationVerdict
 from ocppcs.stations import StationRegistry
 from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
+from ocppcs.transports.limits import RATE_CLOSE_CODE, ConnectionCounts, MessageRate, host_of
 
 quiet_debug.install()  # Autobahn's debug lines formatted only when debug logging is on
 
@@ -104,12 +111,15 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
     _account: str = ""
     _refuse: str = ""
     _refusal_kind: str = ""
+    _counted: str | None = None  # the source address, once counted in factory.connections
+    _limiter: MessageRate | None = None
 
     # ignore: Autobahn types no Deferred, but its processHandshake waits for one (txaio).
     def onConnect(  # type: ignore[override]
         self, request: ConnectionRequest
     ) -> str | None | Deferred[str | None]:
-        if self.factory.registry.closed:
+        factory = self.factory
+        if factory.registry.closed:
             self._refusal_kind = "shutdown"
             raise ConnectionDeny(503, SHUTTING_DOWN)
         try:
@@ -117,6 +127,13 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
         except BadStationPath as e:
             self._refusal_kind = "path"
             raise ConnectionDeny(e.status, str(e)) from None
+        address = host_of(request.peer)
+        over = factory.connections.refusal(factory.endpoint, address)
+        if over is not None:
+            self._refusal_kind = "limit"
+            raise ConnectionDeny(*over)
+        factory.connections.opened(address)
+        self._counted = address
         auth = self.factory.station_auth
         if auth is not None:
             header = request.headers.get("authorization")
@@ -209,6 +226,7 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
             close=self._close_replaced,
         )
         self._session = session
+        self._limiter = MessageRate(factory.server, factory.clock.seconds)
         factory.registry.attach(session)
         self._log.info("{identity} connected from {peer}", identity=self._identity, peer=self.peer)
         factory.backend.station_connected(self._identity, self._account, self.peer).addErrback(
@@ -227,14 +245,40 @@ class OcppServerProtocol(LeanMessages, LeanServerSend, WebSocketServerProtocol):
         self.send_text(data)
 
     def _close_replaced(self, reason: str) -> None:
-        self.sendClose(1000, reason)
+        if reason != SHUTTING_DOWN:
+            self.sendClose(1000, reason)
+        elif self.state == self.STATE_OPEN:  # 1001: going away (sendClose: 1000, 3000-4999 only)
+            self.sendCloseFrame(code=1001, reasonUtf8=reason.encode(), isReply=False)
+
+    def _over_rate(self, limiter: MessageRate, payload: bytes) -> None:
+        """A message over the rate: CALLERROR, and closed (1008) once it goes on too long."""
+        assert self._session is not None
+        self._session.refuse(payload, limiter.description())
+        if limiter.abusive:
+            reason = "message rate exceeded"
+            self._log.warn(
+                "Closing {identity} from {peer}: {reason}",
+                identity=self._identity,
+                peer=self.peer,
+                reason=reason,
+                refused=limiter.refused,
+            )
+            self.sendCloseFrame(code=RATE_CLOSE_CODE, reasonUtf8=reason.encode(), isReply=False)
 
     def onMessage(self, payload: bytes, isBinary: bool) -> None:
         session = self._session
-        if session is not None:
+        if session is None:
+            return
+        limiter = self._limiter
+        if isBinary or limiter is None or limiter.allow():
             session.message_received(payload, isBinary)
+        elif self.state == self.STATE_OPEN:
+            self._over_rate(limiter, payload)
 
     def onClose(self, wasClean: bool, code: int | None, reason: str | None) -> None:
+        if self._counted is not None:
+            self.factory.connections.closed(self._counted)
+            self._counted = None
         session = self._session
         if session is None:
             return
@@ -261,7 +305,10 @@ class OcppServerFactory(WebSocketServerFactory):
     @param backend: told about connections.
     @param schemas: the OCPP 1.6 schemas.
     @param frame_sink: receives every frame in and out.
-    @param endpoint: connection limits and timeouts (C{[server]}).
+    @param endpoint: connection limits and timeouts (C{[server]}), or a reader
+        of the current ones: read for each connection (WebSocket options,
+        limits) and message (rate).
+    @ivar connections: the open station connections, by source address.
     @param refusals: where refused connection attempts are recorded.
     @param on_refused: called with the kind of each refusal (metrics).
     @param station_auth: checks each station's credentials before the upgrade
@@ -279,7 +326,7 @@ class OcppServerFactory(WebSocketServerFactory):
         backend: IRecord,
         schemas: SchemaSet,
         frame_sink: FrameSink,
-        endpoint: ServerConfig,
+        endpoint: ServerConfig | Callable[[], ServerConfig],
         reactor: object = None,
         refusals: RefusalLog | None = None,
         on_refused: Callable[[str], None] | None = None,
@@ -295,13 +342,32 @@ class OcppServerFactory(WebSocketServerFactory):
         self.backend = backend
         self.schemas = schemas
         self.frame_sink = frame_sink
-        self.endpoint = endpoint
+        self.server = reading(endpoint)
+        self.connections = ConnectionCounts()
+        self._options: ServerConfig | None = None
+        self.endpoint  # noqa: B018 - sets the options
+
+    @property
+    def endpoint(self) -> ServerConfig:
+        """The C{[server]} section in force; its options apply to the connections made from now."""
+        server = self.server()
+        if server is not self._options:
+            self._options = server
+            self._set_options(server)
+        return server
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """A protocol for a new connection, with the options in force."""
+        self.endpoint  # noqa: B018 - the options in force now
+        return super().buildProtocol(addr)
+
+    def _set_options(self, endpoint: ServerConfig) -> None:
         self.setProtocolOptions(
             autoPingInterval=endpoint.ping_interval,
             autoPingTimeout=endpoint.ping_timeout,
             maxFramePayloadSize=endpoint.max_frame_size,
             maxMessagePayloadSize=endpoint.max_frame_size,
-            openHandshakeTimeout=30,
+            openHandshakeTimeout=endpoint.handshake_timeout,
             closeHandshakeTimeout=5,
             # Send a close frame (1009, 1002, ...) before dropping a bad peer, so it learns why.
             failByDrop=False,
@@ -322,7 +388,7 @@ class OcppServerFactory(WebSocketServerFactory):
         @param path: the requested path.
         @param address: the peer address.
         @param reason: why it was refused (shown to operators).
-        @param kind: C{path}, C{subprotocol}, C{auth}, C{shutdown} or C{handshake}: the
+        @param kind: C{path}, C{subprotocol}, C{auth}, C{limit}, C{shutdown} or C{handshake}: the
             metrics label.
         """
         self._log.warn(

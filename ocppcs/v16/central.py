@@ -32,7 +32,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import CallContext, IDecider, IRecord
 from ocppcs.channel import StationChannel
-from ocppcs.ocppj.errors import OcppError, SecurityError
+from ocppcs.ocppj.errors import InternalError, OcppError, SecurityError
 from ocppcs.ocppj.frames import Call
 
 
@@ -58,6 +58,8 @@ class CentralSystem:
         self._drain_waiters: list[Deferred[None]] = []
         self.on_copy_failed: Callable[[str], None] = lambda action: None
         self._copies = not decider.keeps_record
+        #: Set by a graceful shutdown: why new calls are refused (the ones in progress finish).
+        self.closing = ""
 
     @property
     def answering(self) -> int:
@@ -79,6 +81,8 @@ class CentralSystem:
 
     def receive_call(self, session: StationChannel, call: Call) -> Deferred[dict[str, Any]]:
         """Answer C{call} from C{session}'s station (see the module docstring)."""
+        if self.closing:
+            return fail(InternalError(f"{self.closing}; send it again after reconnecting"))
         self._answering += 1
         try:
             d = self._answer(session, call)
@@ -134,7 +138,7 @@ class CentralSystem:
         )
         if call.action == "BootNotification":
             d: Deferred[dict[str, Any]] = self._decide(ctx, call.payload)
-            d.addCallback(self._booted, session)
+            d.addCallback(self._booted, session, call.unique_id)
             return d
         if session.accepted:
             return self._decide(ctx, call.payload)
@@ -146,11 +150,14 @@ class CentralSystem:
             return accepted.addCallback(self._accepted_then_handle, session, ctx, call.payload)
         return fail(self._not_accepted(session, call))
 
-    def _booted(self, reply: dict[str, Any], session: StationChannel) -> dict[str, Any]:
+    def _booted(
+        self, reply: dict[str, Any], session: StationChannel, unique_id: str
+    ) -> dict[str, Any]:
         session.accepted = reply.get("status") == "Accepted"
         self._log.info(
             "BootNotification from {identity}: {status}",
             identity=session.identity,
+            unique_id=unique_id,
             status=reply.get("status"),
         )
         return reply
@@ -168,6 +175,7 @@ class CentralSystem:
         self._log.warn(
             "{identity} sent {action} before its BootNotification was Accepted",
             identity=session.identity,
+            unique_id=call.unique_id,
             action=call.action,
         )
         return SecurityError(

@@ -7,6 +7,7 @@ routing errors, is answered with the JSON error body.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from klein import Klein
@@ -18,6 +19,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ocppcs.backends.interface import IDecider, IOperatorStore, IRecord
 from ocppcs.config import Config
+from ocppcs.confighold import reading
 from ocppcs.followup import Commands
 from ocppcs.locator import StationLocator
 from ocppcs.onboarding import RefusalLog
@@ -50,7 +52,8 @@ class ApiBase:
     @ivar backend: the record (what every deployment keeps).
     @ivar decider: what answers the stations, or C{None} for the record's
         own (embedded) rules.
-    @ivar config: the whole configuration (C{[api]} and C{[server]}).
+    @ivar config: the whole configuration in force (C{[api]} and C{[server]}),
+        read at use time from the reader given (or the fixed L{Config}).
     @ivar clock: the time source.
     @ivar refusals: refused connection attempts.
     @ivar emulator: the L{ocppcs.emulator.service.EmulatorService} of this
@@ -66,7 +69,7 @@ class ApiBase:
         self,
         registry: StationRegistry,
         backend: IRecord,
-        config: Config,
+        config: Config | Callable[[], Config],
         clock: IReactorTime,
         refusals: RefusalLog | None = None,
         emulator: Any = None,
@@ -83,9 +86,14 @@ class ApiBase:
         self.decider = decider
         self.emulator = emulator
         self.backend = backend
-        self.config = config
+        self._config = reading(config)
         self.clock = clock
         self.refusals = refusals if refusals is not None else RefusalLog(clock)
+
+    @property
+    def config(self) -> Config:
+        """The whole configuration in force."""
+        return self._config()
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 from zope.interface import implementer
 
 from ocppcs.config import ApiConfig, Config
+from ocppcs.confighold import reading
 from ocppcs.web.credentials import (
     CACHE_SIZE,
     CACHE_TTL,
@@ -105,7 +106,9 @@ class OperatorAuth:
     Checks operator credentials as C{[api]} says (with a
     L{CredentialChecker}) and answers requests that lack good ones.
 
-    @param config: C{[api]}: C{auth}, C{users}, C{tokens}.
+    @param config: C{[api]}: C{auth}, C{users}, C{tokens}; or a reader of
+        the current one, read for every request (new credentials apply to
+        the next request, with verdicts remembered for the old ones dropped).
     @param reactor: the clock and thread pool of verifications.
     @param run: runs a verification and gives its result; the reactor's
         thread pool if C{None} (tests may run it synchronously).
@@ -114,18 +117,35 @@ class OperatorAuth:
 
     def __init__(
         self,
-        config: ApiConfig,
+        config: ApiConfig | Callable[[], ApiConfig],
         reactor: Any,
         run: Callable[[Callable[[], bool]], Deferred[bool]] | None = None,
         cache_size: int = CACHE_SIZE,
         cache_ttl: float = CACHE_TTL,
     ) -> None:
-        self._checker = CredentialChecker(config, reactor, run, cache_size, cache_ttl)
-        self.scheme = self._checker.scheme
-        #: C{auth = auto}: requests from this host need no credentials.
-        self.loopback_free = config.auth == "auto"
+        self._config = reading(config)
+        self._make = lambda api: CredentialChecker(api, reactor, run, cache_size, cache_ttl)
+        self._api = self._config()
+        self._current = self._make(self._api)
         #: The web UI's browser sessions.
         self.sessions = SessionStore(reactor)
+
+    @property
+    def _checker(self) -> CredentialChecker:
+        """The checker of the C{[api]} in force (a new one when it changed)."""
+        api = self._config()
+        if api is not self._api:
+            old, self._api = self._api, api
+            if (old.auth, old.users, old.tokens) != (api.auth, api.users, api.tokens):
+                # Browser sessions were opened with the old credentials: log in again.
+                self._current = self._make(api)
+                self.sessions.clear()
+        return self._current
+
+    @property
+    def scheme(self) -> str:
+        """C{"Basic"}, C{"Bearer"}, or C{""} for C{auth = none} (as in force now)."""
+        return self._checker.scheme
 
     @property
     def enabled(self) -> bool:
@@ -134,13 +154,12 @@ class OperatorAuth:
 
     def guard(self, resource: IResource, open_paths: Iterable[tuple[bytes, ...]] = ()) -> IResource:
         """
-        C{resource} behind this check (itself when C{auth = none}).
+        C{resource} behind this check (which lets everything through while
+        C{auth = none} is in force).
 
         @param open_paths: C{request.postpath} values, relative to where the
             result is mounted, that need no credentials (e.g. L{API_OPEN_PATHS}).
         """
-        if not self.enabled:
-            return resource
         return Guarded(resource, self, open_paths)
 
     # --- checking ------------------------------------------------------------------------------
@@ -162,7 +181,7 @@ class OperatorAuth:
 
     def needs_nothing(self, request: IRequest) -> bool:
         """Whether C{request} needs no credentials: C{auth = auto}, from this host."""
-        return self.loopback_free and is_loopback_client(request)
+        return self._config().auth == "auto" and is_loopback_client(request)
 
     def login(self, credential: bytes) -> Verdict | Deferred[Verdict]:
         """The verdict on an C{Authorization} header value (for a login)."""
@@ -244,7 +263,7 @@ class Guarded:
 
     def render(self, request: Request) -> bytes | int:
         """Check, then render the wrapped resource, or answer 401."""
-        if tuple(request.postpath or ()) in self._open:
+        if not self._auth.enabled or tuple(request.postpath or ()) in self._open:
             return self._target(request).render(request)
         verdict = self._auth.check(request)
         if isinstance(verdict, Verdict):

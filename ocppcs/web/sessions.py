@@ -59,6 +59,10 @@ class SessionStore:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def clear(self) -> None:
+        """End every session (the credentials they were opened with changed)."""
+        self._sessions.clear()
+
     def create(self, user: str) -> Session:
         """A new session for C{user}."""
         session = Session(

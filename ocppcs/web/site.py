@@ -14,6 +14,12 @@ The one resource tree served on every listener.
     anything else                  404; a WebSocket upgrade there is refused
                                    by the station endpoint (and recorded)
 
+A connection has C{[server] handshake_timeout} seconds to send its first
+complete request (the WebSocket upgrade of a station, or a REST request),
+else it gets 408 and is closed (L{QuietSite}); the UI's feeds refuse
+an upgrade whose C{Origin} is neither this server nor one of C{[api]
+allowed_origins} (L{ocppcs.web.origin}).
+
 Operator resources (everything but /ocpp and /Ocpp) are wrapped by the C{guard} of
 C{[api] auth} (L{ocppcs.web.auth}); /api/v1/ping and /api/v1/time stay open.
 /docs is guarded too: its files are harmless, but the document it shows and
@@ -23,9 +29,12 @@ at /docs/ and reuses the credentials for the same realm.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
+from typing import Any
 
 from autobahn.twisted.resource import WebSocketResource
+from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 from twisted.web.pages import notFound
 from twisted.web.resource import IResource, Resource
@@ -35,7 +44,10 @@ from ocppcs.transports.websocket import OcppServerFactory
 from ocppcs.web.api import RestApi
 from ocppcs.web.auth import API_OPEN_PATHS, Guard, unguarded
 from ocppcs.web.docs import build_docs
+from ocppcs.web.origin import OriginCheck
 from ocppcs.web.ui import build_ui
+
+_log = Logger()
 
 
 class _Root(Resource):
@@ -99,10 +111,11 @@ def build_root(
     root.putChild(b"ui", assets)
     if log_feed is not None or event_feed is not None:
         ws = _Root()
+        allowed = lambda: api.config.api.allowed_origins  # noqa: E731 - read per upgrade
         if log_feed is not None:
-            ws.putChild(b"log", guard(log_feed))
+            ws.putChild(b"log", OriginCheck(guard(log_feed), allowed))
         if event_feed is not None:
-            ws.putChild(b"events", guard(event_feed))
+            ws.putChild(b"events", OriginCheck(guard(event_feed), allowed))
         root.putChild(b"ws", ws)
     if metrics is not None:
         root.putChild(b"metrics", guard(metrics))
@@ -116,7 +129,20 @@ class BoundedRequest(Request):
     handler then sees more than C{max_body} bytes and answers 413.
     """
 
-    max_body = 1_048_576
+    @property
+    def max_body(self) -> int:
+        """The largest body kept: C{[api] max_body} in force (see L{build_site})."""
+        return self.limit()
+
+    #: Gives the largest body (1 MiB unless L{build_site} says otherwise).
+    limit: Callable[[], int] = staticmethod(lambda: 1_048_576)
+
+    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
+        """The request is complete: its connection has no deadline any more (L{QuietSite})."""
+        deadline = getattr(self.channel, "ocppcs_deadline", None)
+        if deadline is not None and deadline.active():
+            deadline.cancel()
+        super().requestReceived(command, path, version)
 
     def gotLength(self, length: int | None) -> None:
         """Prepare the body buffer: in memory, since at most C{max_body + 1} bytes are kept."""
@@ -132,10 +158,35 @@ class BoundedRequest(Request):
             super().handleContentChunk(part)
 
 
+def _too_slow(channel: Any) -> None:
+    """The opening request did not come in time: 408, and closed."""
+    transport = channel.transport
+    if transport is None or getattr(transport, "disconnected", False):
+        return  # upgraded to a WebSocket (the transport moved on) or gone
+    _log.info("Closing {peer}: no complete request in time", peer=str(transport.getPeer()))
+    transport.write(
+        b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    transport.loseConnection()
+
+
 class QuietSite(Site):
     """A L{Site} that does not write an access-log line for every request."""
 
     requestFactory = BoundedRequest
+    #: Gives the seconds a connection has to send its first request (0: no deadline).
+    handshake_timeout: Callable[[], float] = staticmethod(lambda: 0.0)
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """A channel that must receive its first complete request within L{handshake_timeout}."""
+        protocol = super().buildProtocol(addr)
+        timeout = self.handshake_timeout()
+        if timeout:
+            channel = getattr(
+                protocol, "_channel", protocol
+            )  # inside Twisted's HTTP/1-or-2 wrapper
+            channel.ocppcs_deadline = self.reactor.callLater(timeout, _too_slow, channel)
+        return protocol
 
     def log(self, request: object) -> None:
         return None
@@ -153,10 +204,10 @@ def build_site(
     """The HTTP site serving L{build_root}'s tree."""
     site = QuietSite(build_root(station_factory, api, guard, log_feed, metrics, event_feed, soap))
     site.displayTracebacks = False
-    limit = api.config.api.max_body
+    site.handshake_timeout = lambda: station_factory.endpoint.handshake_timeout
 
     class SizedRequest(BoundedRequest):
-        max_body = limit
+        limit = staticmethod(lambda: api.config.api.max_body)
 
     site.requestFactory = SizedRequest
     return site

@@ -8,6 +8,7 @@ CALLRESULT and CALLERROR relayed, and the record's copies in the REST API.
 from __future__ import annotations
 
 import base64
+import dataclasses
 from typing import Any
 
 import orjson
@@ -256,3 +257,23 @@ async def test_at_most_max_concurrent_requests(make_hooked: Any) -> None:
         frame = await aio(station.recv())
         assert frame[0] == 3, frame
         await aio(station.close())
+
+
+@pytest_twisted.ensureDeferred
+async def test_new_credentials_apply_to_the_next_call(make_hooked: Any) -> None:
+    """[webhook] read at use time: a replaced token goes with the next call, same station."""
+    hooked = await make_hooked(authorization="Bearer", token="old")
+    holder = hooked.central.service.holder
+    station = await hooked.central.station("WH-NEW", boot=False)
+    try:
+        boot = {"chargePointVendor": "A", "chargePointModel": "M"}
+        await aio(station.call("BootNotification", boot))
+        webhook = dataclasses.replace(holder.current.webhook, token="new")
+        holder.replace(dataclasses.replace(holder.current, webhook=webhook))
+        await aio(station.call("Heartbeat", {}))
+    finally:
+        await aio(station.close())
+    assert [s.header("authorization") for s in hooked.receiver.seen] == [
+        "Bearer old",
+        "Bearer new",
+    ]

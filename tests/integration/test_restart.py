@@ -232,7 +232,8 @@ async def test_data_and_ids_survive_restart(tmp_path: Path) -> None:
     assert first["boot"]["status"] == "Accepted"
     assert first["meter"] == {}
     # The station was told: a close frame before the process went.
-    assert first["closed"] is not None and first["closed"].code == 1000
+    # 1001 (going away, RFC 6455, 7.4.1): the central system is shutting down.
+    assert first["closed"] is not None and first["closed"].code == 1001
     assert "shutting down" in first["closed"].reason
     old_id = first["start"]["transactionId"]
 

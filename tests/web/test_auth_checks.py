@@ -156,10 +156,29 @@ def test_busy() -> None:
     assert checker.check(request_with(None)) is Verdict.MISSING
 
 
-def test_none_is_no_guard() -> None:
-    """With auth = none the guard returns the resource itself."""
-    resource = Resource()
-    assert OperatorAuth(ApiConfig(auth="none"), Clock()).guard(resource) is resource
+@pytest_twisted.ensureDeferred
+async def test_credentials_read_at_use_time() -> None:
+    """
+    The guard reads [api] at each request: auth = none lets everything
+    through; a reload to basic asks for credentials from the next request
+    on, and new users replace the old ones.
+    """
+    current = [ApiConfig(auth="none")]
+    treq = stub(OperatorAuth(lambda: current[0], Clock(), run=synchronously).guard)
+    response = await treq.get("http://x/api/v1/where/a")
+    assert response.code == 200
+    current[0] = BASIC
+    response = await treq.get("http://x/api/v1/where/a")
+    assert response.code == 401
+    response = await treq.get("http://x/api/v1/where/a", headers={"Authorization": [GOOD["basic"]]})
+    assert response.code == 200
+    current[0] = BEARER  # alice's password is no credential any more
+    response = await treq.get("http://x/api/v1/where/a", headers={"Authorization": [GOOD["basic"]]})
+    assert response.code == 401
+    response = await treq.get(
+        "http://x/api/v1/where/a", headers={"Authorization": [GOOD["bearer"]]}
+    )
+    assert response.code == 200
 
 
 @pytest.mark.parametrize(

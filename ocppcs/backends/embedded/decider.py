@@ -39,7 +39,7 @@ class EmbeddedDecider(Service):
     The embedded rules (L{EmbeddedRecord.rules}).
 
     @param record: the record whose store it decides in.
-    @param central: the answering policy.
+    @param central: gives the answering policy in force (read for every call).
     @param now: the central system's time as ISO-8601 UTC text.
     """
 
@@ -47,15 +47,16 @@ class EmbeddedDecider(Service):
     keeps_record = True
     local_rules = True
 
-    def __init__(self, record: EmbeddedRecord, central: CentralConfig, now: Callable[[], str]):
+    def __init__(
+        self, record: EmbeddedRecord, central: Callable[[], CentralConfig], now: Callable[[], str]
+    ):
         self._record = record
-        self.central = central
+        self._central = central
         self._now = now
-        self._known_vendors = frozenset(central.known_vendors)
         run = record.store.run
 
         def job(fn: Callable[..., Any]) -> _Handler:
-            return lambda ctx, payload: run(fn, central, ctx.identity, payload, now())
+            return lambda ctx, payload: run(fn, central(), ctx.identity, payload, now())
 
         self._handlers: dict[str, _Handler] = {
             "Heartbeat": self._heartbeat,
@@ -69,6 +70,11 @@ class EmbeddedDecider(Service):
             "FirmwareStatusNotification": job(policy.firmware_status_notification),
             "DataTransfer": self._data_transfer,
         }
+
+    @property
+    def central(self) -> CentralConfig:
+        """The C{[central]} policy in force now."""
+        return self._central()
 
     def decide(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
         """
@@ -118,6 +124,7 @@ class EmbeddedDecider(Service):
                     " got its StopTransaction: closed as abandoned by transaction"
                     " {abandoned_by} (estimated meterStop {meter_stop} at {stop_timestamp})",
                     identity=ctx.identity,
+                    unique_id=ctx.unique_id,
                     connector_id=payload["connectorId"],
                     abandoned_by=reply["transactionId"],
                     **closed,
@@ -133,26 +140,27 @@ class EmbeddedDecider(Service):
 
         def done(result: tuple[dict[str, Any], str]) -> dict[str, Any]:
             reply, outcome = result
-            log_stop_outcome(outcome, ctx.identity, payload["transactionId"])
+            log_stop_outcome(outcome, ctx.identity, payload["transactionId"], ctx.unique_id)
             return reply
 
         return d.addCallback(done)
 
     def _data_transfer(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
-        if payload["vendorId"] not in self._known_vendors:
+        if payload["vendorId"] not in self.central.known_vendors:
             return succeed({"status": "UnknownVendorId"})
         return self._record.store.run(
             policy.data_transfer, self.central, ctx.identity, payload, self._now()
         )
 
 
-def log_stop_outcome(outcome: str, identity: str, transaction_id: int) -> None:
+def log_stop_outcome(outcome: str, identity: str, transaction_id: int, unique_id: str = "") -> None:
     """Log a StopTransaction for an unknown transaction, or one completing an abandoned one."""
     if outcome == "unknown":
         log.warn(
             "StopTransaction for unknown transaction {transaction_id} from {identity}",
             transaction_id=transaction_id,
             identity=identity,
+            unique_id=unique_id,
         )
     elif outcome == "completed":
         log.info(
@@ -160,4 +168,5 @@ def log_stop_outcome(outcome: str, identity: str, transaction_id: int) -> None:
             " {transaction_id}",
             transaction_id=transaction_id,
             identity=identity,
+            unique_id=unique_id,
         )

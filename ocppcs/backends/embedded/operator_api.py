@@ -22,6 +22,7 @@ from zope.interface import implementer
 from ocppcs.backends.embedded import admin, reads
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import IOperatorStore
+from ocppcs.config import CentralConfig
 
 
 @implementer(IOperatorStore)
@@ -30,8 +31,14 @@ class OperatorApi:
 
     store: SQLiteStore
     _accepted: dict[str, bool]
-    _open_registration: bool
+    _central: Callable[[], CentralConfig]
     _now: Callable[[], str]
+
+    @property
+    def _open_registration(self) -> bool:
+        """Whether C{[central] registration = open} is in force."""
+        return self._central().registration == "open"
+
     _cache_accepted: Callable[[bool, str], bool]
 
     def _set_registered(self, identity: str, registered: int) -> Deferred:

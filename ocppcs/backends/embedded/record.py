@@ -26,6 +26,7 @@ from ocppcs.backends.embedded.operator_api import OperatorApi
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import CallContext, FrameRecord, IRecord
 from ocppcs.config import CentralConfig, EmbeddedConfig
+from ocppcs.confighold import reading
 from ocppcs.isotime import IsoClock
 
 log = Logger()
@@ -64,19 +65,20 @@ class EmbeddedRecord(OperatorApi, Service):
     def __init__(
         self,
         reactor: Any,
-        central: CentralConfig,
+        central: CentralConfig | Callable[[], CentralConfig],
         embedded: EmbeddedConfig,
         prune_interval: float = 10.0,
         clock: Any = None,
     ) -> None:
         """
         @param reactor: the reactor (also the clock for the times stored).
-        @param central: the answering policy of L{rules}.
+        @param central: the answering policy of L{rules}, or a reader of the
+            current one (L{ocppcs.confighold.ConfigHolder.reader}), read at use time.
         @param embedded: the database path, durability and frame-log bounds.
         @param prune_interval: seconds between frame-log prunings.
         @param clock: an L{IReactorTime} for the pruning timer (default: C{reactor}).
         """
-        self.central = central
+        self._central = reading(central)
         self.embedded = embedded
         self.store = SQLiteStore(
             reactor,
@@ -88,10 +90,14 @@ class EmbeddedRecord(OperatorApi, Service):
             clock=clock,
         )
         self.ready: Deferred = self.store.ready
-        self._open_registration = central.registration == "open"
         self._now = IsoClock(reactor.seconds)
         self._accepted: dict[str, bool] = {}
-        self.rules = EmbeddedDecider(self, central, self._now)
+        self.rules = EmbeddedDecider(self, self._central, self._now)
+
+    @property
+    def central(self) -> CentralConfig:
+        """The C{[central]} policy in force now."""
+        return self._central()
 
     # --- IService ----------------------------------------------------------------------------
 

@@ -207,8 +207,11 @@ def main() -> int:
 
     @return: the exit status.
     """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # The central system stops its worker itself, after its last writes: a
+    # signal sent to the whole process group (Ctrl-C, Ctrl-\, systemd's
+    # control group, a reload's SIGHUP) must not end it first.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)
     stream = os.fdopen(os.dup(0), "rb", buffering=PIPE_SIZE)
     out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)

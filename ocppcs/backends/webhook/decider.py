@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +39,7 @@ from ocppcs.backends.interface import CallContext, IDecider
 from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool, Waiter
 from ocppcs.backends.webhook.replies import WebhookFailure, read_reply
 from ocppcs.config import WebhookConfig
+from ocppcs.confighold import reading
 from ocppcs.ocppj.errors import OcppError
 from ocppcs.ocppj.schemas import SchemaSet
 
@@ -72,7 +74,9 @@ class WebhookDecider(Service):
     The webhook decider.
 
     @param reactor: for the HTTP client and the timeouts.
-    @param config: C{[webhook]}.
+    @param config: C{[webhook]}, or a reader of the current one (read for
+        every call: a new URL, credentials or pipeline depth makes a new
+        connection pool; the old one closes once its requests are answered).
     @param schemas: the 1.6 schemas the receiver's payloads are checked with.
     @param tls_policy: an L{IPolicyForHTTPS} (default: the system's trust roots).
     @ivar failures: how many calls failed, by reason (for C{/metrics}).
@@ -86,14 +90,31 @@ class WebhookDecider(Service):
     def __init__(
         self,
         reactor: Any,
-        config: WebhookConfig,
+        config: WebhookConfig | Callable[[], WebhookConfig],
         schemas: SchemaSet | None = None,
         tls_policy: Any = None,
     ) -> None:
         self._reactor = reactor
-        self.config = config
+        self._config = reading(config)
+        self.config = self._config()
         self._schemas = schemas if schemas is not None else SchemaSet()
         self._tls_policy = tls_policy
+        self._use(self.config)
+        self._active = 0
+        self._queue: deque[_Pending] = deque()
+        self._waiting: dict[str, int] = {}
+        # The calls not answered yet, oldest first, and the timer of the oldest.
+        self._timed: dict[_Pending, None] = {}
+        self._timer: Any = None
+        # The answers of this reactor turn, relayed at its end.
+        self._replies: list[tuple[Deferred[Any], dict[str, Any] | Failure]] = []
+        self._relay_call: Any = None
+        self.failures: dict[str, int] = {}
+        self._client: HttpPool | None = None
+
+    def _use(self, config: WebhookConfig) -> None:
+        """Take C{config}'s URL, headers and bounds for the calls from now on."""
+        self.config = config
         self._where = redact(config.url)
         headers: dict[bytes, bytes] = {
             b"Content-Type": b"application/json",
@@ -107,24 +128,27 @@ class WebhookDecider(Service):
         self._headers = headers
         self._max_active = config.max_concurrent
         self._timeout = config.timeout
-        self._active = 0
-        self._queue: deque[_Pending] = deque()
-        self._waiting: dict[str, int] = {}
-        # The calls not answered yet, oldest first, and the timer of the oldest.
-        self._timed: dict[_Pending, None] = {}
-        self._timer: Any = None
-        # The answers of this reactor turn, relayed at its end.
-        self._replies: list[tuple[Deferred[Any], dict[str, Any] | Failure]] = []
-        self._relay_call: Any = None
-        self.failures: dict[str, int] = {}
-        self._client: HttpPool | None = None
 
-    # --- IService ----------------------------------------------------------------------------
+    def _current(self) -> WebhookConfig:
+        """The configuration in force: when it changed, a new pool for the new receiver."""
+        config = self._config()
+        if config is self.config:
+            return config
+        old = self.config
+        self._use(config)
+        self._log.info("Webhook: now {url}", url=self._where)
+        pool = self._client
+        if pool is not None and (
+            (old.url, old.pipeline, authorization(old))
+            != (config.url, config.pipeline, authorization(config))
+        ):
+            self._client = self._pool()
+            # The requests already sent on the old pool are answered there.
+            self._reactor.callLater(max(old.timeout, config.timeout), pool.close)
+        return config
 
-    def startService(self) -> None:
-        """Make the persistent connection pool (connections open when needed)."""
-        super().startService()
-        self._client = HttpPool(
+    def _pool(self) -> HttpPool:
+        return HttpPool(
             self._reactor,
             self.config.url,
             self._headers,
@@ -133,6 +157,14 @@ class WebhookDecider(Service):
             self.config.timeout,
             self.config.pipeline,
         )
+
+    # --- IService ----------------------------------------------------------------------------
+
+    def startService(self) -> None:
+        """Make the persistent connection pool (connections open when needed)."""
+        super().startService()
+        self._current()
+        self._client = self._pool()
 
     def stopService(self) -> Deferred[Any]:
         """Close the pool's connections."""
@@ -152,8 +184,9 @@ class WebhookDecider(Service):
             or failing with its CALLERROR or a L{WebhookFailure}.
         """
         identity = ctx.identity
+        config = self._current()
         waiting = self._waiting.get(identity, 0)
-        if waiting >= self.config.station_queue:
+        if waiting >= config.station_queue:
             busy = WebhookFailure(
                 "busy",
                 "Webhook busy",
