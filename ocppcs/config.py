@@ -21,7 +21,6 @@ from ocppcs import configvalues as values
 from ocppcs.cluster.config import KEYS as CLUSTER_KEYS
 from ocppcs.cluster.config import ClusterConfig
 from ocppcs.configsecurity import SECURITY_KEYS, SecurityConfig, check_security
-
 from ocppcs.configsyntax import syntax_problem
 
 
@@ -265,7 +264,6 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "max_frame_size": values.positive_int,
             "call_timeout": values.positive_float,
             "soap_max_body": values.positive_int,
-
             "handshake_timeout": values.positive_float,
             "max_connections": values.non_negative_int,
             "max_connections_per_address": values.non_negative_int,
@@ -340,7 +338,6 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "page_size": values.positive_int,
             "max_page_size": values.positive_int,
             "password_file": str,
-
             "allowed_origins": values.origins,
         },
     ),
@@ -357,7 +354,6 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
     ),
     "cluster": (ClusterConfig, CLUSTER_KEYS),
     "security": (SecurityConfig, SECURITY_KEYS),
-
     "log": (
         LogConfig,
         {

@@ -265,7 +265,7 @@ def build_central_system(
     frames.add(metrics.frame)
     central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
-    check_listeners(config.security, server.listen)
+    check_listeners(config.security, config.server.listen)
     station_auth = StationAuth(config.security, backend.station_key_hash, reactor)
     factory = OcppServerFactory(
         reactor,
@@ -398,7 +398,6 @@ def build_cluster(config: Config, reactor: Any, registry: StationRegistry) -> Cl
     node = node_of(config.cluster, config.server.listen)
     dsn = conninfo(config.postgres, application_name=f"ocppcs-cluster {node}")
     return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, node)
-
 
 
 def first_tcp_address(listeners: list[ListenerService], plain: bool = False) -> Any:

@@ -103,6 +103,11 @@ class PostgresOperatorApi:
         d = self.database.query("SELECT ocpp.RegisterStation(%s)", (identity,))
         return d.addCallback(lambda _: None)
 
+    def set_station_key_hash(self, identity: str, key_hash: str | None) -> Deferred[None]:
+        """See L{IOperatorStore.set_station_key_hash} (C{ocpp.SetStationKeyHash})."""
+        d = self.database.query("SELECT ocpp.SetStationKeyHash(%s, %s)", (identity, key_hash))
+        return d.addCallback(lambda _: None)
+
     def remove_station(self, identity: str) -> Deferred[str | None]:
         """See L{IOperatorStore.remove_station}."""
         return self.database.value("SELECT ocpp.RemoveStation(%s)", (identity,))

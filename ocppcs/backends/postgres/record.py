@@ -234,6 +234,11 @@ class PostgresRecord(PostgresOperatorApi, Service):
         """The station's item (as C{ocpp.GetStation} answers it), or C{None}."""
         return self.database.json("SELECT ocpp.GetStation(%s)::text", (identity,))
 
+    def station_key_hash(self, identity: str) -> Deferred[str | None]:
+        """The hash of the station's AuthorizationKey, or C{None} (C{ocpp.StationKeyHash})."""
+        d: Deferred[str | None] = self.database.value("SELECT ocpp.StationKeyHash(%s)", (identity,))
+        return d
+
     def record_frame(self, record: FrameRecord) -> None:
         """Buffer one frame for the next batch; never raises."""
         self.frames.append(record)

@@ -179,3 +179,19 @@ async def test_stopping_records_connected_stations_offline(ocpp_dsn: str, tmp_pa
         stored = cur.fetchone()[0]
     conn.close()
     assert stored["connected"] is False and stored["node"] is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_station_key_hashes(ocpp_dsn: str) -> None:
+    """The AuthorizationKey hashes of security profiles 1/2 live in PostgreSQL too."""
+    record = PostgresRecord(reactor, CentralConfig(), PostgresConfig(conninfo=ocpp_dsn), node="n1")
+    await record.startService()
+    try:
+        assert await record.station_key_hash("CP1") is None
+        await record.set_station_key_hash("CP1", "scrypt$first")
+        await record.set_station_key_hash("CP1", "scrypt$second")
+        assert await record.station_key_hash("CP1") == "scrypt$second"
+        await record.set_station_key_hash("CP1", None)
+        assert await record.station_key_hash("CP1") is None
+    finally:
+        await record.stopService()
