@@ -20,8 +20,10 @@ from typing import Any
 from ocppcs import configvalues as values
 from ocppcs.cluster.config import KEYS as CLUSTER_KEYS
 from ocppcs.cluster.config import ClusterConfig
+from ocppcs.configpostgres import POSTGRES_KEYS, PostgresConfig
 from ocppcs.configsecurity import SECURITY_KEYS, SecurityConfig, check_security
 from ocppcs.configsyntax import syntax_problem
+from ocppcs.configwebhook import WEBHOOK_KEYS, WebhookConfig
 
 
 class ConfigError(Exception):
@@ -106,74 +108,11 @@ class BackendConfig:
 
 
 @dataclass(frozen=True)
-class WebhookConfig:
-    """
-    C{[webhook]}: the operator's HTTP receiver that answers the stations.
-
-    @ivar url: where each call is POSTed (C{http://} or C{https://}, whose
-        certificate is verified).
-    @ivar authorization: C{Off}, C{Basic} (C{username}, C{password}) or
-        C{Bearer} (C{token}).
-    @ivar timeout: seconds to wait for the receiver's answer.
-    @ivar max_concurrent: at most this many requests to the receiver at once
-        (also the connection pool's bound); the others wait their turn.
-    @ivar station_queue: at most this many calls of one station waiting for
-        the receiver (OCPP allows one); more are answered InternalError.
-    @ivar pipeline: at most this many requests in flight on one connection
-        (1: no HTTP/1.1 pipelining).
-    """
-
-    url: str = ""
-    authorization: str = "Off"
-    username: str = ""
-    password: str = field(default="", repr=False)
-    token: str = field(default="", repr=False)
-    timeout: float = 30.0
-    max_concurrent: int = 100
-    station_queue: int = 4
-    pipeline: int = 1
-
-
-@dataclass(frozen=True)
 class EmbeddedConfig:
     """C{[embedded]}: the SQLite store."""
 
     path: str = "data/ocppcs.sqlite3"
     synchronous: str = "full"
-    log_max_rows: int = 1_000_000
-    log_max_age: float = 7 * 24 * 3600.0
-
-
-@dataclass(frozen=True)
-class PostgresConfig:
-    """
-    C{[postgres]}: the PostgreSQL server of C{[backend] type = postgres}.
-
-    @ivar conninfo: a libpq connection string or URI; the separate keys below
-        are added to it (and win). Keys left empty fall back to libpq's C{PG*}
-        environment variables (C{PGHOST}, C{PGPASSWORD}, ...).
-    @ivar pool_size: connections kept open (queries beyond wait their turn).
-    @ivar statement_timeout: seconds a statement may run (0: no limit).
-    @ivar migrate: whether the service applies the shipped migrations at
-        start (as C{ocppcs-init-db} does); without, it refuses to start
-        while the schema is behind.
-    @ivar batch: at most this many station calls share one C{ocpp.Parse}
-        statement (1: a statement, a transaction per call).
-    @ivar log_max_rows: the frame log keeps at most this many frames (0: no bound).
-    @ivar log_max_age: and none older than this many seconds (0: no bound).
-    """
-
-    conninfo: str = ""
-    host: str = ""
-    port: int = 0
-    dbname: str = ""
-    user: str = ""
-    password: str = field(default="", repr=False)
-    sslmode: str = ""
-    pool_size: int = 8
-    statement_timeout: float = 10.0
-    migrate: bool = True
-    batch: int = 64
     log_max_rows: int = 1_000_000
     log_max_age: float = 7 * 24 * 3600.0
 
@@ -294,40 +233,8 @@ _SECTIONS: dict[str, tuple[type[Any], dict[str, Callable[[str], Any]]]] = {
             "log_max_age": values.non_negative_float,
         },
     ),
-    "webhook": (
-        WebhookConfig,
-        {
-            "url": values.http_url,
-            "authorization": values.choice("Off", "Basic", "Bearer"),
-            "username": str,
-            "password": str,
-            "token": str,
-            "timeout": values.positive_float,
-            "max_concurrent": values.positive_int,
-            "station_queue": values.positive_int,
-            "pipeline": values.positive_int,
-        },
-    ),
-    "postgres": (
-        PostgresConfig,
-        {
-            "conninfo": str,
-            "host": str,
-            "port": values.port,
-            "dbname": str,
-            "user": str,
-            "password": str,
-            "sslmode": values.choice(
-                "", "disable", "allow", "prefer", "require", "verify-ca", "verify-full"
-            ),
-            "pool_size": values.positive_int,
-            "statement_timeout": values.non_negative_float,
-            "migrate": values.boolean,
-            "batch": values.positive_int,
-            "log_max_rows": values.non_negative_int,
-            "log_max_age": values.non_negative_float,
-        },
-    ),
+    "webhook": (WebhookConfig, WEBHOOK_KEYS),
+    "postgres": (PostgresConfig, POSTGRES_KEYS),
     "api": (
         ApiConfig,
         {

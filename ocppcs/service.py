@@ -16,20 +16,17 @@ root shared by C{twistd ocppcs} (L{ocppcs.tap}) and the tests.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
-from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, DeferredList, maybeDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import BackendStartError, IDecider, IRecord
-from ocppcs.backends.select import check_writable, create_backend
-from ocppcs.cluster.config import node_of
+from ocppcs.backends.select import create_backend
 from ocppcs.cluster.node import ClusterNode
-from ocppcs.config import Config, ConfigError
+from ocppcs.config import Config
 from ocppcs.confighold import ConfigHolder, derived
 from ocppcs.emulator.service import EmulatorService
 from ocppcs.followup import Commands
@@ -39,12 +36,11 @@ from ocppcs.locator import StationLocator
 from ocppcs.metrics import OcppMetrics, build_metrics
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.onboarding import RefusalLog
+from ocppcs.parts import build_cluster, build_emulator, build_soap
 from ocppcs.soap.client import SoapClient, StationCaller
 from ocppcs.soap.service import CentralSystemSoap
-from ocppcs.soap.station import SoapStations
 from ocppcs.stationauth import StationAuth, check_listeners
 from ocppcs.stations import StationRegistry
-from ocppcs.tlslisten import is_tls
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
 from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
 from ocppcs.v16.central import CentralSystem
@@ -343,82 +339,3 @@ def build_central_system(
         emulator.setServiceParent(service)
     service.emulator = emulator
     return service
-
-
-def build_soap(
-    config: Config,
-    reactor: Any,
-    central: CentralSystem,
-    registry: StationRegistry,
-    backend: IRecord,
-    schemas: SchemaSet,
-    frames: FrameFanout,
-) -> CentralSystemSoap:
-    """The OCPP-S Central System service at C{/Ocpp} (L{ocppcs.soap.service})."""
-    stations = SoapStations(
-        registry,
-        backend,
-        reactor,
-        schemas,
-        config.central.heartbeat_interval,
-        config.server.call_timeout,
-    )
-    return CentralSystemSoap(
-        reactor, central, registry, stations, schemas, frames, config.server.soap_max_body
-    )
-
-
-def build_emulator(
-    config: Config | ConfigHolder, reactor: Any, listeners: list[ListenerService] | None = None
-) -> EmulatorService:
-    """
-    The emulated stations of C{config} (not started). With C{listeners} and
-    no C{[emulator] url}, they connect to this central system's first TCP
-    listener instead of their C{CentralSystemURL}.
-    """
-    holder = config if isinstance(config, ConfigHolder) else ConfigHolder(config)
-    config = holder.current
-    check_writable(config.emulator.state, ("emulator", "state"))
-    if not Path(config.emulator.path).is_dir():
-        raise ConfigError(f"{config.emulator.path} is not a folder", ("emulator", "path"))
-    url: Any = config.emulator.url
-    if not url and listeners is not None:
-        url = lambda: own_url(listeners)  # noqa: E731 - read once the listeners are up
-    return EmulatorService(
-        config.emulator, reactor, call_timeout=config.server.call_timeout, url=url
-    )
-
-
-def build_cluster(config: Config, reactor: Any, registry: StationRegistry) -> ClusterNode | None:
-    """This node of the cluster on C{[postgres]}, with C{[cluster] enable} (not started)."""
-    if not config.cluster.enable:
-        return None
-    from ocppcs.backends.postgres.conninfo import conninfo
-
-    node = node_of(config.cluster, config.server.listen)
-    dsn = conninfo(config.postgres, application_name=f"ocppcs-cluster {node}")
-    return ClusterNode(reactor, config.cluster, dsn, registry, config.server.call_timeout, node)
-
-
-def first_tcp_address(listeners: list[ListenerService], plain: bool = False) -> Any:
-    """
-    The address of the first TCP listener (C{host}, C{port}), or C{None} if
-    none; with C{plain}, of the first one without TLS.
-    """
-    for listener in listeners:
-        if plain and is_tls(listener.description):
-            continue
-        port = listener.port
-        host = port.getHost() if port is not None else None
-        if isinstance(host, IPv4Address | IPv6Address) and host.type == "TCP":
-            return host
-    return None
-
-
-def own_url(listeners: list[ListenerService]) -> str:
-    """C{ws://127.0.0.1:PORT/ocpp} of the first plain TCP listener, or C{""} if none."""
-    host = first_tcp_address(listeners, plain=True)  # the emulated stations speak ws:// only
-    if host is None:
-        return ""
-    loopback = "[::1]" if ":" in host.host else "127.0.0.1"
-    return f"ws://{loopback}:{host.port}/ocpp"

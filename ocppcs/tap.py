@@ -35,7 +35,8 @@ from ocppcs.daemon import DaemonService
 from ocppcs.earlystop import defer_early_stop
 from ocppcs.gctune import tune_gc
 from ocppcs.logs import LogSetup, open_log
-from ocppcs.service import build_central_system, build_emulator
+from ocppcs.parts import build_emulator
+from ocppcs.service import build_central_system
 from twisted import copyright
 
 

@@ -46,7 +46,7 @@ from ocppcs.soap import codec, envelope, v15, wsdl
 from ocppcs.soap.envelope import SoapFault
 from ocppcs.soap.station import SoapStation, SoapStations
 from ocppcs.stations import StationRegistry
-from ocppcs.transports.websocket import MAX_IDENTITY
+from ocppcs.transports.stationpath import MAX_IDENTITY
 
 #: Body element namespace -> OCPP version.
 VERSIONS = {wsdl.service("cs", v).namespace: v for v in ("1.5", "1.6")}

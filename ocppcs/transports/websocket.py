@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny, ConnectionRequest
@@ -54,48 +53,13 @@ from ocppcs.stations import StationRegistry
 from ocppcs.transports import quiet_debug
 from ocppcs.transports.lean import LeanMessages, LeanServerSend
 from ocppcs.transports.limits import RATE_CLOSE_CODE, ConnectionCounts, MessageRate, host_of
+from ocppcs.transports.stationpath import BadStationPath, parse_station_path
 
 quiet_debug.install()  # Autobahn's debug lines formatted only when debug logging is on
 
 SUBPROTOCOLS = ("ocpp1.6",)
-MAX_IDENTITY = 48
 #: Why a station connecting during shutdown is refused or closed.
 SHUTTING_DOWN = "central system shutting down"
-
-
-class BadStationPath(ValueError):
-    """The upgrade request's path does not name a valid station."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def parse_station_path(path: str, prefix: str = "/ocpp/") -> tuple[str, str]:
-    """
-    Split C{/ocpp/{identity}[/{account}]} into identity and account.
-
-    @raise BadStationPath: when the path is wrong or the identity is invalid.
-    """
-    if not path.startswith(prefix):
-        raise BadStationPath(f"Not a station endpoint: {path!r}", 404)
-    parts = path[len(prefix) :].split("/")
-    if parts and parts[-1] == "" and len(parts) > 1:
-        parts.pop()  # a trailing slash
-    if len(parts) > 2:
-        raise BadStationPath("Path must be /ocpp/{identity} or /ocpp/{identity}/{account}", 404)
-    try:
-        identity = unquote(parts[0], errors="strict")
-        account = unquote(parts[1], errors="strict") if len(parts) == 2 else ""
-    except UnicodeDecodeError:
-        raise BadStationPath("Station identity is not valid UTF-8") from None
-    if not identity:
-        raise BadStationPath("Station identity is empty")
-    if len(identity) > MAX_IDENTITY:
-        raise BadStationPath(f"Station identity is longer than {MAX_IDENTITY} characters")
-    if not identity.isprintable() or not account.isprintable():
-        raise BadStationPath("Station identity contains characters that are not printable")
-    return identity, account
 
 
 # ignore: Autobahn's own two bases type peer and _transport_details differently.

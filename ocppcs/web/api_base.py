@@ -18,6 +18,7 @@ from twisted.web.iweb import IRequest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from ocppcs.backends.interface import IDecider, IOperatorStore, IRecord
+from ocppcs.backends.postgres.pool import is_unavailable
 from ocppcs.config import Config
 from ocppcs.confighold import reading
 from ocppcs.followup import Commands
@@ -167,5 +168,13 @@ class ApiBase:
 
     @app.handle_errors(Exception)
     def _bug(self, request: IRequest, failure: Failure) -> bytes:
+        if is_unavailable(failure):  # the PostgreSQL record, down or restarting
+            self._log.warn(
+                "REST API request {path}: the database is unavailable ({error})",
+                path=request.path,
+                error=failure.getErrorMessage().strip(),
+            )
+            request.setHeader(b"Retry-After", b"5")
+            return _json_error(request, 503, "The database is unavailable; retry shortly")
         self._log.failure("REST API request {path} failed", failure, path=request.path)
         return _json_error(request, 500, "Internal error; see the server log")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ocppcs.transports.websocket import BadStationPath, parse_station_path
+from ocppcs.transports.stationpath import BadStationPath, parse_station_path
 
 
 @pytest.mark.parametrize(
