@@ -24,6 +24,7 @@ from ocppcs.listeners import ListenerService
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.soap.service import CentralSystemSoap
 from ocppcs.soap.station import SoapStations
+from ocppcs.stationauth import StationAuth
 from ocppcs.stations import StationRegistry
 from ocppcs.tlslisten import is_tls
 from ocppcs.v16.central import CentralSystem
@@ -37,6 +38,7 @@ def build_soap(
     backend: IRecord,
     schemas: SchemaSet,
     frames: FrameFanout,
+    station_auth: StationAuth | None = None,
 ) -> CentralSystemSoap:
     """The OCPP-S Central System service at C{/Ocpp} (L{ocppcs.soap.service})."""
     stations = SoapStations(
@@ -48,7 +50,14 @@ def build_soap(
         config.server.call_timeout,
     )
     return CentralSystemSoap(
-        reactor, central, registry, stations, schemas, frames, config.server.soap_max_body
+        reactor,
+        central,
+        registry,
+        stations,
+        schemas,
+        frames,
+        config.server.soap_max_body,
+        station_auth=station_auth,
     )
 
 

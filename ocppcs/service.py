@@ -300,7 +300,7 @@ def build_central_system(
         commands=commands,
     )
     event_feed = build_event_feed(reactor, frames, registry)
-    soap = build_soap(config, reactor, central, registry, backend, schemas, frames)
+    soap = build_soap(config, reactor, central, registry, backend, schemas, frames, station_auth)
     # The central system's calls to SOAP stations (their Charge Point services).
     soap_client = SoapClient(reactor)
     soap.stations.caller = StationCaller(soap_client, frames, reactor)

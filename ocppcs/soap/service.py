@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -45,6 +45,7 @@ from ocppcs.ocppj.session import CallReceiver, FrameSink
 from ocppcs.soap import codec, envelope, v15, wsdl
 from ocppcs.soap.envelope import SoapFault
 from ocppcs.soap.station import SoapStation, SoapStations
+from ocppcs.stationauth import CHALLENGE, StationAuth, StationVerdict
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.stationpath import MAX_IDENTITY
 
@@ -62,6 +63,9 @@ class CentralSystemSoap(Resource):
     @param receiver: answers the calls (the central system's rules).
     @param stations: keeps the SOAP stations in the registry while they call.
     @param max_body: the largest request accepted, in bytes.
+    @param station_auth: the stations' security profiles (L{StationAuth}),
+        checked on every request as on the WebSocket upgrade: the same
+        AuthorizationKey (profiles 1 and 2) or client certificate (3).
     """
 
     isLeaf = True
@@ -76,8 +80,10 @@ class CentralSystemSoap(Resource):
         schemas: SchemaSet,
         frame_sink: FrameSink,
         max_body: int = 65536,
+        station_auth: StationAuth | None = None,
     ) -> None:
         super().__init__()
+        self.station_auth = station_auth
         self._clock = clock
         self._receiver = receiver
         self._registry = registry
@@ -113,7 +119,8 @@ class CentralSystemSoap(Resource):
         peer_text = f"tcp:{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda f: gone.append(True))
-        d = maybeDeferred(self._handle, data, peer_text)
+        credentials = (request.getHeader(b"authorization"), request.transport)
+        d = maybeDeferred(self._handle, data, peer_text, credentials)
         d.addErrback(self._unexpected)
         d.addCallback(self._write, request, gone)
         return NOT_DONE_YET
@@ -124,6 +131,8 @@ class CentralSystemSoap(Resource):
             return
         status, body = answer
         request.setResponseCode(status)
+        if status == 401:
+            request.setHeader(b"WWW-Authenticate", CHALLENGE.encode())
         request.setHeader(b"Content-Type", envelope.CONTENT_TYPE.encode())
         request.write(body)
         request.finish()
@@ -133,7 +142,7 @@ class CentralSystemSoap(Resource):
         error = OcppError("Could not answer", code=ErrorCode.InternalError)
         return 500, envelope.fault(error, _DEFAULT_NS)
 
-    def _handle(self, data: bytes, peer: str) -> Any:
+    def _handle(self, data: bytes, peer: str, credentials: tuple[bytes | None, Any]) -> Any:
         try:
             message = envelope.parse(data, self.max_body)
         except SoapFault as e:
@@ -141,7 +150,7 @@ class CentralSystemSoap(Resource):
             return e.status, envelope.fault(e, _DEFAULT_NS)
         namespace = message.namespace if message.namespace in VERSIONS else _DEFAULT_NS
         try:
-            return self._dispatch(message, peer, data).addErrback(
+            return self._dispatch(message, peer, data, credentials).addErrback(
                 self._refused, message, namespace, peer
             )
         except Exception:
@@ -171,7 +180,11 @@ class CentralSystemSoap(Resource):
         return status, body
 
     def _dispatch(
-        self, message: envelope.Request, peer: str, data: bytes
+        self,
+        message: envelope.Request,
+        peer: str,
+        data: bytes,
+        credentials: tuple[bytes | None, Any] = (None, None),
     ) -> Deferred[tuple[int, bytes]]:
         version = VERSIONS.get(message.namespace)
         if version is None:
@@ -200,6 +213,45 @@ class CentralSystemSoap(Resource):
                 soap_code="Receiver",
                 status=503,
             )
+        auth = self.station_auth
+        if auth is None:
+            return self._run(message, peer, data, version, service, operation)
+        verdict = auth.check_transport(identity, *credentials)
+        checked = verdict if isinstance(verdict, Deferred) else succeed(verdict)
+        return checked.addCallback(
+            self._authorized, message, peer, data, version, service, operation
+        )
+
+    def _authorized(
+        self,
+        verdict: StationVerdict,
+        message: envelope.Request,
+        peer: str,
+        data: bytes,
+        version: str,
+        service: wsdl.Wsdl,
+        operation: wsdl.Operation,
+    ) -> Deferred[tuple[int, bytes]]:
+        """Go on with a station that passed its security profile's check (else a Fault)."""
+        if not verdict.ok:
+            raise SoapFault(
+                f"Station authentication failed: {verdict.reason}",
+                ErrorCode.SecurityError,
+                status=verdict.status,
+            )
+        return self._run(message, peer, data, version, service, operation)
+
+    def _run(
+        self,
+        message: envelope.Request,
+        peer: str,
+        data: bytes,
+        version: str,
+        service: wsdl.Wsdl,
+        operation: wsdl.Operation,
+    ) -> Deferred[tuple[int, bytes]]:
+        identity = message.identity or ""  # checked by _dispatch
+        name = message.body.tag.rpartition("}")[2]
         self._record(identity, 2, message.message_id, operation.name, data)
         if not service.schema.validate(message.body):
             problem = service.schema.error_log.last_error
