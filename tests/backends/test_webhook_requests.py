@@ -56,6 +56,8 @@ async def test_post_json_with_the_configured_authorization(
         "payload": {"chargePointVendor": "A", "chargePointModel": "M"},
         "account": "",
         "ocppVersion": "1.6",
+        "transport": "json",
+        "stationVersion": "1.6",
     }
     auth = seen.header("authorization")
     if expected is None:

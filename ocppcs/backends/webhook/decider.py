@@ -7,8 +7,11 @@ behalf, so a receiver that fails gets the station an InternalError and the
 station sends its transaction messages again, as OCPP requires.
 
 The request body is C{{"identity", "uniqueId", "action", "payload",
-"account", "ocppVersion"}} (C{ocppVersion} and the C{X-OCPP-Version} header
-are extras old receivers ignore), with the configured Authorization header.
+"account", "ocppVersion", "transport", "stationVersion"}} (the last three and
+the C{X-OCPP-Version} header are extras old receivers ignore: C{payload} is
+always in the OCPP 1.6 JSON shape, C{ocppVersion}; C{transport} is C{json} or
+C{soap} and C{stationVersion} what the station speaks, 1.6 or 1.5), with
+the configured Authorization header.
 At most C{max_concurrent} requests are in flight, over as many persistent
 connections (keep-alive); the other calls wait in order, each station's at
 most C{station_queue} (OCPP stations send one call at a time). The timeout
@@ -22,11 +25,9 @@ HTTP/1.1 client (treq and Twisted's L{Agent} cost the reactor about
 
 from __future__ import annotations
 
-import base64
 from collections import deque
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from twisted.application.service import Service
@@ -36,6 +37,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ocppcs.backends.interface import CallContext, IDecider
+from ocppcs.backends.webhook.headers import authorization, redact
 from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool, Waiter
 from ocppcs.backends.webhook.replies import WebhookFailure, read_reply
 from ocppcs.config import WebhookConfig
@@ -47,25 +49,6 @@ from ocppcs.ocppj.schemas import SchemaSet
 OCPP_VERSION = "1.6"
 #: The largest answer read from the receiver.
 MAX_ANSWER = 1_048_576
-
-
-def redact(url: str) -> str:
-    """C{url} without credentials or query, for logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
-
-
-def authorization(config: WebhookConfig) -> bytes | None:
-    """The Authorization header value of C{config}, or C{None} (C{Off})."""
-    if config.authorization == "Basic" and config.username:
-        pair = f"{config.username}:{config.password}".encode()
-        return b"Basic " + base64.b64encode(pair)
-    if config.authorization == "Bearer" and config.token:
-        return b"Bearer " + config.token.encode()
-    return None
 
 
 @implementer(IDecider)
@@ -223,6 +206,8 @@ class WebhookDecider(Service):
                     "payload": pending.payload,
                     "account": ctx.account,
                     "ocppVersion": OCPP_VERSION,
+                    "transport": ctx.transport,
+                    "stationVersion": ctx.version,
                 }
             )
             client.post(body, pending)
