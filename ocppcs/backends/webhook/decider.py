@@ -20,7 +20,11 @@ receiver's certificate (service-identity).
 
 The requests go through L{ocppcs.backends.webhook.http.HttpPool}, a lean
 HTTP/1.1 client (treq and Twisted's L{Agent} cost the reactor about
-250 µs per request, too much for the webhook's speed target).
+250 µs per request, too much for the webhook's speed target), which tells
+each call's L{_Pending} its answer by a plain method call. One Deferred per
+call is what the central system gets; the answers read during a reactor
+turn fire theirs at its end, so that the stations' replies leave together
+(as the turn's requests do), and one timer serves every call's timeout.
 """
 
 from __future__ import annotations
