@@ -77,7 +77,7 @@ def connect(registry: StationRegistry, backend: MemoryBackend, identity: str) ->
         SchemaSet(),
         backend.record_frame,
     )
-    registry.attach(session, lambda reason: None)
+    registry.attach(session)
     return sent
 
 

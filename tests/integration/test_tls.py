@@ -98,8 +98,8 @@ async def test_many_calls_and_large_frames_over_wss(tmp_path: Path) -> None:
         )
         try:
             assert (await station.boot())["status"] == "Accepted"
-            _, close = registry._sessions["TLS-MANY"]
-            transport = close.__self__.transport  # type: ignore[attr-defined]
+            session = registry._sessions["TLS-MANY"]
+            transport = session._close_connection.__self__.transport  # type: ignore[attr-defined]
             assert ISSLTransport.providedBy(transport) and type(transport) is not TCPServer
             for _ in range(300):
                 await station.heartbeat()
