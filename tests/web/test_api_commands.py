@@ -248,10 +248,10 @@ async def test_bad_bodies(web: WebCentral) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_unknown_operation(web: WebCentral) -> None:
-    """An operation that is not one of the 19: 400 in the original's words."""
+    """An operation that is not one of the 26 (19 core, 7 security): 400 in the original's words."""
     station = await web.station("CMD-OP")
     try:
-        for operation in ("Heartbeat", "Frobnicate", "GetLog"):
+        for operation in ("Heartbeat", "Frobnicate", "SecurityEventNotification"):
             reply = await web.api.post(f"/ChargePoint/CMD-OP/{operation}", {})
             assert reply.error(400) == f"Unknown operation: '{operation}'"
         await aio(station.expect_nothing(0.1))
