@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ import pytest_twisted
 import treq
 import websockets
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from ocpp.routing import after
 from ocpp.v16 import call
+from ocpp.v16.enums import Action
 
 from ocppcs.testca import TestCA
 from tests.integration.conftest import aio
@@ -137,6 +141,8 @@ async def test_sign_certificate_checks_signs_and_sends(web: tuple[WebCentral, Te
                 statuses[why] = (await station.call(call.SignCertificate(csr=csr))).status
             accepted = (await station.call(call.SignCertificate(csr=good))).status
             await wait_until(lambda: station.received, 10)
+            watch: Any = central.service.security
+            await wait_until(lambda: watch.signing["signed"], 10)  # the reply got back
             return statuses, accepted, station
         finally:
             await close(ws, reader)
@@ -256,11 +262,78 @@ async def test_raising_the_security_profile(web: tuple[WebCentral, TestCA]) -> N
     await aio(close(ws, reader))
 
 
-async def _refused(url: str, identity: str) -> int:
+async def _refused(url: str, identity: str, **kwargs: Any) -> int:
     from websockets.exceptions import InvalidStatus
 
     try:
-        await websockets.connect(f"{url}/{identity}", subprotocols=["ocpp1.6"])
+        await websockets.connect(f"{url}/{identity}", subprotocols=["ocpp1.6"], **kwargs)
     except InvalidStatus as e:
         return int(e.response.status_code)
     return 101
+
+
+class TriggeredStation(SecurityStation):
+    """Sends a CSR (CN = its identity, O = the CPO) when asked with ExtendedTriggerMessage."""
+
+    key: Any = None
+
+    @after(Action.extended_trigger_message)
+    async def send_csr(self, requested_message: str, **kwargs: Any) -> None:
+        if requested_message == "SignChargePointCertificate":
+            csr, self.key = make_csr(self.id)
+            await self.call(call.SignCertificate(csr=csr))
+
+
+@pytest_twisted.ensureDeferred
+async def test_certificate_round_trip_then_profile_3_over_tls(tmp_path: Path) -> None:
+    """
+    The whole round trip over TLS: trigger, CSR, signing, CertificateSigned,
+    SecurityProfile 3, then the station reconnects with its new certificate
+    and nothing else gets in.
+    """
+    ca = TestCA(tmp_path / "ca")
+    central = await start_web_central(
+        tmp_path,
+        server={"listen": ("tcp:0:interface=127.0.0.1", ca.listen(client_certificates=True))},
+        security={"ca_cert": str(ca.ca), "ca_key": str(ca.ca_key), "cpo_name": CPO},
+    )
+    tls = central.service.listeners[1].port
+    assert tls is not None
+    wss = f"wss://127.0.0.1:{tls.getHost().port}/ocpp"
+    trust = ssl.create_default_context(cafile=str(ca.ca))
+    try:
+        ws = await aio(websockets.connect(f"{wss}/SEC-TLS", subprotocols=["ocpp1.6"], ssl=trust))
+        station = TriggeredStation("SEC-TLS", ws)
+        reader = asyncio.ensure_future(station.start())
+        try:
+            boot = await aio(
+                station.call(call.BootNotification(charge_point_vendor="A", charge_point_model="T"))
+            )
+            assert boot.status == "Accepted"
+            trigger = {"requestedMessage": "SignChargePointCertificate"}
+            reply = await central.api.post("/ChargePoint/SEC-TLS/ExtendedTriggerMessage", trigger)
+            assert reply.json == {"status": "Accepted"}
+            await aio(wait_until(lambda: station.received[1:], 10))
+            action, payload = station.received[1]
+            assert action == "CertificateSigned"
+            raised = await central.api.put("/ChargePoint/SEC-TLS/SecurityProfile", {"profile": 3})
+            assert raised.status == 200, raised.body
+        finally:
+            await aio(close(ws, reader))
+        chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
+        chain.write_text(payload["certificate_chain"])
+        key.write_bytes(
+            station.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        assert await aio(_refused(wss, "SEC-TLS", ssl=trust)) == 401
+        assert await aio(_refused(central.station_url, "SEC-TLS")) == 403
+        own = ssl.create_default_context(cafile=str(ca.ca))
+        own.load_cert_chain(str(chain), str(key))
+        _, ws, reader = await aio(connect(wss, "SEC-TLS", ssl=own))
+        await aio(close(ws, reader))
+    finally:
+        await stop_web_central(central)
