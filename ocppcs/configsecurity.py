@@ -80,8 +80,8 @@ class SecurityConfig:
 SECURITY_KEYS: dict[str, Callable[[str], Any]] = {
     "profile": profile_number,
     **{f"profile_{n}": values.words for n in PROFILES},
-    "ca_cert": values.path,
-    "ca_key": values.path,
+    "ca_cert": str.strip,  # empty: no signing CA
+    "ca_key": str.strip,
     "cpo_name": str.strip,
     "certificate_days": values.positive_int,
 }
