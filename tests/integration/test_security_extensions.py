@@ -337,3 +337,41 @@ async def test_certificate_round_trip_then_profile_3_over_tls(tmp_path: Path) ->
         await aio(close(ws, reader))
     finally:
         await stop_web_central(central)
+
+
+@pytest_twisted.ensureDeferred
+async def test_webhook_forwards_them_and_the_record_keeps_copies(tmp_path: Path) -> None:
+    """With the webhook backend the receiver answers; the record still shows them."""
+    from tests.backends.webhooktools import eventually, start_hooked, stop_hooked
+
+    hooked = await start_hooked(tmp_path)
+    try:
+
+        async def scenario() -> None:
+            station, ws, reader = await connect(hooked.central.station_url, "SEC-HOOK")
+            try:
+                await station.call(
+                    call.SecurityEventNotification(
+                        type="TamperDetectionActivated", timestamp=NOW, tech_info="lid"
+                    )
+                )
+                await station.call(call.LogStatusNotification(status="Uploading", request_id=9))
+            finally:
+                await close(ws, reader)
+
+        await aio(scenario())
+        actions = [s.body["action"] for s in hooked.receiver.seen]
+        assert actions == ["BootNotification", "SecurityEventNotification", "LogStatusNotification"]
+        api = hooked.central.api
+
+        async def copied() -> bool:
+            reply = await api.get("/ChargePoint/SEC-HOOK/SecurityEvents")
+            return bool(reply.json["SecurityEvents"])
+
+        await eventually(copied)
+        rows = (await api.get("/ChargePoint/SEC-HOOK/SecurityEvents")).json["SecurityEvents"]
+        assert [(r["type"], r["techInfo"]) for r in rows] == [("TamperDetectionActivated", "lid")]
+        detail = (await api.get("/ChargePoint/SEC-HOOK")).json
+        assert detail["logStatus"]["status"] == "Uploading"
+    finally:
+        await stop_hooked(hooked)
