@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.emulator.test_security -*-
+# -*- test-case-name: tests.emulator.test_end_to_end_security -*-
 """
 The emulated station's side of the OCPP 1.6 security extensions (security
 whitepaper edition 3), mixed into L{ocppcs.emulator.commands.StationCommands}:
