@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.integration.test_security_extensions -*-
+# -*- test-case-name: tests.test_securityevents,tests.integration.test_security_extensions -*-
 """
 The stations' security events (SecurityEventNotification of the OCPP 1.6
 security whitepaper, edition 3) as the central system watches them, whatever
