@@ -10,6 +10,15 @@ OCPP 1.6 security whitepaper (edition 3, section 2 "Security profiles"):
 
 C{profile} applies to every station not named in C{profile_0} ...
 C{profile_3}, so that a network moves to a higher profile station by station.
+A station raised to a higher profile through the REST API (ChangeConfiguration
+C{SecurityProfile}, the whitepaper's section 2.4 migration) keeps it as a
+floor, stored in the record.
+
+Signing the stations' certificates (SignCertificate, whitepaper section 3):
+C{ca_cert} and C{ca_key} name the PEM files of the CA that signs them (read
+at each signing, so they can be replaced while running), C{cpo_name} the
+organisation (O) a CSR must name (the station's C{CpoName}), and
+C{certificate_days} how long a certificate is valid.
 """
 
 from __future__ import annotations
@@ -49,6 +58,10 @@ class SecurityConfig:
     profile_1: tuple[str, ...] = ()
     profile_2: tuple[str, ...] = ()
     profile_3: tuple[str, ...] = ()
+    ca_cert: str = ""
+    ca_key: str = ""
+    cpo_name: str = ""
+    certificate_days: int = 365
 
     def overrides(self) -> dict[str, int]:
         """The stations listed in C{profile_N}, each with its profile."""
@@ -67,6 +80,10 @@ class SecurityConfig:
 SECURITY_KEYS: dict[str, Callable[[str], Any]] = {
     "profile": profile_number,
     **{f"profile_{n}": values.words for n in PROFILES},
+    "ca_cert": str.strip,  # empty: no signing CA
+    "ca_key": str.strip,
+    "cpo_name": str.strip,
+    "certificate_days": values.positive_int,
 }
 
 
@@ -75,6 +92,9 @@ def check_security(config: SecurityConfig) -> tuple[str, str] | None:
     C{None} when C{config} is consistent, else C{(key, message)}: a station
     listed under two profiles.
     """
+    if bool(config.ca_cert) != bool(config.ca_key):
+        missing = "ca_key" if config.ca_cert else "ca_cert"
+        return missing, "ca_cert and ca_key are set together (the signing CA's PEM files)"
     seen: dict[str, int] = {}
     for number in PROFILES:
         for identity in getattr(config, f"profile_{number}"):

@@ -25,6 +25,7 @@ from twisted.python.failure import Failure
 
 from ocppcs.backends.interface import BackendStartError, IDecider, IRecord
 from ocppcs.backends.select import create_backend
+from ocppcs.certsign import wire_security
 from ocppcs.cluster.node import ClusterNode
 from ocppcs.config import Config
 from ocppcs.confighold import ConfigHolder, derived
@@ -42,7 +43,7 @@ from ocppcs.soap.service import CentralSystemSoap
 from ocppcs.stationauth import StationAuth, check_listeners
 from ocppcs.stations import StationRegistry
 from ocppcs.transports.websocket import SHUTTING_DOWN, OcppServerFactory
-from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS, STATION_CALLS
 from ocppcs.v16.central import CentralSystem
 from ocppcs.web.auth import OperatorAuth, warn_if_open
 from ocppcs.web.eventfeed import build_event_feed
@@ -87,6 +88,8 @@ class CentralSystemService(MultiService):
     central: CentralSystem | None = None
     commands: Commands | None = None
     cluster: ClusterNode | None = None
+    #: Security events and certificate signings (L{ocppcs.certsign.wire_security}).
+    security: Any = None
     #: The OCPP-S Central System service (C{/Ocpp}).
     soap: CentralSystemSoap | None = None
     station_factory: OcppServerFactory | None = None
@@ -249,7 +252,7 @@ def build_central_system(
         decider = backend  # type: ignore[assignment]
     assert decider is not None
     schemas = SchemaSet()
-    schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
+    schemas.preload(STATION_CALLS | CENTRAL_CALLS)
     registry = StationRegistry(backend)
     cluster = build_cluster(config, reactor, registry)
     commands = Commands(StationLocator(registry, cluster), backend)
@@ -262,7 +265,12 @@ def build_central_system(
     central.on_copy_failed = metrics.copy_failed
     registry.call_observer = metrics.outbound_done
     check_listeners(config.security, config.server.listen)
-    station_auth = StationAuth(config.security, backend.station_key_hash, reactor)
+    station_auth = StationAuth(
+        config.security,
+        backend.station_key_hash,
+        reactor,
+        raised=getattr(backend, "station_profile", None),
+    )
     factory = OcppServerFactory(
         reactor,
         central,
@@ -338,4 +346,5 @@ def build_central_system(
         # Last: its stations connect once the listeners are up.
         emulator.setServiceParent(service)
     service.emulator = emulator
+    wire_security(service, config, reactor)
     return service

@@ -159,6 +159,9 @@ class StationAuth:
     @param keys: the record's L{IRecord.station_key_hash}.
     @param reactor: clock and thread pool of the verifications.
     @param run: runs a verification, giving a L{Deferred}; the thread pool if C{None}.
+    @param raised: the record's C{station_profile}: the profile a station was
+        raised to (ChangeConfiguration C{SecurityProfile}, whitepaper section
+        2.4), a floor under the configured one; C{None} if the record keeps none.
     """
 
     def __init__(
@@ -167,8 +170,10 @@ class StationAuth:
         keys: Callable[[str], Deferred[str | None]],
         reactor: Any,
         run: Callable[[Callable[[], bool]], Deferred[bool]] | None = None,
+        raised: Callable[[str], Deferred[int | None]] | None = None,
     ) -> None:
         self.config = config
+        self._raised = raised
         self._keys = keys
         self._reactor = reactor
         self._run = run or self._in_thread
@@ -206,6 +211,25 @@ class StationAuth:
         @param tls: whether the request came over TLS.
         """
         profile = self.profile(identity)
+        if self._raised is None:
+            return self._check(profile, identity, authorization, certificate, tls)
+        d: Deferred[Any] = self._raised(identity)
+        d.addCallback(
+            lambda raised: self._check(
+                max(profile, raised or 0), identity, authorization, certificate, tls
+            )
+        )
+        d.addErrback(lambda _: _refuse(503, "the station's security profile cannot be read"))
+        return d
+
+    def _check(
+        self,
+        profile: int,
+        identity: str,
+        authorization: bytes | str | None,
+        certificate: Any,
+        tls: bool,
+    ) -> StationVerdict | Deferred[StationVerdict]:
         if profile == 0:
             return ALLOWED
         if profile >= 2 and not tls:

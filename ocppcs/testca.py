@@ -74,6 +74,9 @@ class TestCA:
         )
         self.ca = folder / "ca.pem"
         self.ca.write_bytes(self._certificate.public_bytes(serialization.Encoding.PEM))
+        #: The CA's private key (PEM), for C{[security] ca_key}.
+        self.ca_key = folder / "ca.key"
+        self.ca_key.write_bytes(_key_pem(self._key))
 
     def _issue(
         self, cn: str, usage: x509.ObjectIdentifier, names: list[x509.GeneralName], stem: str

@@ -131,6 +131,12 @@ class StationView:
     diagnostics_status_time: str | None = None
     firmware_status: str | None = None
     firmware_status_time: str | None = None
+    log_status: str | None = None
+    log_status_time: str | None = None
+    log_request_id: int | None = None
+    signed_firmware_status: str | None = None
+    signed_firmware_status_time: str | None = None
+    signed_firmware_request_id: int | None = None
     created: str | None = None
     node: str | None = None
     connectors: list[ConnectorView] = field(default_factory=list)

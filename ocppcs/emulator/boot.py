@@ -78,6 +78,7 @@ class BootAndHeartbeat(_Base):
         self.outbox.go_online(self.send)
         self.schedule_heartbeat()
         self.report_all_statuses()
+        self.flush_security_events()
 
     def _boot_failed(self, failure: Failure, session: OcppSession, triggered: bool) -> None:
         if session is not self.session:

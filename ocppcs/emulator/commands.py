@@ -22,6 +22,8 @@ asks for, a reboot) is sent after it, via C{after_reply}.
     GetDiagnostics          DiagnosticsStatusNotification Uploading -> Uploaded
     UpdateFirmware          FirmwareStatusNotification Downloading -> ... -> Installed, reboot
     DataTransfer            this vendor's messages; UnknownVendorId otherwise
+
+and the 7 of the security whitepaper (L{ocppcs.emulator.security}).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Connector, Reservation
 from ocppcs.emulator.maintenance import MaintenanceCommands
+from ocppcs.emulator.security import SecurityCommands
 from ocppcs.emulator.smartcharging import parse_time
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 
@@ -52,7 +55,7 @@ NEW_TRANSACTION = -1
 RESET_WAIT = 10.0
 
 
-class StationCommands(MaintenanceCommands, _Base):
+class StationCommands(MaintenanceCommands, SecurityCommands, _Base):
     """
     The answers to central-system commands; mixed into the station (smart
     charging, remote trigger and firmware management in
@@ -78,6 +81,7 @@ class StationCommands(MaintenanceCommands, _Base):
         return {"status": "Accepted"}
 
     def _reset(self, reason: str) -> None:
+        self.security_event("ResetOrReboot", reason, after_boot=True)
         for c in self.connectors.values():
             self.stop_transaction(c, reason)
             c.waiting_tag = c.waiting_parent = c.remote_tag = None

@@ -206,6 +206,10 @@ KNOWN_KEYS: Mapping[str, KeySpec] = {
     "ChargingScheduleMaxPeriods": _int(48, lo=1, hi=None, **_RO),
     "ConnectorSwitch3to1PhaseSupported": _bool(None, **_RO),
     "MaxChargingProfilesInstalled": _int(20, lo=1, hi=None, **_RO),
+    # The OCPP 1.6 security whitepaper (edition 3)'s
+    "CpoName": KeySpec("string", default=""),
+    "SecurityProfile": _int(0, hi=3),
+    "CertificateStoreMaxLength": _int(10, hi=None, **_RO),
     # The emulator's own (as the original's conf/cp files)
     "CentralSystemURL": KeySpec("string", reboot=True, check=check_ws_url),
     "StationIdentity": KeySpec("string", readonly=True, check=check_identity),

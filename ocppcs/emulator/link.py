@@ -36,7 +36,7 @@ from ocppcs.emulator.station import EmulatedStation
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import FrameSink, OcppSession
 from ocppcs.transports.lean import LeanMessages
-from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS, STATION_CALLS
 
 SUBPROTOCOL = "ocpp1.6"
 FIRST_DELAY = 1.0
@@ -85,8 +85,8 @@ class StationClientProtocol(LeanMessages, WebSocketClientProtocol):  # type: ign
             link.schemas,
             link.frame_sink,
             default_timeout=link.call_timeout,
-            inbound_actions=CENTRAL_ACTIONS,
-            outbound_actions=STATION_ACTIONS,
+            inbound_actions=CENTRAL_CALLS,
+            outbound_actions=STATION_CALLS,
         )
         link.opened(self)
         try:

@@ -36,7 +36,7 @@ from ocppcs.emulator.stationconfig import StationConfig, StationConfigError, loa
 from ocppcs.emulator.transfers import make_transfers
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.soap.client import SoapClient
-from ocppcs.v16.actions import CENTRAL_ACTIONS, STATION_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS, STATION_CALLS
 
 
 class EmulatorService(Service):
@@ -110,7 +110,7 @@ class EmulatorService(Service):
             configs, self.errors = load_stations(Path(self.config.path))
         for error in self.errors:
             self._log.error("Emulated station skipped: {error}", error=str(error))
-        self.schemas.preload(STATION_ACTIONS | CENTRAL_ACTIONS)
+        self.schemas.preload(STATION_CALLS | CENTRAL_CALLS)
         yield self.store.start()
         if not self.running:
             return  # stopped while the database opened: stopService closes it

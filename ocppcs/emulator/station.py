@@ -118,6 +118,12 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, BootAndHeart
         self.firmware_version: str | None = state.get("firmwareVersion")
         self.diagnostics_status = "Idle"
         self.firmware_status = "Idle"
+        self.log_status = self.signed_firmware_status = "Idle"
+        self.certificates: dict[str, Any] = dict(state.get("certificates", {}))
+        #: StartupOfTheDevice waits for the first Accepted boot (L{SecurityCommands}).
+        self.security_events: list[dict[str, Any]] = [
+            {"type": "StartupOfTheDevice", "timestamp": self.timestamp()}
+        ]
         self.boot_status = ""
         self.session: OcppSession | None = None
         self.link: Link | None = None
@@ -322,6 +328,7 @@ class EmulatedStation(ChargingFlows, StationCommands, MeterReports, BootAndHeart
             "reservation0": self.reservation0_state(),
             "transactionIds": self.transaction_ids,
             "firmwareVersion": self.firmware_version,
+            "certificates": self.certificates,
         }
         d = self.store.save_state(self.identity, state)
         d.addErrback(self._save_failed)

@@ -40,7 +40,7 @@ from ocppcs.ocppj import frames
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 from ocppcs.ocppj.frames import Call, CallError, CallResult, FrameError
 from ocppcs.ocppj.schemas import SchemaSet, SchemaViolation
-from ocppcs.v16.actions import CENTRAL_ACTIONS, KNOWN_ACTIONS, STATION_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS, KNOWN_ACTIONS, STATION_CALLS
 
 
 class CallReceiver(Protocol):
@@ -88,8 +88,8 @@ class OcppSession:
         schemas: SchemaSet,
         frame_sink: FrameSink,
         default_timeout: float = 30.0,
-        inbound_actions: frozenset[str] = STATION_ACTIONS,
-        outbound_actions: frozenset[str] = CENTRAL_ACTIONS,
+        inbound_actions: frozenset[str] = STATION_CALLS,
+        outbound_actions: frozenset[str] = CENTRAL_CALLS,
         close: Callable[[str], None] | None = None,
     ) -> None:
         self.identity = identity

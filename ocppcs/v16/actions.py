@@ -43,7 +43,7 @@ CENTRAL_ACTIONS = frozenset(
     }
 )
 
-#: Station-initiated operations of the 1.6 Security Whitepaper (known, not supported yet).
+#: Station-initiated operations of the 1.6 Security Whitepaper (edition 3).
 SECURITY_STATION_ACTIONS = frozenset(
     {
         "SecurityEventNotification",
@@ -65,6 +65,13 @@ SECURITY_CENTRAL_ACTIONS = frozenset(
         "SignedUpdateFirmware",
     }
 )
+
+#: Everything a station may call on the central system over OCPP-J (core and security).
+STATION_CALLS = STATION_ACTIONS | SECURITY_STATION_ACTIONS
+
+#: Everything the central system may call on an OCPP-J station (core and security).
+#: OCPP-S stations get the core ones only: the whitepaper is for OCPP-J (its section 1.4).
+CENTRAL_CALLS = CENTRAL_ACTIONS | SECURITY_CENTRAL_ACTIONS
 
 #: Every action name OCPP 1.6 (with the Security Whitepaper) knows.
 KNOWN_ACTIONS = (

@@ -57,6 +57,9 @@ class CentralSystem:
         self._answering = 0
         self._drain_waiters: list[Deferred[None]] = []
         self.on_copy_failed: Callable[[str], None] = lambda action: None
+        #: Called with the identity and payload of each SecurityEventNotification
+        #: received (L{ocppcs.securityevents.SecurityWatch.event}).
+        self.on_security_event: Callable[[str, dict[str, Any]], None] = lambda i, p: None
         self._copies = not decider.keeps_record
         #: Set by a graceful shutdown: why new calls are refused (the ones in progress finish).
         self.closing = ""
@@ -136,6 +139,8 @@ class CentralSystem:
             session.version,
             session.transport,
         )
+        if call.action == "SecurityEventNotification":
+            self.on_security_event(session.identity, call.payload)
         if call.action == "BootNotification":
             d: Deferred[dict[str, Any]] = self._decide(ctx, call.payload)
             d.addCallback(self._booted, session, call.unique_id)

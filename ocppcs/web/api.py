@@ -11,7 +11,7 @@ checks that the routes and the document agree.
 
 and the routes of L{StationRoutes} (stations, onboarding),
 L{CommandRoutes} (commands to stations), L{StationKeyRoutes} (a station's
-AuthorizationKey), L{RecordRoutes} (transactions,
+AuthorizationKey), L{SecurityRoutes} (security events and profile), L{RecordRoutes} (transactions,
 reservations, id tags, the frame log) and L{EmulatorRoutes} (local actions
 on emulated stations) and L{SummaryRoutes} (the web UI's dashboard
 summary and command schemas) and L{SessionRoutes} (its login), which share one Klein app
@@ -36,6 +36,7 @@ from ocppcs.web.api_commands import CommandRoutes
 from ocppcs.web.api_emulator import EmulatorRoutes
 from ocppcs.web.api_keys import StationKeyRoutes
 from ocppcs.web.api_records import RecordRoutes
+from ocppcs.web.api_security import SecurityRoutes
 from ocppcs.web.api_session import SessionRoutes
 from ocppcs.web.api_stations import StationRoutes
 from ocppcs.web.api_summary import SummaryRoutes
@@ -86,6 +87,7 @@ class _Utf8Paths(Resource):
 class RestApi(
     StationRoutes,
     StationKeyRoutes,
+    SecurityRoutes,
     CommandRoutes,
     RecordRoutes,
     EmulatorRoutes,

@@ -26,7 +26,7 @@ from typing import Any
 from twisted.web.iweb import IRequest
 
 from ocppcs.backends.views import MeterValueView
-from ocppcs.v16.actions import CENTRAL_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS
 from ocppcs.web import api_views as views
 from ocppcs.web.api_base import ApiBase, app
 from ocppcs.web.http import ApiError, int_arg, iso_time, json_body, parse_time, query_args
@@ -90,9 +90,9 @@ class SummaryRoutes(ApiBase):
     def schema(self, request: IRequest, operation: str) -> bytes:
         """The official JSON schema (draft-04) of a command's request payload."""
         query_args(request, set())
-        if operation not in CENTRAL_ACTIONS:
+        if operation not in CENTRAL_CALLS:
             raise ApiError(
-                404, f"No command {operation!r}: one of {', '.join(sorted(CENTRAL_ACTIONS))}"
+                404, f"No command {operation!r}: one of {', '.join(sorted(CENTRAL_CALLS))}"
             )
         request.setHeader(b"Content-Type", b"application/json")
         request.setHeader(b"Cache-Control", b"max-age=3600")

@@ -191,7 +191,25 @@ def station_detail(station: StationView, live: Live | None) -> dict[str, Any]:
         "diagnosticsStatus": _status_time(
             station.diagnostics_status, station.diagnostics_status_time
         ),
+        "logStatus": _request_status(
+            station.log_status, station.log_status_time, station.log_request_id
+        ),
+        "signedFirmwareStatus": _request_status(
+            station.signed_firmware_status,
+            station.signed_firmware_status_time,
+            station.signed_firmware_request_id,
+        ),
     }
+
+
+def _request_status(
+    status: str | None, time: str | None, request_id: int | None
+) -> dict[str, Any] | None:
+    """A security-extension status (GetLog's, SignedUpdateFirmware's) with its requestId."""
+    entry = _status_time(status, time)
+    if entry is not None:
+        entry["requestId"] = request_id
+    return entry
 
 
 def rejected_station(station: StationView, live: Live | None) -> dict[str, Any]:

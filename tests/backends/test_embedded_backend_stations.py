@@ -59,9 +59,9 @@ async def test_provides_the_record_and_decider_interfaces(make_backend: Any) -> 
 async def test_unsupported_action(make_backend: Any) -> None:
     """An action the backend does not handle fails with NotSupported."""
     backend = await make_backend()
-    ctx = CallContext("CS1", "", "1", "SecurityEventNotification", time.time())
+    ctx = CallContext("CS1", "", "1", "CertificateSigned", time.time())
     with pytest.raises(NotSupportedError):
-        await backend.rules.decide(ctx, {"type": "x", "timestamp": T0})
+        await backend.rules.decide(ctx, {"certificateChain": "x"})
 
 
 # --- BootNotification and is_accepted --------------------------------------------------------

@@ -53,9 +53,8 @@ BAD_FRAMES: list[tuple[str, str, str, str]] = [
     ("an unknown action", '[2, "unknown", "FooBar", {}]', "unknown", "NotImplemented"),
     ("a CS-initiated action", '[2, "reset", "Reset", {"type": "Hard"}]', "reset", "NotSupported"),
     (
-        "a security whitepaper action",
-        '[2, "sec", "SecurityEventNotification",'
-        ' {"type": "x", "timestamp": "2026-01-01T00:00:00Z"}]',
+        "a CS-initiated security whitepaper action",
+        '[2, "sec", "CertificateSigned", {"certificateChain": "x"}]',
         "sec",
         "NotSupported",
     ),

@@ -117,7 +117,7 @@ def test_previously_accepted_station_needs_no_new_boot() -> None:
     [
         ([2, "1", "Teleport", {}], "NotImplemented"),
         ([2, "1", "RemoteStartTransaction", {"idTag": "x"}], "NotSupported"),
-        ([2, "1", "SecurityEventNotification", {}], "NotSupported"),
+        ([2, "1", "CertificateSigned", {"certificateChain": "x"}], "NotSupported"),
         ([2, "1", "StatusNotification", {"connectorId": 1}], "OccurenceConstraintViolation"),
         (
             [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import pytest_twisted
 
-from ocppcs.v16.actions import CENTRAL_ACTIONS
+from ocppcs.v16.actions import CENTRAL_CALLS
 from tests.integration.conftest import aio
 from tests.integration.rawstation import RawStation
 from tests.web.conftest import WebCentral
@@ -102,11 +102,55 @@ COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         {"location": "https://example.com/fw.bin", "retrieveDate": "2030-01-01T00:00:00Z"},
         {},
     ),
+    # The OCPP 1.6 security whitepaper's (edition 3).
+    "CertificateSigned": (
+        {"certificateChain": "-----BEGIN CERTIFICATE-----"},
+        {"status": "Rejected"},
+    ),
+    "DeleteCertificate": (
+        {
+            "certificateHashData": {
+                "hashAlgorithm": "SHA256",
+                "issuerNameHash": "ab",
+                "issuerKeyHash": "cd",
+                "serialNumber": "01",
+            }
+        },
+        {"status": "NotFound"},
+    ),
+    "ExtendedTriggerMessage": (
+        {"requestedMessage": "SignChargePointCertificate"},
+        {"status": "Accepted"},
+    ),
+    "GetInstalledCertificateIds": (
+        {"certificateType": "CentralSystemRootCertificate"},
+        {"status": "NotFound"},
+    ),
+    "GetLog": (
+        {"logType": "DiagnosticsLog", "requestId": 1, "log": {"remoteLocation": "ftp://x/"}},
+        {"status": "Accepted", "filename": "log.txt"},
+    ),
+    "InstallCertificate": (
+        {"certificateType": "ManufacturerRootCertificate", "certificate": "PEM"},
+        {"status": "Rejected"},
+    ),
+    "SignedUpdateFirmware": (
+        {
+            "requestId": 2,
+            "firmware": {
+                "location": "https://example.com/fw.bin",
+                "retrieveDateTime": "2030-01-01T00:00:00Z",
+                "signingCertificate": "PEM",
+                "signature": "c2ln",
+            },
+        },
+        {"status": "InvalidCertificate"},
+    ),
 }
 
 
 def test_every_operation_is_covered() -> None:
-    assert set(COMMANDS) == CENTRAL_ACTIONS
+    assert set(COMMANDS) == CENTRAL_CALLS
 
 
 async def next_call(station: RawStation, action: str) -> tuple[str, dict[str, Any]]:
@@ -248,10 +292,10 @@ async def test_bad_bodies(web: WebCentral) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_unknown_operation(web: WebCentral) -> None:
-    """An operation that is not one of the 19: 400 in the original's words."""
+    """An operation that is not one of the 26 (19 core, 7 security): 400 in the original's words."""
     station = await web.station("CMD-OP")
     try:
-        for operation in ("Heartbeat", "Frobnicate", "GetLog"):
+        for operation in ("Heartbeat", "Frobnicate", "SecurityEventNotification"):
             reply = await web.api.post(f"/ChargePoint/CMD-OP/{operation}", {})
             assert reply.error(400) == f"Unknown operation: '{operation}'"
         await aio(station.expect_nothing(0.1))

@@ -296,7 +296,7 @@ def copy_data_transfer(
     return "stored"
 
 
-def _upsert_station_status(column: str) -> str:
+def upsert_station_status(column: str) -> str:
     """SQL keeping the latest C{column} (and C{column}_time) of a station, creating it if new."""
     return (
         f"INSERT INTO station (identity, {column}, {column}_time, created) VALUES (?1, ?2, ?3, ?3)"
@@ -305,8 +305,8 @@ def _upsert_station_status(column: str) -> str:
     )
 
 
-_UPSERT_DIAGNOSTICS = _upsert_station_status("diagnostics_status")
-_UPSERT_FIRMWARE = _upsert_station_status("firmware_status")
+_UPSERT_DIAGNOSTICS = upsert_station_status("diagnostics_status")
+_UPSERT_FIRMWARE = upsert_station_status("firmware_status")
 
 
 def copy_diagnostics_status(

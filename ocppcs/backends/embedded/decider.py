@@ -20,7 +20,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from ocppcs.backends.embedded import policy
+from ocppcs.backends.embedded import policy, security
 from ocppcs.backends.interface import CallContext, IDecider
 from ocppcs.config import CentralConfig
 from ocppcs.ocppj.errors import NotSupportedError
@@ -69,7 +69,14 @@ class EmbeddedDecider(Service):
             "DiagnosticsStatusNotification": job(policy.diagnostics_status_notification),
             "FirmwareStatusNotification": job(policy.firmware_status_notification),
             "DataTransfer": self._data_transfer,
+            "SecurityEventNotification": job(security.decide_security_event),
+            "LogStatusNotification": job(security.decide_log_status),
+            "SignedFirmwareStatusNotification": job(security.decide_signed_firmware_status),
+            "SignCertificate": self._sign_certificate,
         }
+        #: Checks and signs the stations' CSRs (L{ocppcs.certsign.CertificateSigner}); set
+        #: once the central system's call path exists. Without one, every CSR is Rejected.
+        self.signer: Any = None
 
     @property
     def central(self) -> CentralConfig:
@@ -144,6 +151,11 @@ class EmbeddedDecider(Service):
             return reply
 
         return d.addCallback(done)
+
+    def _sign_certificate(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
+        if self.signer is None:
+            return succeed({"status": "Rejected"})
+        return succeed(self.signer.request(ctx.identity, payload["csr"]))
 
     def _data_transfer(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred:
         if payload["vendorId"] not in self.central.known_vendors:

@@ -19,7 +19,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 from zope.interface import implementer
 
-from ocppcs.backends.embedded import admin, reads
+from ocppcs.backends.embedded import admin, reads, security
 from ocppcs.backends.embedded.store import SQLiteStore
 from ocppcs.backends.interface import IOperatorStore
 from ocppcs.config import CentralConfig
@@ -72,6 +72,24 @@ class OperatorApi:
         @return: a L{Deferred} firing with C{None}.
         """
         return self.store.run(admin.set_station_key_hash, identity, key_hash, self._now())
+
+    def set_station_profile(self, identity: str, profile: int) -> Deferred:
+        """
+        Store the security profile C{identity} was raised to (its
+        ChangeConfiguration C{SecurityProfile} accepted).
+
+        @return: a L{Deferred} firing with C{None}.
+        """
+        return self.store.run(security.set_station_profile, identity, profile, self._now())
+
+    def security_event_page(self, identity: str, limit: int, offset: int) -> Deferred:
+        """
+        A station's SecurityEventNotifications, newest first.
+
+        @return: a L{Deferred} firing with C{(total, [{"type", "timestamp",
+            "techInfo", "received"}, ...])}.
+        """
+        return self.store.run(security.security_event_page, identity, limit, offset)
 
     def put_id_tag(
         self,

@@ -20,7 +20,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from ocppcs.backends.embedded import admin, copies
+from ocppcs.backends.embedded import admin, copies, security
 from ocppcs.backends.embedded.decider import EmbeddedDecider
 from ocppcs.backends.embedded.operator_api import OperatorApi
 from ocppcs.backends.embedded.store import SQLiteStore
@@ -45,6 +45,9 @@ _COPY_JOBS: dict[str, _Copy] = {
     "DataTransfer": copies.copy_data_transfer,
     "DiagnosticsStatusNotification": copies.copy_diagnostics_status,
     "FirmwareStatusNotification": copies.copy_firmware_status,
+    "SecurityEventNotification": security.copy_security_event,
+    "LogStatusNotification": security.copy_log_status,
+    "SignedFirmwareStatusNotification": security.copy_signed_firmware_status,
 }
 
 
@@ -214,6 +217,15 @@ class EmbeddedRecord(OperatorApi, Service):
         @return: a L{Deferred} firing with the hash line or C{None}.
         """
         return self.store.run(admin.station_key_hash, identity)
+
+    def station_profile(self, identity: str) -> Deferred:
+        """
+        The security profile C{identity} was raised to (L{set_station_profile}),
+        below which it may no longer connect (L{ocppcs.stationauth}).
+
+        @return: a L{Deferred} firing with the profile or C{None}.
+        """
+        return self.store.run(security.station_profile, identity)
 
     def record_frame(self, record: FrameRecord) -> None:
         """
