@@ -1,5 +1,6 @@
 // One station: boot data, connectors (live), running transactions with a live
-// chart, configuration, transactions, the command panel and the station's log.
+// chart, configuration, transactions, security events, the command panel and
+// the station's log.
 import { h, fill, badge, when, ago, energy, power, section, toast } from "../dom.js";
 import { get, post, enc, query } from "../api.js";
 import { lineChart } from "../chart.js";
@@ -48,6 +49,7 @@ export function render(main, identity) {
   const running = h("div", { class: "running" });
   const config = h("div");
   const history = h("div");
+  const security = h("div", { "data-testid": "security-events" });
   const series = new Map(); // transactionId -> {energy: [[t, Wh]], power: [[t, W]], meterStart}
   let isEmulated = false;
 
@@ -58,6 +60,7 @@ export function render(main, identity) {
     section("Charging now", running),
     section("Commands", commandPanel(identity)),
     h("div", { class: "two" }, section("Configuration", config), section("Transactions", history)),
+    section("Security events", security),
     section("Station log", logView({ identity, compact: true })));
 
   function draw() {
@@ -69,7 +72,8 @@ export function render(main, identity) {
     const boot = s.bootNotification || {};
     fill(info, facts([...BOOT.filter(([k]) => boot[k]).map(([k, label]) => [label, boot[k]]),
       ["Boot status", s.bootStatus], ["Last boot", when(s.lastBoot)], ["Registered", s.registered ? "yes" : "no"],
-      ["Firmware status", s.firmwareStatus?.status], ["Diagnostics status", s.diagnosticsStatus?.status]]));
+      ["Firmware status", s.firmwareStatus?.status], ["Diagnostics status", s.diagnosticsStatus?.status],
+      ["Signed firmware status", s.signedFirmwareStatus?.status], ["Log status", s.logStatus?.status]]));
     const list = (s.connectors || []).filter((c) => c.connectorId > 0);
     fill(connectors, list.length ? list.map((c) => h("div", { class: "connector", dataset: { connector: c.connectorId } },
       h("div", { class: "connector-title" }, h("strong", {}, `Connector ${c.connectorId}`), " ",
@@ -139,6 +143,19 @@ export function render(main, identity) {
     } catch (e) { fill(history, h("p", { class: "error" }, e.message)); }
   }
 
+  async function loadSecurity() {
+    try {
+      const page = await get(`/ChargePoint/${enc(identity)}/SecurityEvents${query({ limit: 20 })}`);
+      fill(security, page.SecurityEvents.length ? h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, ["Type", "Time", "Details"].map((x) => h("th", { scope: "col" }, x)))),
+        h("tbody", {}, page.SecurityEvents.map((e) => h("tr", {},
+          h("td", {}, e.type), h("td", {}, when(e.timestamp)), h("td", { class: "mono" }, e.techInfo ?? "")))))) :
+        h("p", { class: "muted" }, "No security events."));
+    } catch (e) {
+      fill(security, h("p", { class: "muted" }, e.status === 501 ? "This backend keeps no security events." : e.message));
+    }
+  }
+
   const fetchConfig = h("button", { type: "button", onclick: async () => {
     fetchConfig.disabled = true;
     const r = await command(identity, "GetConfiguration", {});
@@ -155,6 +172,7 @@ export function render(main, identity) {
 
   draw();
   loadHistory();
+  loadSecurity();
   const s0 = state.stations.get(identity);
   if (s0) loadSeries(s0);
   refreshStation(identity, 0);
@@ -167,6 +185,7 @@ export function render(main, identity) {
       draw();
       loadSeries(s);
       if ((s.openTransactions || []).length !== before) loadHistory();
+      loadSecurity();
     } else if (kind === "summary") {
       draw();
     } else if (kind === "meter" && data.identity === identity) {
