@@ -35,8 +35,7 @@ from zope.interface import implementer
 from ocppcs.backends.interface import CallContext, IDecider
 from ocppcs.backends.postgres.batches import ParseBatcher
 from ocppcs.backends.postgres.database import classify
-from ocppcs.backends.webhook.replies import DeciderFailure, read_answer
-from ocppcs.ocppj.errors import OcppError
+from ocppcs.backends.webhook.replies import DeciderFailure, note_failure, read_answer
 from ocppcs.ocppj.schemas import SchemaSet
 
 if TYPE_CHECKING:
@@ -107,26 +106,4 @@ class PostgresDecider(Service):
         raise PostgresFailure(error.reason, DESCRIPTIONS[error.reason], error.detail)
 
     def _failed(self, failure: Failure, ctx: CallContext) -> Failure:
-        error = failure.value
-        if isinstance(error, PostgresFailure):
-            self.failures[error.reason] = self.failures.get(error.reason, 0) + 1
-            self._log.error(
-                "PostgreSQL could not answer {action} {unique_id} of {identity}"
-                " ({reason}): {detail}",
-                action=ctx.action,
-                unique_id=ctx.unique_id,
-                identity=ctx.identity,
-                reason=error.reason,
-                detail=error.detail,
-            )
-        elif isinstance(error, OcppError):
-            self._log.info(
-                "ocpp.Parse answered {action} {unique_id} of {identity} with CALLERROR"
-                " {code}: {description}",
-                action=ctx.action,
-                unique_id=ctx.unique_id,
-                identity=ctx.identity,
-                code=error.code.value,
-                description=error.description,
-            )
-        return failure
+        return note_failure(self._log, failure, ctx, self.failures, "PostgreSQL", "ocpp.Parse")

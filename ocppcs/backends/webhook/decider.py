@@ -43,7 +43,7 @@ from zope.interface import implementer
 from ocppcs.backends.interface import CallContext, IDecider
 from ocppcs.backends.webhook.headers import authorization, redact
 from ocppcs.backends.webhook.http import Answer, HttpError, HttpPool, Waiter
-from ocppcs.backends.webhook.replies import WebhookFailure, read_reply
+from ocppcs.backends.webhook.replies import WebhookFailure, note_failure, read_reply
 from ocppcs.config import WebhookConfig
 from ocppcs.confighold import reading
 from ocppcs.ocppj.errors import OcppError
@@ -327,30 +327,9 @@ class WebhookDecider(Service):
 
     def _failed(self, failure: Failure, ctx: CallContext) -> Failure:
         """Log (and count) C{failure} of the call C{ctx}."""
-        error = failure.value
-        if isinstance(error, WebhookFailure):
-            self.failures[error.reason] = self.failures.get(error.reason, 0) + 1
-            self._log.error(
-                "Webhook {url} could not answer {action} {unique_id} of {identity}"
-                " ({reason}): {detail}",
-                url=self._where,
-                action=ctx.action,
-                unique_id=ctx.unique_id,
-                identity=ctx.identity,
-                reason=error.reason,
-                detail=error.detail,
-            )
-        elif isinstance(error, OcppError):
-            self._log.info(
-                "Webhook answered {action} {unique_id} of {identity} with CALLERROR"
-                " {code}: {description}",
-                action=ctx.action,
-                unique_id=ctx.unique_id,
-                identity=ctx.identity,
-                code=error.code.value,
-                description=error.description,
-            )
-        return failure
+        return note_failure(
+            self._log, failure, ctx, self.failures, f"Webhook {self._where}", "Webhook"
+        )
 
 
 def _timed_out(timeout: float) -> WebhookFailure:

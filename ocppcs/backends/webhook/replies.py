@@ -21,7 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from ocppcs.backends.interface import CallContext
 from ocppcs.ocppj.errors import ErrorCode, OcppError
 from ocppcs.ocppj.schemas import SchemaSet, SchemaViolation
 
@@ -126,3 +129,45 @@ def _invalid(
         f"{failure.source} response invalid",
         f"{problem} (field {field})",
     )
+
+
+def note_failure(
+    log: Logger,
+    failure: Failure,
+    ctx: CallContext,
+    failures: dict[str, int],
+    source: str,
+    answerer: str,
+) -> Failure:
+    """
+    Log (and count in C{failures}, by reason) C{failure} of the call C{ctx}
+    to a remote decider: a L{DeciderFailure} as an error naming C{source}
+    (e.g. the receiver's URL), a relayed CALLERROR as information naming
+    C{answerer}.
+
+    @return: C{failure}, for the station's answer.
+    """
+    error = failure.value
+    if isinstance(error, DeciderFailure):
+        failures[error.reason] = failures.get(error.reason, 0) + 1
+        log.error(
+            "{source} could not answer {action} {unique_id} of {identity} ({reason}): {detail}",
+            source=source,
+            action=ctx.action,
+            unique_id=ctx.unique_id,
+            identity=ctx.identity,
+            reason=error.reason,
+            detail=error.detail,
+        )
+    elif isinstance(error, OcppError):
+        log.info(
+            "{answerer} answered {action} {unique_id} of {identity} with CALLERROR"
+            " {code}: {description}",
+            answerer=answerer,
+            action=ctx.action,
+            unique_id=ctx.unique_id,
+            identity=ctx.identity,
+            code=error.code.value,
+            description=error.description,
+        )
+    return failure
