@@ -19,6 +19,11 @@ usable, the station gets CALLERROR InternalError with a description saying
 which (C{Database connection error}, C{Database timeout}, C{Database error},
 C{Empty database response}, C{Database response invalid}), the log names the
 call and the cause, and C{failures} counts it by reason for C{/metrics}.
+
+SignCertificate is the exception: checking and signing the CSR needs the
+CA's key and Python's crypto, so the node answers it with its L{signer}
+(L{ocppcs.certsign.CertificateSigner}, as the embedded decider does) and
+nothing is asked of the database.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -80,6 +85,9 @@ class PostgresDecider(Service):
         self._schemas = schemas if schemas is not None else SchemaSet()
         self._batches = ParseBatcher(database, OCPP_VERSION, database.pool.size, batch)
         self.failures: dict[str, int] = {}
+        #: Checks and signs the stations' CSRs (L{ocppcs.certsign.CertificateSigner}); set
+        #: once the central system's call path exists. Without one, every CSR is Rejected.
+        self.signer: Any = None
 
     def decide(self, ctx: CallContext, payload: dict[str, Any]) -> Deferred[dict[str, Any]]:
         """
@@ -89,6 +97,10 @@ class PostgresDecider(Service):
             committed, or failing with the function's CALLERROR or a
             L{PostgresFailure}.
         """
+        if ctx.action == "SignCertificate":
+            if self.signer is None:
+                return succeed({"status": "Rejected"})
+            return succeed(self.signer.request(ctx.identity, payload["csr"]))
         d: Deferred[Any] = self._batches.parse(
             ctx.identity, ctx.unique_id, ctx.action, payload, ctx.account
         )

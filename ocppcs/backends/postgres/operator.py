@@ -108,6 +108,26 @@ class PostgresOperatorApi:
         d = self.database.query("SELECT ocpp.SetStationKeyHash(%s, %s)", (identity, key_hash))
         return d.addCallback(lambda _: None)
 
+    def set_station_profile(self, identity: str, profile: int) -> Deferred[None]:
+        """
+        Store the security profile C{identity} was raised to (its
+        ChangeConfiguration C{SecurityProfile} accepted; C{ocpp.SetStationProfile}).
+        """
+        d = self.database.query("SELECT ocpp.SetStationProfile(%s, %s)", (identity, profile))
+        return d.addCallback(lambda _: None)
+
+    def security_event_page(
+        self, identity: str, limit: int, offset: int
+    ) -> Deferred[tuple[int, list[dict[str, Any]]]]:
+        """
+        A station's SecurityEventNotifications, newest first: C{(total, rows)},
+        rows with C{type}, C{timestamp}, C{techInfo}, C{received} (C{ocpp.SecurityEventList}).
+        """
+        d = self.database.json(
+            "SELECT ocpp.SecurityEventList(%s, %s, %s)::text", (identity, limit, offset)
+        )
+        return d.addCallback(_page(dict))
+
     def remove_station(self, identity: str) -> Deferred[str | None]:
         """See L{IOperatorStore.remove_station}."""
         return self.database.value("SELECT ocpp.RemoveStation(%s)", (identity,))

@@ -239,6 +239,14 @@ class PostgresRecord(PostgresOperatorApi, Service):
         d: Deferred[str | None] = self.database.value("SELECT ocpp.StationKeyHash(%s)", (identity,))
         return d
 
+    def station_profile(self, identity: str) -> Deferred[int | None]:
+        """
+        The security profile C{identity} was raised to (C{ocpp.StationProfile}),
+        or C{None}: the floor below which it may no longer connect.
+        """
+        d: Deferred[int | None] = self.database.value("SELECT ocpp.StationProfile(%s)", (identity,))
+        return d
+
     def record_frame(self, record: FrameRecord) -> None:
         """Buffer one frame for the next batch; never raises."""
         self.frames.append(record)
