@@ -140,6 +140,8 @@ class StationCommands(MaintenanceCommands, SecurityCommands, _Base):
                 self.after_reply(self.schedule_sampling)
             elif key in ("ClockAlignedDataInterval", "MeterValuesAlignedData"):
                 self.after_reply(self.schedule_aligned)
+            elif key == "SecurityProfile":
+                self.after_reply(self.reboot)  # reconnect with the new profile (whitepaper 2.4)
         return {"status": status}
 
     def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:

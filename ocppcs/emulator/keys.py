@@ -209,6 +209,7 @@ KNOWN_KEYS: Mapping[str, KeySpec] = {
     # The OCPP 1.6 security whitepaper (edition 3)'s
     "CpoName": KeySpec("string", default=""),
     "SecurityProfile": _int(0, hi=3),
+    "AuthorizationKey": KeySpec("string", default=""),
     "CertificateStoreMaxLength": _int(10, hi=None, **_RO),
     # The emulator's own (as the original's conf/cp files)
     "CentralSystemURL": KeySpec("string", reboot=True, check=check_ws_url),

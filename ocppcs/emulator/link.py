@@ -13,6 +13,9 @@ with reconnects.
                   not called ever faster)
     reconnect() drops the connection and connects again at once (Reset).
 
+What the station presents (HTTP Basic for security profiles 1 and 2, its
+trust roots and client certificate for wss://): L{ocppcs.emulator.credentials}.
+
 Pings: Autobahn's auto-ping at the station's C{WebSocketPingInterval}; a
 pong missing for that long again drops the connection.
 """
@@ -28,10 +31,10 @@ from autobahn.websocket.types import ConnectionResponse
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.interfaces import ITCPTransport
-from twisted.internet.ssl import optionsForClientTLS
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ocppcs.emulator.credentials import basic_headers, tls_options
 from ocppcs.emulator.station import EmulatedStation
 from ocppcs.ocppj.schemas import SchemaSet
 from ocppcs.ocppj.session import FrameSink, OcppSession
@@ -253,8 +256,9 @@ class StationLink:
             raise ValueError("expected ws://host[:port]/path or wss://...")
         secure = parts.scheme == "wss"
         port = parts.port or (443 if secure else 80)
-        factory = _LinkFactory(self, url)
-        ping = float(self.station.keys.get_int("WebSocketPingInterval", 30))
+        station = self.station
+        factory = _LinkFactory(self, url, basic_headers(station.identity, station.keys))
+        ping = float(station.keys.get_int("WebSocketPingInterval", 30))
         factory.setProtocolOptions(
             autoPingInterval=ping if ping > 0 else 0,
             autoPingTimeout=ping if ping > 0 else 0,
@@ -263,7 +267,7 @@ class StationLink:
         )
         endpoint: Any = HostnameEndpoint(self._reactor, parts.hostname, port, timeout=30)
         if secure:
-            endpoint = wrapClientTLS(optionsForClientTLS(parts.hostname), endpoint)
+            endpoint = wrapClientTLS(tls_options(parts.hostname, station.certificates), endpoint)
         return endpoint, factory
 
     def _connected(self, protocol: StationClientProtocol) -> None:
@@ -324,8 +328,8 @@ class _LinkFactory(WebSocketClientFactory):
     protocol = StationClientProtocol
     noisy = False
 
-    def __init__(self, link: StationLink, url: str) -> None:
-        super().__init__(url, protocols=[SUBPROTOCOL])
+    def __init__(self, link: StationLink, url: str, headers: dict[str, str]) -> None:
+        super().__init__(url, protocols=[SUBPROTOCOL], headers=headers)
         self.link = link
 
     def buildProtocol(self, addr: Any) -> StationClientProtocol:
