@@ -36,6 +36,7 @@ from twisted.internet.defer import Deferred, maybeDeferred, succeed
 
 from ocppcs.emulator.charging import LocalActionError
 from ocppcs.emulator.connector import Connector, Reservation
+from ocppcs.emulator.credentials import hide_write_only
 from ocppcs.emulator.maintenance import MaintenanceCommands
 from ocppcs.emulator.security import SecurityCommands
 from ocppcs.emulator.smartcharging import parse_time
@@ -145,7 +146,7 @@ class StationCommands(MaintenanceCommands, SecurityCommands, _Base):
         return {"status": status}
 
     def on_GetConfiguration(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return self.keys.configuration(payload.get("key"))
+        return hide_write_only(self.keys.configuration(payload.get("key")))
 
     def on_ClearCache(self, payload: dict[str, Any]) -> dict[str, Any]:
         if not self.keys.get_bool("AuthorizationCacheEnabled", True):

@@ -34,6 +34,16 @@ from twisted.internet.ssl import (
 from ocppcs.emulator.keys import ConfigurationKeys
 
 ROOT = "CentralSystemRootCertificate"
+#: Keys GetConfiguration lists without their value (the whitepaper's accessibility W).
+WRITE_ONLY = frozenset({"AuthorizationKey"})
+
+
+def hide_write_only(configuration: dict[str, Any]) -> dict[str, Any]:
+    """The GetConfiguration.conf payload C{configuration} with write-only keys' values blanked."""
+    for entry in configuration["configurationKey"]:
+        if entry["key"] in WRITE_ONLY:
+            entry["value"] = ""
+    return configuration
 
 
 def basic_headers(identity: str, keys: ConfigurationKeys) -> dict[str, str]:

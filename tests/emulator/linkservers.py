@@ -52,6 +52,10 @@ class Keys:
     def get_int(self, key: str, default: int) -> int:
         return self.values.get(key, default)
 
+    def get(self, key: str) -> str | None:
+        value = self.values.get(key)
+        return None if value is None else str(value)
+
 
 class FakeStation:
     """What a link drives: it only records its connections."""
@@ -60,6 +64,7 @@ class FakeStation:
         self.identity = "LINK-1"
         self.url = url
         self.keys = Keys(WebSocketPingInterval=ping)
+        self.certificates: dict[str, Any] = {}
         self.link: Any = None
         self.sessions: list[OcppSession] = []
         self.disconnects = 0

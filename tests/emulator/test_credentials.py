@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ocppcs.emulator.credentials import basic_headers, tls_options
+from ocppcs.emulator.credentials import basic_headers, hide_write_only, tls_options
 from ocppcs.emulator.keys import ConfigurationKeys
 from ocppcs.testca import TestCA
 
@@ -44,3 +44,12 @@ def test_an_unreadable_store_is_a_value_error(tmp_path: Path) -> None:
     broken = {"chargePoint": cert.read_text(), "chargePointKey": "not a key"}
     with pytest.raises(ValueError, match="certificate store"):
         tls_options("localhost", broken)
+
+
+def test_get_configuration_hides_the_authorization_key() -> None:
+    """The whitepaper's AuthorizationKey is write-only (accessibility W)."""
+    station_keys = keys(AuthorizationKey="K" * 16, SecurityProfile="1")
+    shown = hide_write_only(station_keys.configuration(["AuthorizationKey", "SecurityProfile"]))
+    values = {e["key"]: e["value"] for e in shown["configurationKey"]}
+    assert values == {"AuthorizationKey": "", "SecurityProfile": "1"}
+    assert station_keys.get("AuthorizationKey") == "K" * 16

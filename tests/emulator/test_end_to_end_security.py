@@ -208,7 +208,13 @@ async def test_signing_certificate_not_from_the_manufacturer(
 async def test_reset_security_event(cs: tuple[WebCentral, TestCA]) -> None:
     """With SecurityProfile 1 the station reports ResetOrReboot after a reset."""
     web, _ = cs
+    emulated: Any = station(web, CP)
+    before = emulated.link.connections
     change = {"key": "SecurityProfile", "value": "1"}
     assert (await command(web, CP, "ChangeConfiguration", change)) == {"status": "Accepted"}
+    await until(
+        lambda: emulated.link.connections > before and emulated.online,
+        "the station reconnected with the new profile",
+    )
     assert (await command(web, CP, "Reset", {"type": "Soft"})) == {"status": "Accepted"}
     await until(lambda: _has(web, "ResetOrReboot"), "ResetOrReboot")
