@@ -123,7 +123,9 @@ async def test_message_rate_is_read_at_use_time_and_limits_one_station(tmp_path:
 @pytest_twisted.ensureDeferred
 async def test_handshake_timeout(tmp_path: Path) -> None:
     """A connection that does not finish its request in time gets 408; stations still connect."""
-    central = await start_central(tmp_path, server={"handshake_timeout": 0.5})
+    # 2 s, not less: a loaded CI machine can stall the reactor for a good part of a
+    # second, and the quick station's own handshake must not run into the limit.
+    central = await start_central(tmp_path, server={"handshake_timeout": 2.0})
     try:
 
         async def scenario() -> bytes:
@@ -131,7 +133,7 @@ async def test_handshake_timeout(tmp_path: Path) -> None:
             writer.write(b"GET /ocpp/SLOW HTTP/1.1\r\nHost: x\r\n")
             station = await RawStation.connect(central.url, "QUICK")
             for _ in range(3):  # a byte now and then does not keep it open
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.8)
                 writer.write(b"X")
             answer = await asyncio.wait_for(reader.read(), WAIT)
             writer.close()
