@@ -57,8 +57,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import postgres_backend  # noqa: E402
+import webhook_backend  # noqa: E402
 from loadgen_report import format_report  # noqa: E402
-from postgres_backend import add_arguments, postgres_sections, start_postgres, stop_postgres  # noqa: E402
+from postgres_backend import postgres_sections, start_postgres, stop_postgres  # noqa: E402
+from webhook_backend import webhook_sections  # noqa: E402
 
 from ocppcs.listeners import DEFAULT_BACKLOG  # noqa: E402
 from ocppcs.testca import TestCA  # noqa: E402
@@ -109,17 +112,6 @@ def write_config(
         server += f"ping_interval = {ping_interval}\nping_timeout = {min(10.0, ping_interval)}\n"
     config.write_text(server + f"\n[embedded]\npath = {workdir / 'bench.sqlite3'}\n" + webhook)
     return config
-
-
-def webhook_sections(args: argparse.Namespace) -> str:
-    """The C{[backend]} and C{[webhook]} sections for C{--backend webhook}, else C{""}."""
-    if args.backend != "webhook":
-        return ""
-    return (
-        "\n[backend]\ntype = webhook\n"
-        f"\n[webhook]\nurl = http://127.0.0.1:{args.receiver_port}/hook\n"
-        f"max_concurrent = {args.webhook_concurrency}\npipeline = {args.webhook_pipeline}\n"
-    )
 
 
 def server_command(args: argparse.Namespace, workdir: Path, canned: bool) -> list[str]:
@@ -372,12 +364,8 @@ def main(argv: list[str] | None = None) -> int:
         default="embedded",
         help="what answers the stations in ocppcs (both: embedded, then webhook, back to back)",
     )
-    p.add_argument("--receiver-port", type=int, default=9230, help="the webhook receiver's port")
-    p.add_argument(
-        "--webhook-concurrency", type=int, default=100, help="[webhook] max_concurrent (100)"
-    )
-    p.add_argument("--webhook-pipeline", type=int, default=1, help="[webhook] pipeline (1)")
-    add_arguments(p)
+    webhook_backend.add_arguments(p)
+    postgres_backend.add_arguments(p)
     p.add_argument("--tls", choices=["off", "on", "both"], default="off", help="ocppcs on tls:")
     args = p.parse_args(argv)
     if args.tls != "off" and (args.canned or args.compare):
